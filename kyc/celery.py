@@ -1,0 +1,30 @@
+"""The Celery application (DESIGN §9).
+
+Tasks acknowledge late and are rejected back to the queue when their worker dies, so a vendor
+call interrupted by a crash runs again on another worker; the task itself claims its attempt
+with a conditional update, which makes the second run safe.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
+
+app = Celery("kyc")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+)
+app.autodiscover_tasks()

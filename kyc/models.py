@@ -1,0 +1,262 @@
+"""Clients, applicants, image pairs and comparison attempts (DESIGN §4)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+from vendors.base import ErrorCode
+from vendors.models import Backend
+
+
+def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
+
+
+class ApiClient(models.Model):
+    """A mobile backend. It sees only its own applicants and pairs."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=120, unique=True)
+    is_active = models.BooleanField(default=True)
+    webhook_url = models.URLField(blank=True, max_length=500)
+    # Standard Webhooks secrets ("whsec_<base64>"). Two may be active while a client rotates.
+    webhook_secret = models.CharField(max_length=100, blank=True)
+    webhook_secret_previous = models.CharField(max_length=100, blank=True)
+    throttle_rate = models.CharField(
+        max_length=20, default="600/min", help_text="Requests per client, e.g. 600/min or 20/s."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An API key: the prefix identifies it, only a hash of the secret is stored."""
+
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(max_length=80, blank=True)
+    prefix = models.CharField(max_length=16, unique=True)
+    hashed_secret = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}…"
+
+
+class Applicant(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="applicants")
+    external_ref = models.CharField(max_length=64)
+    legal_hold = models.BooleanField(
+        default=False, help_text="Keep this applicant's images past the retention period."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "external_ref"], name="applicant_ref_per_client")
+        ]
+
+    def __str__(self) -> str:
+        return self.external_ref
+
+
+class ReferenceSource(models.TextChoices):
+    ID_PHOTO = "ID_PHOTO", "ID photo"
+    SELFIE = "SELFIE", "Earlier selfie"
+
+
+class PairStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    COMPARING = "comparing", "Comparing"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+    RESUBMIT = "resubmit", "New photos requested"
+    FAILED = "failed", "Failed"
+
+
+FINAL_PAIR_STATUSES = (PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT, PairStatus.FAILED)
+
+
+class DecisionSource(models.TextChoices):
+    AUTO = "auto", "Automatic"
+    REVIEWER = "reviewer", "Reviewer"
+
+
+def image_path(instance: ImagePair, filename: str) -> str:
+    # Random names: nothing about the applicant leaks into the storage layout.
+    return f"pairs/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.bin"
+
+
+class ImagePair(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="pairs")
+    applicant = models.ForeignKey(Applicant, on_delete=models.PROTECT, related_name="pairs")
+    selfie = models.FileField(upload_to=image_path, max_length=200, blank=True)
+    reference = models.FileField(upload_to=image_path, max_length=200, blank=True)
+    reference_source = models.CharField(
+        max_length=8, choices=ReferenceSource.choices, default=ReferenceSource.ID_PHOTO
+    )
+    selfie_sha256 = models.CharField(max_length=64)
+    selfie_size = models.PositiveIntegerField()
+    selfie_width = models.PositiveIntegerField()
+    selfie_height = models.PositiveIntegerField()
+    selfie_format = models.CharField(max_length=8)
+    reference_sha256 = models.CharField(max_length=64)
+    reference_size = models.PositiveIntegerField()
+    reference_width = models.PositiveIntegerField()
+    reference_height = models.PositiveIntegerField()
+    reference_format = models.CharField(max_length=8)
+    requested_vendor = models.CharField(max_length=16, choices=Backend.choices, blank=True)
+    status = models.CharField(max_length=16, choices=PairStatus.choices, default=PairStatus.RECEIVED)
+    status_reason = models.CharField(max_length=40, blank=True)
+    decision_source = models.CharField(max_length=8, choices=DecisionSource.choices, blank=True)
+    deciding_attempt = models.ForeignKey(
+        "ComparisonAttempt", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    callback_url = models.URLField(blank=True, max_length=500)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    images_purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="pair_idempotency_key_per_client",
+            ),
+            _choices_check("status", PairStatus, "pair_status_valid"),
+            _choices_check("reference_source", ReferenceSource, "pair_reference_source_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["client", "-created_at", "-id"], name="pair_client_created"),
+            models.Index(fields=["client", "status", "-created_at"], name="pair_client_status"),
+            models.Index(fields=["status", "decided_at"], name="pair_status_decided"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.public_id)
+
+
+class AttemptStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    INVALID_INPUT = "invalid_input", "Invalid input"
+    FAILED = "failed", "Failed"
+
+
+class AttemptPurpose(models.TextChoices):
+    DECIDE = "decide", "Decision"
+    PREFLIGHT = "preflight", "Pre-flight face check"
+    SECOND_OPINION = "second_opinion", "Second opinion"
+    RERUN = "rerun", "Re-run (calibration)"
+
+
+class Verdict(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    REVIEW = "review", "Review"
+    RESUBMIT = "resubmit", "Resubmit"
+
+
+class ComparisonAttempt(models.Model):
+    """One call to one backend. Every call leaves a row, failures and retries included."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pair = models.ForeignKey(ImagePair, on_delete=models.CASCADE, related_name="attempts")
+    vendor = models.CharField(max_length=16, choices=Backend.choices)
+    number = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=16, choices=AttemptPurpose.choices, default=AttemptPurpose.DECIDE)
+    status = models.CharField(
+        max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PENDING
+    )
+    score = models.FloatField(null=True, blank=True)
+    vendor_score = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=20, blank=True, choices=[(c.value, c.value) for c in ErrorCode])
+    error_message = models.TextField(blank=True)
+    retryable = models.BooleanField(default=False)
+    vendor_code = models.CharField(max_length=120, blank=True)
+    vendor_message = models.TextField(blank=True)
+    vendor_request_id = models.CharField(max_length=200, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    billable = models.BooleanField(default=False)
+    same_person = models.BooleanField(null=True, blank=True)
+    risk_tags = models.JSONField(default=list, blank=True)
+    faces = models.JSONField(default=dict, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    thresholds = models.JSONField(default=dict, blank=True)
+    verdict = models.CharField(max_length=8, choices=Verdict.choices, blank=True)
+    verdict_reasons = models.JSONField(default=list, blank=True)
+    raw_response = models.JSONField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pair_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["pair", "number"], name="attempt_number_per_pair"),
+            _choices_check("status", AttemptStatus, "attempt_status_valid"),
+            _choices_check("purpose", AttemptPurpose, "attempt_purpose_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["vendor", "status", "-finished_at"], name="attempt_vendor_finished"),
+            models.Index(fields=["status", "deadline_at"], name="attempt_status_deadline"),
+            models.Index(fields=["finished_at"], name="attempt_finished"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} #{self.number} of {self.pair_id}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one client, retried until delivered or given up (Standard Webhooks)."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="deliveries")
+    pair = models.ForeignKey(ImagePair, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=40)
+    url = models.URLField(max_length=500)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_choices_check("status", DeliveryStatus, "delivery_status_valid")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["client", "-created_at"], name="delivery_client_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

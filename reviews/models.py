@@ -1,0 +1,173 @@
+"""Review cases, decisions, reason codes and the append-only audit trail (DESIGN §4, §8)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from kyc.models import ImagePair
+
+
+class ReviewReason(models.TextChoices):
+    SCORE_IN_BAND = "score_in_band", "Score in the review band"
+    AGE_RISK = "age_risk", "Age risk"
+    GENDER_RISK = "gender_risk", "Gender risk"
+    AGE_GAP = "age_gap", "Large age gap"
+    VENDOR_DISAGREEMENT = "vendor_disagreement", "Vendor verdict disagrees with score"
+    VENDOR_FAILED = "vendor_failed", "Every vendor failed"
+    INVALID_INPUT = "invalid_input", "Image problem"
+    MULTIPLE_FACES = "multiple_faces", "Several faces"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLAIMED = "claimed", "Claimed"
+    AWAITING_SECOND_REVIEW = "awaiting_second_review", "Awaiting second review"
+    DECIDED = "decided", "Decided"
+
+
+class CaseQueue(models.TextChoices):
+    STANDARD = "standard", "Reviewers"
+    SENIOR = "senior", "Senior reviewers"
+
+
+class Outcome(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    RESUBMIT = "resubmit", "Request new photos"
+    ESCALATE = "escalate", "Escalate"
+
+
+class ReasonCode(models.Model):
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=120)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["outcome", "position", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "code"], name="reasoncode_unique_per_outcome")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReviewCase(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pair = models.OneToOneField(ImagePair, on_delete=models.CASCADE, related_name="review_case")
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=24, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    queue = models.CharField(max_length=8, choices=CaseQueue.choices, default=CaseQueue.STANDARD)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
+    priority = models.SmallIntegerField(default=0, help_text="Higher is more urgent.")
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
+            models.CheckConstraint(condition=Q(queue__in=CaseQueue.values), name="case_queue_valid"),
+        ]
+        indexes = [
+            # "Take next" and the queue page: open work by urgency.
+            models.Index(fields=["status", "queue", "-priority", "due_at"], name="case_next"),
+            models.Index(fields=["assignee", "status"], name="case_assignee"),
+            models.Index(fields=["status", "claim_expires_at"], name="case_claim_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Case {self.public_id}"
+
+
+class DecisionStage(models.TextChoices):
+    FIRST = "first", "First review"
+    SECOND = "second", "Second review (four-eyes)"
+
+
+class Decision(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    case = models.ForeignKey(ReviewCase, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.CharField(max_length=8, choices=DecisionStage.choices, default=DecisionStage.FIRST)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True)
+    note = models.TextField(blank=True)
+    confirms = models.BooleanField(
+        null=True, blank=True, help_text="Second stage: whether the first decision was upheld."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # Exactly one decision per stage: a double submit cannot decide twice.
+            models.UniqueConstraint(fields=["case", "stage"], name="decision_one_per_stage"),
+            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="decision_outcome_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} by {self.reviewer_id}"
+
+
+class ActorType(models.TextChoices):
+    USER = "user", "Staff user"
+    API_CLIENT = "api_client", "API client"
+    SYSTEM = "system", "System"
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise PermissionError("Audit events are append-only.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise PermissionError("Audit events are append-only.")
+
+
+class AuditEvent(models.Model):
+    """One link of the hash chain. Written only by reviews.events, never changed."""
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    created_at = models.DateTimeField()
+    actor_type = models.CharField(max_length=12, choices=ActorType.choices)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    event_type = models.CharField(max_length=60)
+    subject_type = models.CharField(max_length=40)
+    subject_id = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    # Unique prev_hash: two writers can never both extend the same link (no forked chain).
+    prev_hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "seq"], name="audit_subject"),
+            models.Index(fields=["event_type", "-created_at"], name="audit_type"),
+            models.Index(fields=["actor_type", "actor_id", "-created_at"], name="audit_actor"),
+            models.Index(fields=["-created_at"], name="audit_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.event_type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise PermissionError("Audit events are append-only.")
