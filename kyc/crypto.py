@@ -48,7 +48,9 @@ def parse_master_keys(value: str) -> list[MasterKey]:
     for entry in filter(None, (part.strip() for part in value.split(","))):
         kid, sep, encoded = entry.partition(":")
         if not sep or not kid or len(kid.encode()) > 255:
-            raise ImproperlyConfigured("KYC_ENCRYPTION_KEYS entries must look like 'kid:base64key'.")
+            raise ImproperlyConfigured(
+                "KYC_ENCRYPTION_KEYS entries must look like 'kid:base64key'."
+            )
         try:
             key = base64.b64decode(encoded, validate=True)
         except ValueError as error:
@@ -138,5 +140,7 @@ def _open_header(blob: bytes, keys: list[MasterKey]) -> tuple[bytes, str, bytes]
     try:
         data_key = AESGCM(master.key).decrypt(wrap_nonce, wrapped, prefix)
     except InvalidTag as error:
-        raise DecryptionError(f"Wrapped data key failed its integrity check (key {kid}).") from error
+        raise DecryptionError(
+            f"Wrapped data key failed its integrity check (key {kid})."
+        ) from error
     return blob[:header_len], kid, data_key

@@ -11,7 +11,9 @@ from vendors.base import ErrorCode
 from vendors.models import Backend
 
 
-def _choices_check(field: str, choices: type[models.TextChoices], name: str) -> models.CheckConstraint:
+def _choices_check(
+    field: str, choices: type[models.TextChoices], name: str
+) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
@@ -61,7 +63,9 @@ class Applicant(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["client", "external_ref"], name="applicant_ref_per_client")
+            models.UniqueConstraint(
+                fields=["client", "external_ref"], name="applicant_ref_per_client"
+            )
         ]
 
     def __str__(self) -> str:
@@ -83,7 +87,12 @@ class PairStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-FINAL_PAIR_STATUSES = (PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT, PairStatus.FAILED)
+FINAL_PAIR_STATUSES = (
+    PairStatus.APPROVED,
+    PairStatus.REJECTED,
+    PairStatus.RESUBMIT,
+    PairStatus.FAILED,
+)
 
 
 class DecisionSource(models.TextChoices):
@@ -116,7 +125,9 @@ class ImagePair(models.Model):
     reference_height = models.PositiveIntegerField()
     reference_format = models.CharField(max_length=8)
     requested_vendor = models.CharField(max_length=16, choices=Backend.choices, blank=True)
-    status = models.CharField(max_length=16, choices=PairStatus.choices, default=PairStatus.RECEIVED)
+    status = models.CharField(
+        max_length=16, choices=PairStatus.choices, default=PairStatus.RECEIVED
+    )
     status_reason = models.CharField(max_length=40, blank=True)
     decision_source = models.CharField(max_length=8, choices=DecisionSource.choices, blank=True)
     deciding_attempt = models.ForeignKey(
@@ -180,13 +191,17 @@ class ComparisonAttempt(models.Model):
     pair = models.ForeignKey(ImagePair, on_delete=models.CASCADE, related_name="attempts")
     vendor = models.CharField(max_length=16, choices=Backend.choices)
     number = models.PositiveSmallIntegerField()
-    purpose = models.CharField(max_length=16, choices=AttemptPurpose.choices, default=AttemptPurpose.DECIDE)
+    purpose = models.CharField(
+        max_length=16, choices=AttemptPurpose.choices, default=AttemptPurpose.DECIDE
+    )
     status = models.CharField(
         max_length=16, choices=AttemptStatus.choices, default=AttemptStatus.PENDING
     )
     score = models.FloatField(null=True, blank=True)
     vendor_score = models.JSONField(null=True, blank=True)
-    error_code = models.CharField(max_length=20, blank=True, choices=[(c.value, c.value) for c in ErrorCode])
+    error_code = models.CharField(
+        max_length=20, blank=True, choices=[(c.value, c.value) for c in ErrorCode]
+    )
     error_message = models.TextField(blank=True)
     retryable = models.BooleanField(default=False)
     vendor_code = models.CharField(max_length=120, blank=True)
@@ -217,7 +232,9 @@ class ComparisonAttempt(models.Model):
             _choices_check("purpose", AttemptPurpose, "attempt_purpose_valid"),
         ]
         indexes = [
-            models.Index(fields=["vendor", "status", "-finished_at"], name="attempt_vendor_finished"),
+            models.Index(
+                fields=["vendor", "status", "-finished_at"], name="attempt_vendor_finished"
+            ),
             models.Index(fields=["status", "deadline_at"], name="attempt_status_deadline"),
             models.Index(fields=["finished_at"], name="attempt_finished"),
         ]

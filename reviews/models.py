@@ -52,7 +52,9 @@ class ReasonCode(models.Model):
     class Meta:
         ordering = ["outcome", "position", "label"]
         constraints = [
-            models.UniqueConstraint(fields=["outcome", "code"], name="reasoncode_unique_per_outcome")
+            models.UniqueConstraint(
+                fields=["outcome", "code"], name="reasoncode_unique_per_outcome"
+            )
         ]
 
     def __str__(self) -> str:
@@ -76,8 +78,12 @@ class ReviewCase(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=CaseStatus.values), name="case_status_valid"),
-            models.CheckConstraint(condition=Q(queue__in=CaseQueue.values), name="case_queue_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=CaseStatus.values), name="case_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(queue__in=CaseQueue.values), name="case_queue_valid"
+            ),
         ]
         indexes = [
             # "Take next" and the queue page: open work by urgency.
@@ -98,8 +104,12 @@ class DecisionStage(models.TextChoices):
 class Decision(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     case = models.ForeignKey(ReviewCase, on_delete=models.CASCADE, related_name="decisions")
-    stage = models.CharField(max_length=8, choices=DecisionStage.choices, default=DecisionStage.FIRST)
-    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stage = models.CharField(
+        max_length=8, choices=DecisionStage.choices, default=DecisionStage.FIRST
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason_code = models.ForeignKey(ReasonCode, on_delete=models.PROTECT, null=True, blank=True)
     note = models.TextField(blank=True)
@@ -113,7 +123,9 @@ class Decision(models.Model):
         constraints = [
             # Exactly one decision per stage: a double submit cannot decide twice.
             models.UniqueConstraint(fields=["case", "stage"], name="decision_one_per_stage"),
-            models.CheckConstraint(condition=Q(outcome__in=Outcome.values), name="decision_outcome_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=Outcome.values), name="decision_outcome_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -130,7 +142,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("Audit events are append-only.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise PermissionError("Audit events are append-only.")
 
 

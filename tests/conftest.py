@@ -8,7 +8,9 @@ import pytest
 pytest_plugins = ["tests.sandboxes"]
 
 #: The shared face set (never copied into the repository).
-FACES_DIR = Path(os.environ.get("KYC_FACES_DIR", Path(__file__).resolve().parents[2] / "shared" / "faces"))
+FACES_DIR = Path(
+    os.environ.get("KYC_FACES_DIR", Path(__file__).resolve().parents[2] / "shared" / "faces")
+)
 BAD_DIR = FACES_DIR / "bad"
 
 
@@ -39,8 +41,4 @@ def _isolated_media(settings, tmp_path):
             },
         },
     }
-    from django.core.files.storage import storages
-
-    storages._storages = {}
-    yield
-    storages._storages = {}
+    # Django's setting_changed handler resets the storage registry and default_storage.

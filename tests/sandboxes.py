@@ -22,7 +22,9 @@ class SandboxHandle:
         self.settings = running.app.client_settings(running.url)
 
     def script(self, *entries: dict[str, Any]) -> None:
-        httpx.post(f"{self.url}/__sandbox/script", json={"responses": list(entries)}).raise_for_status()
+        httpx.post(
+            f"{self.url}/__sandbox/script", json={"responses": list(entries)}
+        ).raise_for_status()
 
     def configure(self, **config: Any) -> None:
         httpx.post(f"{self.url}/__sandbox/config", json=config).raise_for_status()

@@ -236,7 +236,7 @@ def parse_retry_after(value: str | None) -> float | None:
 def scale_box(
     box: tuple[float, float, float, float] | None, image: PreparedImage
 ) -> FaceBox | None:
-    """Map a (left, top, width, height) box in the prepared image's pixels to the submitted image."""
+    """Map a (left, top, width, height) box from prepared-image pixels to submitted-image pixels."""
     if box is None:
         return None
     sx = image.source_width / image.width

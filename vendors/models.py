@@ -52,7 +52,7 @@ class VendorConfig(models.Model):
     review_risk_tags = models.JSONField(
         default=list,
         blank=True,
-        help_text='FinAuth risk tags that send a pair to review whatever its score, e.g. '
+        help_text="FinAuth risk tags that send a pair to review whatever its score, e.g. "
         '["is_age_risk", "is_gender_risk"].',
     )
     age_gap_years = models.PositiveSmallIntegerField(
@@ -118,16 +118,3 @@ class VendorConfig(models.Model):
             "multiple_faces": self.multiple_faces,
             "image_problems_to_review": self.image_problems_to_review,
         }
-
-
-#: Starting points (DESIGN §6): ADVANCE's published 70/55; the local engine's calibration
-#: (LOCAL-ENGINE.md §7); ZOLOZ and Alibaba conservative until calibrated on your traffic.
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "advance": {"approve_at": 70, "reject_below": 55, "priority": 10},
-    "finauth": {"approve_at": 80, "reject_below": 60, "priority": 20,
-                "review_risk_tags": ["is_age_risk", "is_gender_risk"]},
-    "zoloz": {"approve_at": 80, "reject_below": 50, "priority": 30},
-    "alibaba": {"approve_at": 80, "reject_below": 50, "priority": 40},
-    "local": {"approve_at": 70, "reject_below": 60, "priority": 90,
-              "multiple_faces": MultipleFacesPolicy.LARGEST},
-}

@@ -56,7 +56,9 @@ class ContractSuite:
     def adapter(self, sandbox: SandboxHandle) -> BaseVendorAdapter:
         return self.make_adapter(sandbox.settings)
 
-    def request(self, selfie: str = SAME_PERSON[0], reference: str = SAME_PERSON[1]) -> CompareRequest:
+    def request(
+        self, selfie: str = SAME_PERSON[0], reference: str = SAME_PERSON[1]
+    ) -> CompareRequest:
         return CompareRequest(
             selfie=prepare_for_backend(face_bytes(selfie), self.vendor, field="selfie"),
             reference=prepare_for_backend(face_bytes(reference), self.vendor, field="reference"),

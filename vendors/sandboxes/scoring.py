@@ -50,7 +50,9 @@ def analyze_pair(first: bytes, second: bytes, *, use_engine: bool = True) -> Pai
             if a.faces and b.faces:
                 score = round(similarity(distance(a.faces[0].descriptor, b.faces[0].descriptor)), 2)
             return PairAnalysis(faces_a, faces_b, score, "local")
-    return PairAnalysis(_assumed_face(first), _assumed_face(second), hash_similarity(first, second), "hash")
+    return PairAnalysis(
+        _assumed_face(first), _assumed_face(second), hash_similarity(first, second), "hash"
+    )
 
 
 def hash_similarity(first: bytes, second: bytes) -> float:
@@ -69,4 +71,4 @@ def _assumed_face(data: bytes) -> ImageFaces:
     with Image.open(BytesIO(data)) as image:
         width, height = image.size
     side = min(width, height) // 2
-    return ImageFaces(width, height, ((width - side) // 2, (height - side) // 2, side, side))
+    return ImageFaces(width, height, (((width - side) // 2, (height - side) // 2, side, side),))

@@ -1,0 +1,144 @@
+"""`make demo`: the whole product on one machine, stopped cleanly with Ctrl-C.
+
+Starts the four vendor sandboxes (in this process), then gunicorn, a Celery worker and Celery
+beat as child processes whose environment points every vendor at its sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from kyc.demo import create_demo_users, enable_backends
+from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker, beat and the vendor sandboxes with demo users."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--sandbox-base-port", type=int, default=8101)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        port: int = options["port"]
+        sandboxes = start_all("127.0.0.1", options["sandbox_base_port"])
+        write_environment_file(sandboxes, Path(settings.VAR_DIR) / "sandboxes.json")
+        child_env = dict(os.environ)
+        for variables in client_environment(sandboxes).values():
+            child_env.update(variables)
+        enable_backends(list(sandboxes))
+        logins = create_demo_users()
+
+        bin_dir = Path(sys.executable).parent
+        children = [
+            subprocess.Popen(
+                [
+                    str(bin_dir / "gunicorn"),
+                    "kyc.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "2",
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                ],
+                env=child_env,
+            ),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "kyc",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "16",
+                    "--loglevel",
+                    "INFO",
+                ],
+                env=child_env,
+            ),
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "kyc",
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
+                ],
+                env=child_env,
+            ),
+        ]
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            self._wait_until_up(f"http://127.0.0.1:{port}/accounts/login/", children)
+            self._banner(port, sandboxes, logins)
+            while not stop.is_set():
+                if any(child.poll() is not None for child in children):
+                    self.stderr.write("A demo process exited; stopping everything.")
+                    break
+                stop.wait(1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stdout.write("Stopping…")
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            for child in children:
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            for sandbox in sandboxes.values():
+                sandbox.stop()
+
+    def _wait_until_up(self, url: str, children: list[subprocess.Popen[bytes]]) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(child.poll() is not None for child in children):
+                raise SystemExit("A demo process failed to start; see the output above.")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit(f"The web server did not answer at {url} within 60 s.")
+
+    def _banner(self, port: int, sandboxes: dict[str, Any], logins: Any) -> None:
+        lines = [
+            "",
+            f"  KYC face review is running at http://127.0.0.1:{port}/",
+            "",
+            "  Sign in with:",
+            *(f"    {login.username:10} {login.password:20} {login.role}" for login in logins),
+            "",
+            "  Vendor sandboxes: "
+            + ", ".join(f"{name} {sb.url}" for name, sb in sandboxes.items()),
+            "  Ctrl-C stops everything.",
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,73 @@
+"""A real worker process consumes a real broker (not eager mode)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+
+from kyc.celery import app
+from kyc.tasks import ping
+
+REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_celery_is_configured_for_crash_safety():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.task_serializer == "json"
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_time_limit and app.conf.task_soft_time_limit
+    assert app.conf.task_always_eager is False
+
+
+@pytest.mark.redis
+def test_a_real_worker_on_redis_completes_a_task(tmp_path):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on loopback (.ci/run starts it)")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_RESULT_BACKEND": REDIS_URL,
+        "KYC_VAR_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kyc",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    old = (app.conf.broker_url, app.conf.result_backend)
+    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL)
+    try:
+        result = ping.apply_async(args=("hello from the test",))
+        assert result.get(timeout=60) == "hello from the test"
+    finally:
+        app.conf.update(broker_url=old[0], result_backend=old[1])
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
