@@ -100,7 +100,7 @@ class DecisionSource(models.TextChoices):
     REVIEWER = "reviewer", "Reviewer"
 
 
-def image_path(instance: ImagePair, filename: str) -> str:
+def image_path(instance: ImagePair | None, filename: str) -> str:
     # Random names: nothing about the applicant leaks into the storage layout.
     return f"pairs/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.bin"
 
@@ -135,6 +135,8 @@ class ImagePair(models.Model):
     )
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
+    # The body of the first 202, replayed to a retry with the same Idempotency-Key.
+    first_response = models.JSONField(null=True, blank=True, editable=False)
     callback_url = models.URLField(blank=True, max_length=500)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -269,7 +271,13 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [_choices_check("status", DeliveryStatus, "delivery_status_valid")]
+        constraints = [
+            _choices_check("status", DeliveryStatus, "delivery_status_valid"),
+            # One delivery per pair and event: a redelivered task never sends an event twice.
+            models.UniqueConstraint(
+                fields=["pair", "event_type"], name="delivery_once_per_pair_event"
+            ),
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["client", "-created_at"], name="delivery_client_recent"),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "vendors",
     "kyc",
     "reviews",
@@ -191,9 +192,26 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 
+# Beyond the vendor timeout, how long a running attempt may go silent before it is retried.
+KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
+# Review cases are due this many hours after they open (the queue's SLA).
+KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
+# Webhooks to private or loopback addresses are refused unless this is on (tests, the demo).
+KYC_WEBHOOKS_ALLOW_PRIVATE = env.bool("KYC_WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-attempts": {"task": "kyc.sweep_stuck_attempts", "schedule": 60.0},
+    "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},
+}
+
 # --- Vendor credentials and endpoints (never stored in the database; DESIGN §9) -----------
 VENDOR_ENV_VARIABLES = {
-    "finauth": ["FINAUTH_BASE_URL", "FINAUTH_API_KEY", "FINAUTH_API_SECRET", "FINAUTH_COMPARE_ID"],
+    "finauth": [
+        "FINAUTH_BASE_URL",
+        "FINAUTH_API_KEY",
+        "FINAUTH_API_SECRET",
+        "FINAUTH_COMPARE_ID",
+        "FINAUTH_ENCRYPTION_PUBLIC_KEY",
+    ],
     "advance": ["ADVANCE_BASE_URL", "ADVANCE_ACCESS_KEY", "ADVANCE_SECRET_KEY"],
     "zoloz": [
         "ZOLOZ_BASE_URL",
@@ -249,12 +267,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "EXCEPTION_HANDLER": "kyc.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KYC face review API",
     "DESCRIPTION": "Submit selfie/reference image pairs for 1:1 face verification.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets come from the drf-spectacular-sidecar package: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging: one JSON object per line; never images, keys or raw PII ------------------------
@@ -271,5 +297,10 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django": {"level": LOG_LEVEL, "propagate": True}},
+    "loggers": {
+        "django": {"level": LOG_LEVEL, "propagate": True},
+        # One line per HTTP call is noise at INFO; vendor calls are logged by the pipeline.
+        "httpx": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},
+    },
 }

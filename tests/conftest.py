@@ -42,3 +42,30 @@ def _isolated_media(settings, tmp_path):
         },
     }
     # Django's setting_changed handler resets the storage registry and default_storage.
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """A cache of the test's own: throttles, breakers and vendor tokens never leak between tests."""
+    import uuid
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
+
+
+@pytest.fixture
+def default_rows(transactional_db):
+    """Re-create what the data migrations seed (a transactional test flushes it)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module in (
+        "vendors.migrations.0002_default_configs",
+        "reviews.migrations.0002_default_reason_codes",
+    ):
+        import_module(module).create(apps, None)

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from kyc.api.authentication import ApiKeyAuthentication, ClientPrincipal
+from kyc.api.errors import ApiError
+from kyc.api.serializers import (
+    ErasureSerializer,
+    ErrorSerializer,
+    PairCreateSerializer,
+    PairListQuerySerializer,
+    PairSerializer,
+)
+from kyc.models import ApiClient, Applicant, ImagePair
+from kyc.selectors import pair_representation, pairs_for_client
+from kyc.services.erasure import LegalHold, erase_applicant
+from kyc.services.submissions import Submission, record_first_response, submit_pair
+from reviews.events import Actor
+
+ERRORS = {
+    code: OpenApiResponse(ErrorSerializer, description=text)
+    for code, text in {
+        400: "Invalid request: `code` says what, `field` says where.",
+        401: "Missing or unknown API key.",
+        404: "No such resource for this client.",
+        409: "Idempotency-Key reused with a different body, or applicant on legal hold.",
+        413: "Image or request too large.",
+        415: "Unsupported image format or media type.",
+        429: "Too many requests; see the Retry-After header.",
+    }.items()
+}
+
+
+class ClientThrottle(SimpleRateThrottle):
+    """Per-client request rate, set on the ApiClient (e.g. 600/min)."""
+
+    scope = "api_client"
+
+    def get_rate(self) -> str | None:
+        return None  # resolved per request in allow_request
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        principal = request.user
+        if not isinstance(principal, ClientPrincipal):
+            return True
+        self.rate = principal.client.throttle_rate
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        principal = request.user
+        return (
+            f"throttle:client:{principal.client.pk}"
+            if isinstance(principal, ClientPrincipal)
+            else None
+        )
+
+
+class ClientApiMixin(APIView):
+    """Authenticated as an API client, throttled per client."""
+
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [ClientThrottle]
+
+    @property
+    def client(self) -> ApiClient:
+        principal = self.request.user
+        assert isinstance(principal, ClientPrincipal)
+        return principal.client
+
+
+class PairCursor(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Submit an image pair",
+        request={
+            "multipart/form-data": PairCreateSerializer,
+            "application/json": PairCreateSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retries with the same key and body get the first answer.",
+            )
+        ],
+        responses={202: PairSerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a pair's status and decision", responses={200: PairSerializer, **ERRORS}
+    ),
+    list=extend_schema(
+        summary="List pairs",
+        parameters=[PairListQuerySerializer],
+        responses={200: PairSerializer(many=True), **ERRORS},
+    ),
+)
+class ImagePairViewSet(
+    ClientApiMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    pagination_class = PairCursor
+    lookup_field = "public_id"
+    lookup_url_kwarg = "pair_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    serializer_class = PairCreateSerializer
+
+    def get_queryset(self) -> QuerySet[ImagePair]:
+        return pairs_for_client(self.client)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = PairCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 255:
+            raise ApiError(
+                "invalid_value",
+                "Idempotency-Key must be at most 255 characters.",
+                "Idempotency-Key",
+            )
+        pair, replayed = submit_pair(
+            self.client,
+            Submission(
+                applicant_ref=data["applicant_ref"],
+                selfie=data["selfie_bytes"],
+                reference=data["reference_bytes"],
+                reference_source=data["reference_source"],
+                vendor=data.get("vendor") or "",
+                callback_url=data.get("callback_url") or "",
+                metadata=data.get("metadata") or {},
+                idempotency_key=key,
+            ),
+        )
+        if replayed and pair.first_response is not None:
+            body = pair.first_response
+        else:
+            body = pair_representation(self.get_queryset().get(pk=pair.pk))
+            record_first_response(pair, body)
+        headers = {"Location": f"/api/v1/image-pairs/{pair.public_id}/"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(pair_representation(self.get_object()))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        query = PairListQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        pairs = self.get_queryset()
+        if ref := query.validated_data.get("applicant_ref"):
+            pairs = pairs.filter(applicant__external_ref=ref)
+        if pair_status := query.validated_data.get("status"):
+            pairs = pairs.filter(status=pair_status)
+        page = self.paginate_queryset(pairs)
+        assert page is not None
+        return self.get_paginated_response([pair_representation(pair) for pair in page])
+
+
+class ApplicantErasureView(ClientApiMixin, APIView):
+    @extend_schema(
+        summary="Erase an applicant's images", responses={200: ErasureSerializer, **ERRORS}
+    )
+    def delete(self, request: Request, applicant_ref: str) -> Response:
+        applicant = get_object_or_404(Applicant, client=self.client, external_ref=applicant_ref)
+        try:
+            pairs = erase_applicant(applicant, Actor.api_client(self.client))
+        except LegalHold as hold:
+            raise ApiError("legal_hold", str(hold), "applicant_ref", 409) from hold
+        applicant.refresh_from_db()
+        assert applicant.erased_at is not None
+        return Response(
+            {
+                "applicant_ref": applicant.external_ref,
+                "erased_at": applicant.erased_at.isoformat(),
+                "pairs": pairs,
+            }
+        )
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
+@authentication_classes([])
+@permission_classes([])
+def api_not_found(request: Request, path: str = "") -> Response:
+    return Response(
+        {"code": "not_found", "message": "No such API endpoint.", "field": None}, status=404
+    )

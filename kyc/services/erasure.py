@@ -1,0 +1,51 @@
+"""Purging images: erasure on request and retention (decisions, hashes and audit are kept)."""
+
+from __future__ import annotations
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from kyc.models import Applicant, ImagePair
+from reviews import events
+from reviews.events import Actor
+
+
+class LegalHold(Exception):
+    """The applicant is on legal hold: their images must be kept."""
+
+
+def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
+    """Delete both image files of a locked pair; keep every other fact. True if anything went."""
+    if pair.images_purged_at is not None:
+        return False
+    names = [name for name in (pair.selfie.name, pair.reference.name) if name]
+    pair.selfie.name = ""
+    pair.reference.name = ""
+    pair.images_purged_at = timezone.now()
+    pair.save(update_fields=["selfie", "reference", "images_purged_at", "updated_at"])
+    events.images_purged(pair, actor, why=why)
+    # Delete the ciphertext only once the rows say so, so a crash never leaves a row pointing at
+    # nothing; a crash after commit leaves an orphan file that no row references.
+    transaction.on_commit(lambda: _delete_files(names))
+    return True
+
+
+@transaction.atomic
+def erase_applicant(applicant: Applicant, actor: Actor) -> int:
+    """Erase every image of the applicant at once; returns how many pairs had images."""
+    applicant = Applicant.objects.select_for_update().get(pk=applicant.pk)
+    if applicant.legal_hold:
+        raise LegalHold("This applicant is on legal hold; images cannot be erased.")
+    purged = 0
+    for pair in ImagePair.objects.select_for_update().filter(applicant=applicant).order_by("pk"):
+        purged += purge_pair_images(pair, actor, why="erasure_request")
+    applicant.erased_at = timezone.now()
+    applicant.save(update_fields=["erased_at"])
+    events.applicant_erased(applicant, actor, pairs=purged)
+    return purged
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)

@@ -1,0 +1,419 @@
+"""Running one comparison attempt and acting on its outcome (DESIGN §5 steps 2–3, §6).
+
+The order matters and is the point of this module:
+1. claim the attempt with a conditional UPDATE (a redelivered task finds nothing to do);
+2. decrypt and prepare the images and call the backend **outside any transaction**;
+3. in one transaction, store the result, judge it, and decide the pair, open a review case,
+   retry after a backoff or fail over — with the audit events and the webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from kyc.images import ImageRejected, prepare_for_backend
+from kyc.models import (
+    FINAL_PAIR_STATUSES,
+    AttemptPurpose,
+    AttemptStatus,
+    ComparisonAttempt,
+    DecisionSource,
+    ImagePair,
+    PairStatus,
+)
+from kyc.services import routing
+from kyc.signals import pair_needs_review
+from reviews import events
+from reviews.events import Actor
+from vendors.base import (
+    CompareRequest,
+    CompareResult,
+    ErrorCode,
+    ReferenceSource,
+    ResultStatus,
+    VendorError,
+    VendorNotConfigured,
+)
+from vendors.models import VendorConfig
+from vendors.registry import get_adapter
+from vendors.verdicts import APPROVE, REJECT, RESUBMIT, REVIEW, Verdict, judge
+
+logger = logging.getLogger(__name__)
+
+TASK_NAME = "kyc.comparison_attempt_run"
+_PAIR_STATUS = {
+    APPROVE: PairStatus.APPROVED,
+    REJECT: PairStatus.REJECTED,
+    RESUBMIT: PairStatus.RESUBMIT,
+}
+#: Reasons that put a case ahead of plain gray-band scores in the queue.
+_URGENT_REASONS = {"vendor_failed", "vendor_disagreement", "age_risk", "gender_risk"}
+
+
+def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
+    """Schedule the attempt once the surrounding transaction commits."""
+    attempt_id = attempt.pk
+    countdown = max(0.0, delay)
+    transaction.on_commit(
+        lambda: current_app.send_task(TASK_NAME, args=(attempt_id,), countdown=countdown)
+    )
+
+
+def run_attempt(attempt_id: int) -> None:
+    attempt = _claim(attempt_id)
+    if attempt is None:
+        return
+    pair = attempt.pair
+    if pair.images_purged_at is not None:
+        _finish_without_images(attempt)
+        return
+    config = VendorConfig.objects.get(backend=attempt.vendor)
+    with pair.selfie.open("rb") as handle:
+        selfie = handle.read()
+    with pair.reference.open("rb") as handle:
+        reference = handle.read()
+
+    if attempt.purpose == AttemptPurpose.PREFLIGHT:
+        _run_preflight(attempt, selfie, reference)
+        return
+    try:
+        request = _build_request(pair, attempt, config, selfie, reference)
+    except ImageRejected as rejected:
+        # Below this vendor's documented limits: no call is made, nothing is billed.
+        result = CompareResult(
+            vendor=attempt.vendor,
+            status=ResultStatus.INVALID_INPUT,
+            error_code=ErrorCode.IMAGE_TOO_LARGE
+            if rejected.code in {"image_too_small", "image_too_large"}
+            else ErrorCode.INVALID_IMAGE,
+            vendor_message=rejected.message,
+            details={"which": rejected.field, "local_check": rejected.code},
+        )
+        _record_result(attempt.pk, result, config)
+        return
+    try:
+        adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
+        result = adapter.compare(request)
+    except VendorError as error:
+        routing.record_failure(attempt.vendor)
+        _record_failure(attempt.pk, error, config)
+    except VendorNotConfigured as error:
+        _record_failure(
+            attempt.pk,
+            VendorError(
+                ErrorCode.BAD_REQUEST, str(error), retryable=False, vendor_code="not_configured"
+            ),
+            config,
+        )
+    else:
+        routing.record_success(attempt.vendor)
+        _record_result(attempt.pk, result, config)
+
+
+# --- claiming ------------------------------------------------------------------------------------
+
+
+def _claim(attempt_id: int) -> ComparisonAttempt | None:
+    """Take the attempt if it is pending, or running past its deadline (its worker died)."""
+    now = timezone.now()
+    attempt = ComparisonAttempt.objects.filter(pk=attempt_id).only("vendor").first()
+    if attempt is None:
+        return None
+    timeout = (
+        VendorConfig.objects.filter(backend=attempt.vendor)
+        .values_list("timeout_seconds", flat=True)
+        .first()
+        or 15.0
+    )
+    deadline = now + timedelta(seconds=timeout * 2 + settings.KYC_ATTEMPT_GRACE_SECONDS)
+    claimed = (
+        ComparisonAttempt.objects.filter(pk=attempt_id)
+        .filter(
+            Q(status=AttemptStatus.PENDING) | Q(status=AttemptStatus.RUNNING, deadline_at__lt=now)
+        )
+        .update(status=AttemptStatus.RUNNING, started_at=now, deadline_at=deadline)
+    )
+    if not claimed:
+        return None
+    attempt = ComparisonAttempt.objects.select_related("pair__client", "pair__applicant").get(
+        pk=attempt_id
+    )
+    if attempt.purpose == AttemptPurpose.DECIDE:
+        ImagePair.objects.filter(pk=attempt.pair_id, status=PairStatus.RECEIVED).update(
+            status=PairStatus.COMPARING
+        )
+    return attempt
+
+
+def _build_request(
+    pair: ImagePair,
+    attempt: ComparisonAttempt,
+    config: VendorConfig,
+    selfie: bytes,
+    reference: bytes,
+) -> CompareRequest:
+    return CompareRequest(
+        selfie=prepare_for_backend(selfie, attempt.vendor, field="selfie"),
+        reference=prepare_for_backend(reference, attempt.vendor, field="reference"),
+        reference_id=str(attempt.public_id),
+        # Vendors get an opaque id, never the client's own user reference.
+        user_ref=hashlib.sha256(
+            f"{pair.client.public_id}:{pair.applicant.public_id}".encode()
+        ).hexdigest()[:32],
+        reference_source=ReferenceSource(pair.reference_source),
+        options={"multiple_faces": config.multiple_faces},
+    )
+
+
+# --- pre-flight ----------------------------------------------------------------------------------
+
+
+def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) -> None:
+    from vendors.local.preflight import run_preflight
+
+    outcome = run_preflight(selfie, reference)
+    target = str(attempt.details.get("target_vendor", ""))
+    with transaction.atomic():
+        locked = _lock_running(attempt.pk)
+        if locked is None:
+            return
+        locked.status = AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT
+        locked.error_code = str(outcome.error_code or "")
+        locked.latency_ms = outcome.latency_ms
+        locked.details = {
+            **locked.details,
+            "selfie_faces": outcome.selfie_faces,
+            "reference_faces": outcome.reference_faces,
+            "which": outcome.which,
+            "reason": outcome.reason,
+            "vendor_called": False if not outcome.passed else None,
+        }
+        locked.verdict = "" if outcome.passed else RESUBMIT
+        locked.verdict_reasons = [] if outcome.passed else [outcome.reason]
+        locked.finished_at = timezone.now()
+        locked.save()
+        events.attempt_recorded(locked)
+        pair = _lock_pair(locked.pair_id)
+        if outcome.passed:
+            nxt = ComparisonAttempt.objects.create(
+                pair=pair, vendor=target, number=locked.number + 1
+            )
+            enqueue_attempt(nxt)
+            return
+        config = VendorConfig.objects.get(backend=target)
+        verdict = Verdict(
+            REVIEW if config.image_problems_to_review else RESUBMIT, (outcome.reason,)
+        )
+        _decide(pair, locked, verdict)
+
+
+# --- recording outcomes --------------------------------------------------------------------------
+
+
+def _lock_running(attempt_id: int) -> ComparisonAttempt | None:
+    attempt = ComparisonAttempt.objects.select_for_update().get(pk=attempt_id)
+    return attempt if attempt.status == AttemptStatus.RUNNING else None
+
+
+def _lock_pair(pair_id: int) -> ImagePair:
+    return (
+        ImagePair.objects.select_for_update().select_related("client", "applicant").get(pk=pair_id)
+    )
+
+
+def _record_result(attempt_id: int, result: CompareResult, config: VendorConfig) -> None:
+    thresholds = config.thresholds_snapshot()
+    verdict = judge(config.backend, result, thresholds)
+    with transaction.atomic():
+        attempt = _lock_running(attempt_id)
+        if attempt is None:
+            return
+        attempt.status = (
+            AttemptStatus.COMPLETED
+            if result.status == ResultStatus.COMPLETED
+            else AttemptStatus.INVALID_INPUT
+        )
+        attempt.score = result.score
+        attempt.vendor_score = result.vendor_score
+        attempt.error_code = str(result.error_code or "")
+        attempt.vendor_code = result.vendor_code[:120]
+        attempt.vendor_message = result.vendor_message
+        attempt.vendor_request_id = result.vendor_request_id[:200]
+        attempt.billable = result.billable
+        attempt.same_person = result.same_person
+        attempt.risk_tags = list(result.risk_tags)
+        attempt.faces = result.as_dict()["faces"]
+        attempt.details = {**attempt.details, **dict(result.details)}
+        attempt.raw_response = result.raw_response
+        attempt.latency_ms = result.latency_ms
+        attempt.thresholds = {
+            **thresholds,
+            **(
+                {
+                    "band": {
+                        "approve_at": verdict.band.approve_at,
+                        "reject_below": verdict.band.reject_below,
+                    }
+                }
+                if verdict.band
+                else {}
+            ),
+        }
+        attempt.verdict = verdict.outcome
+        attempt.verdict_reasons = list(verdict.reasons)
+        attempt.finished_at = timezone.now()
+        attempt.save()
+        events.attempt_recorded(attempt)
+        if attempt.purpose == AttemptPurpose.DECIDE:
+            _decide(_lock_pair(attempt.pair_id), attempt, verdict)
+
+
+def _record_failure(attempt_id: int, error: VendorError, config: VendorConfig) -> None:
+    logger.warning(
+        "comparison attempt failed",
+        extra={
+            "attempt_id": attempt_id,
+            "vendor": config.backend,
+            "error_code": str(error.code),
+            "vendor_code": error.vendor_code,
+            "retryable": error.retryable,
+        },
+    )
+    with transaction.atomic():
+        attempt = _lock_running(attempt_id)
+        if attempt is None:
+            return
+        attempt.status = AttemptStatus.FAILED
+        attempt.error_code = str(error.code)
+        attempt.error_message = error.message[:2000]
+        attempt.retryable = error.retryable
+        attempt.vendor_code = error.vendor_code[:120]
+        attempt.vendor_request_id = error.vendor_request_id[:200]
+        attempt.http_status = error.http_status
+        attempt.billable = error.billable
+        attempt.raw_response = error.raw_response
+        attempt.latency_ms = error.latency_ms
+        attempt.details = {**attempt.details, "retry_after": error.retry_after}
+        attempt.finished_at = timezone.now()
+        attempt.save()
+        events.attempt_recorded(attempt)
+        if attempt.purpose != AttemptPurpose.DECIDE:
+            return
+        pair = _lock_pair(attempt.pair_id)
+        if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
+            return
+        _retry_or_fail_over(pair, attempt, error, config)
+
+
+def _retry_or_fail_over(
+    pair: ImagePair, attempt: ComparisonAttempt, error: VendorError, config: VendorConfig
+) -> None:
+    decide_attempts = list(
+        ComparisonAttempt.objects.filter(pair=pair, purpose=AttemptPurpose.DECIDE).values_list(
+            "vendor", flat=True
+        )
+    )
+    next_number = (
+        ComparisonAttempt.objects.filter(pair=pair)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+        or 0
+    ) + 1
+    retries_used = decide_attempts.count(attempt.vendor) - 1
+    if (
+        error.retryable
+        and retries_used < config.retry_budget
+        and not routing.breaker_open(attempt.vendor)
+    ):
+        delay = routing.backoff_seconds(retries_used + 1, error.retry_after)
+        retry = ComparisonAttempt.objects.create(
+            pair=pair,
+            vendor=attempt.vendor,
+            number=next_number,
+            not_before=timezone.now() + timedelta(seconds=delay),
+        )
+        enqueue_attempt(retry, delay)
+        return
+    fallback = routing.next_backend(set(decide_attempts))
+    if fallback is not None:
+        enqueue_attempt(
+            ComparisonAttempt.objects.create(pair=pair, vendor=fallback.backend, number=next_number)
+        )
+        return
+    _decide(pair, attempt, Verdict(REVIEW, ("vendor_failed",)))
+
+
+def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> None:
+    """Move the pair to its outcome exactly once (the pair row is locked by the caller)."""
+    if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
+        return
+    from kyc.selectors import pair_representation
+    from kyc.webhooks import enqueue_pair_event
+
+    pair.deciding_attempt = attempt
+    pair.status_reason = verdict.reasons[0] if verdict.reasons else ""
+    if verdict.outcome == REVIEW:
+        pair.status = PairStatus.NEEDS_REVIEW
+        pair.save(update_fields=["status", "status_reason", "deciding_attempt", "updated_at"])
+        urgent = bool(set(verdict.reasons) & _URGENT_REASONS)
+        pair_needs_review.send(
+            sender=ImagePair, pair=pair, reasons=list(verdict.reasons), priority=int(urgent)
+        )
+    else:
+        pair.status = _PAIR_STATUS[verdict.outcome]
+        pair.decision_source = DecisionSource.AUTO
+        pair.decided_at = timezone.now()
+        pair.save(
+            update_fields=[
+                "status",
+                "status_reason",
+                "decision_source",
+                "decided_at",
+                "deciding_attempt",
+                "updated_at",
+            ]
+        )
+        events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
+    enqueue_pair_event(pair, f"pair.{pair.status}", pair_representation(pair))
+
+
+def _finish_without_images(attempt: ComparisonAttempt) -> None:
+    """The applicant was erased while the pair waited: nothing left to compare."""
+    with transaction.atomic():
+        locked = _lock_running(attempt.pk)
+        if locked is None:
+            return
+        locked.status = AttemptStatus.FAILED
+        locked.error_message = "Images were erased before the comparison ran."
+        locked.finished_at = timezone.now()
+        locked.save()
+        pair = _lock_pair(locked.pair_id)
+        if pair.status not in FINAL_PAIR_STATUSES:
+            pair.status = PairStatus.FAILED
+            pair.status_reason = "images_erased"
+            pair.decided_at = timezone.now()
+            pair.save(update_fields=["status", "status_reason", "decided_at", "updated_at"])
+            events.pair_decided(pair, Actor.system("pipeline"))
+
+
+def sweep_stuck_attempts(older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Re-enqueue attempts whose message was lost or whose worker died (DESIGN §5 step 3)."""
+    now = timezone.now()
+    stuck = ComparisonAttempt.objects.filter(
+        Q(status=AttemptStatus.RUNNING, deadline_at__lt=now)
+        | Q(status=AttemptStatus.PENDING, created_at__lt=now - older_than)
+        & (Q(not_before__isnull=True) | Q(not_before__lt=now - older_than))
+    ).values_list("pk", flat=True)[:1000]
+    ids = list(stuck)
+    for attempt_id in ids:
+        current_app.send_task(TASK_NAME, args=(attempt_id,))
+    return len(ids)

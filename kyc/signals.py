@@ -1,0 +1,10 @@
+"""Signals the kyc domain sends to the apps that depend on it (DESIGN §3: reviews -> kyc).
+
+Receivers run synchronously inside the sender's transaction, so whatever they write commits or
+rolls back with the change that caused it.
+"""
+
+from django.dispatch import Signal
+
+#: A pair needs a human. kwargs: pair (ImagePair), reasons (list[str]), priority (int).
+pair_needs_review = Signal()

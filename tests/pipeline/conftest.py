@@ -1,0 +1,115 @@
+"""Run the pipeline in-process: queued Celery tasks are captured and executed on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from kyc import webhooks
+from kyc.celery import app
+from kyc.models import ImagePair
+from kyc.services import pipeline
+from tests.conftest import face_bytes
+from tests.factories import client_with_key
+from vendors.models import VendorConfig
+from vendors.registry import reset_adapters
+
+
+@dataclass
+class SentTask:
+    name: str
+    args: tuple[Any, ...]
+    countdown: float | None
+
+
+@dataclass
+class TaskQueue:
+    sent: list[SentTask] = field(default_factory=list)
+    history: list[SentTask] = field(default_factory=list)
+
+    def send_task(
+        self,
+        name: str,
+        args: Any = None,
+        kwargs: Any = None,
+        countdown: float | None = None,
+        **_: Any,
+    ):
+        task = SentTask(name, tuple(args or ()), countdown)
+        self.sent.append(task)
+        self.history.append(task)
+
+    def run_all(self, max_steps: int = 100) -> None:
+        """Execute queued tasks (ignoring countdowns) until nothing is left."""
+        for _ in range(max_steps):
+            if not self.sent:
+                return
+            task = self.sent.pop(0)
+            if task.name == pipeline.TASK_NAME:
+                pipeline.run_attempt(*task.args)
+            elif task.name == "kyc.deliver_webhook":
+                webhooks.deliver(*task.args)
+        raise AssertionError("the pipeline did not settle")
+
+    def countdowns(self, name: str = pipeline.TASK_NAME) -> list[float | None]:
+        return [t.countdown for t in self.history if t.name == name]
+
+
+@pytest.fixture
+def tasks(monkeypatch) -> TaskQueue:
+    queue = TaskQueue()
+    monkeypatch.setattr(app, "send_task", queue.send_task)
+    return queue
+
+
+@dataclass
+class Harness:
+    api: APIClient
+    tasks: TaskQueue
+    sandboxes: dict[str, Any]
+
+    def enable(self, *backends: str, **config: Any) -> None:
+        """Enable exactly these backends, in this priority order."""
+        VendorConfig.objects.update(enabled=False)
+        for priority, backend in enumerate(backends):
+            VendorConfig.objects.filter(backend=backend).update(
+                enabled=True, priority=priority, **config
+            )
+
+    def submit(
+        self, selfie: str = "df_img1.jpg", reference: str = "df_img2.jpg", **fields: Any
+    ) -> ImagePair:
+        data = {
+            "applicant_ref": fields.pop("applicant_ref", "user-1"),
+            "selfie": SimpleUploadedFile("s.jpg", face_bytes(selfie)),
+            "reference": SimpleUploadedFile("r.jpg", face_bytes(reference)),
+            **fields,
+        }
+        response = self.api.post("/api/v1/image-pairs/", data, format="multipart")
+        assert response.status_code == 202, response.json()
+        return ImagePair.objects.get(public_id=response.json()["id"])
+
+    def run(self, pair: ImagePair) -> ImagePair:
+        self.tasks.run_all()
+        pair.refresh_from_db()
+        return pair
+
+
+@pytest.fixture
+def harness(default_rows, tasks, sandboxes, settings) -> Harness:
+    settings.VENDOR_CREDENTIALS = {
+        **{vendor: handle.settings for vendor, handle in sandboxes.items()},
+        "local": {},
+    }
+    reset_adapters()
+    for handle in sandboxes.values():
+        handle.configure(engine=False)  # scripted scores: no need to run the face engine
+    _, key = client_with_key()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    yield Harness(api, tasks, sandboxes)
+    reset_adapters()

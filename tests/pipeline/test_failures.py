@@ -1,0 +1,97 @@
+"""Retries, Retry-After, failover and 'every vendor failed': nothing ends silently."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
+from kyc.services import pipeline
+from reviews.models import ReviewCase
+
+
+def test_a_5xx_then_success_leaves_two_attempts_and_an_approval(harness):
+    harness.enable("advance", retry_budget=2)
+    harness.sandboxes["advance"].script({"fault": "http_503"}, {"score": 91})
+    pair = harness.run(harness.submit())
+    assert pair.status == PairStatus.APPROVED
+    attempts = list(pair.attempts.order_by("number"))
+    assert [(a.vendor, a.status, a.error_code) for a in attempts] == [
+        ("advance", AttemptStatus.FAILED, "VENDOR_ERROR"),
+        ("advance", AttemptStatus.COMPLETED, ""),
+    ]
+    assert attempts[1].not_before is not None
+
+
+def test_a_429_retry_waits_at_least_the_retry_after(harness):
+    harness.enable("zoloz", retry_budget=2)
+    harness.sandboxes["zoloz"].script({"fault": "rate_limit", "retry_after": 42}, {"score": 95})
+    pair = harness.run(harness.submit())
+    assert pair.status == PairStatus.APPROVED
+    first_retry = harness.tasks.countdowns()[1]
+    assert first_retry is not None and first_retry >= 42
+    assert pair.attempts.order_by("number").first().error_code == "RATE_LIMITED"
+
+
+def test_a_vendor_that_stays_down_fails_over_to_the_next_by_priority(harness):
+    harness.enable("finauth", "alibaba", retry_budget=1)
+    harness.sandboxes["finauth"].script({"fault": "http_500", "repeat": 5})
+    harness.sandboxes["alibaba"].script({"score": 96})
+    pair = harness.run(harness.submit())
+    assert pair.status == PairStatus.APPROVED
+    assert pair.deciding_attempt.vendor == "alibaba"
+    assert [a.vendor for a in pair.attempts.order_by("number")] == ["finauth", "finauth", "alibaba"]
+
+
+def test_a_non_retryable_error_fails_over_at_once(harness, settings):
+    harness.enable("advance", "zoloz", retry_budget=3)
+    settings.VENDOR_CREDENTIALS = {
+        **settings.VENDOR_CREDENTIALS,
+        "advance": {**settings.VENDOR_CREDENTIALS["advance"], "ADVANCE_SECRET_KEY": "wrong"},
+    }
+    harness.sandboxes["zoloz"].script({"score": 88})
+    pair = harness.run(harness.submit())
+    assert pair.status == PairStatus.APPROVED
+    assert [(a.vendor, a.error_code) for a in pair.attempts.order_by("number")] == [
+        ("advance", "AUTH_FAILED"),
+        ("zoloz", ""),
+    ]
+
+
+def test_when_every_vendor_fails_the_pair_goes_to_review_as_vendor_failed(harness):
+    harness.enable("advance", "alibaba", retry_budget=0)
+    harness.sandboxes["advance"].script({"fault": "http_500", "repeat": 3})
+    harness.sandboxes["alibaba"].script({"fault": "drop", "repeat": 3})
+    pair = harness.run(harness.submit())
+    assert pair.status == PairStatus.NEEDS_REVIEW
+    assert pair.status_reason == "vendor_failed"
+    case = ReviewCase.objects.get(pair=pair)
+    assert case.reasons == ["vendor_failed"]
+    assert case.priority == 1
+    assert pair.attempts.filter(status=AttemptStatus.FAILED).count() == 2
+
+
+def test_a_second_run_of_the_same_task_does_nothing(harness):
+    harness.enable("advance")
+    harness.sandboxes["advance"].script({"score": 91})
+    pair = harness.submit()
+    attempt_id = harness.tasks.sent[0].args[0]
+    harness.run(pair)
+    pipeline.run_attempt(attempt_id)  # a redelivered message
+    assert ComparisonAttempt.objects.filter(pair=pair).count() == 1
+    assert len([r for r in harness.sandboxes["advance"].requests() if "check" in r["path"]]) == 1
+
+
+def test_an_attempt_whose_worker_died_is_taken_again_after_its_deadline(harness):
+    harness.enable("advance")
+    harness.sandboxes["advance"].script({"score": 92})
+    pair = harness.submit()
+    attempt = ComparisonAttempt.objects.get(pair=pair)
+    ComparisonAttempt.objects.filter(pk=attempt.pk).update(
+        status=AttemptStatus.RUNNING, deadline_at=timezone.now() - timedelta(seconds=1)
+    )
+    harness.tasks.sent.clear()
+    assert pipeline.sweep_stuck_attempts() == 1
+    pair = harness.run(pair)
+    assert pair.status == PairStatus.APPROVED

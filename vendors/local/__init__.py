@@ -1,0 +1,1 @@
+"""The local face engine (dlib): a backend that needs no vendor account (LOCAL-ENGINE.md)."""
