@@ -69,7 +69,10 @@ def generate_master_key_entry(kid: str | None = None) -> str:
 def master_keys() -> list[MasterKey]:
     configured: str = settings.KYC_ENCRYPTION_KEYS
     if configured:
-        return parse_master_keys(configured)
+        keys = parse_master_keys(configured)
+        if not keys:  # e.g. "," : set, but names no key to encrypt with
+            raise ImproperlyConfigured("KYC_ENCRYPTION_KEYS lists no key.")
+        return keys
     # Development only (production refuses to start without the variable): one key kept in
     # var/ so images stay readable across restarts of the demo.
     path = Path(settings.VAR_DIR) / "dev-encryption-key"
@@ -97,9 +100,14 @@ def decrypt(blob: bytes, keys: list[MasterKey] | None = None) -> bytes:
 
 
 def key_id(blob: bytes) -> str:
-    if blob[:4] != MAGIC:
+    if len(blob) < 5 or blob[:4] != MAGIC:
         raise DecryptionError("Not an encrypted image file.")
-    return blob[5 : 5 + blob[4]].decode()
+    try:
+        return blob[5 : 5 + blob[4]].decode()
+    except UnicodeDecodeError as error:
+        # A damaged length byte makes the key id run into the nonce: refuse it like any other
+        # altered byte instead of surfacing a UnicodeDecodeError.
+        raise DecryptionError("Encrypted image file has a damaged key id.") from error
 
 
 def rewrap(blob: bytes, keys: list[MasterKey] | None = None) -> bytes:

@@ -23,7 +23,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vendors.base import PreparedImage
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "BMP": "image/bmp"}
+ACCEPTED_FORMATS = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "WEBP": "image/webp",
+    "BMP": "image/bmp",
+}
 #: A small photo may be enlarged this much to meet a vendor's minimum; smaller ones are refused,
 #: because enlarging cannot add the detail a vendor's minimum exists to guarantee.
 MAX_UPSCALE = 2.0
@@ -35,7 +40,9 @@ class ImageLimits:
     """One backend's documented input limits, and the size we aim for below them."""
 
     max_bytes: int
-    max_width: int  # of the upright image
+    # Of the upright image, orientation-free: `max_width` bounds the long side and `max_height`
+    # the short side (`_target_size` swaps them for portraits).
+    max_width: int
     max_height: int
     min_short_side: int = 0
     min_long_side: int = 0
@@ -56,18 +63,22 @@ IMAGE_LIMITS: dict[str, ImageLimits] = {
     ),
     # ZOLOZ: 5 MB for the whole request, images travel as base64 (4/3 larger) (§3, open question 6).
     "zoloz": ImageLimits(max_bytes=1_800_000, max_width=4096, max_height=4096, source="§3.6"),
-    # Alibaba: 1 MB including base64 growth (so ~0.6 MB raw), 640x480 up to 1920x1080 (§4.5).
+    # Alibaba: 1 MB including base64 growth (so ~0.6 MB raw), 640x480 up to 1920x1080 (§4.5);
+    # the vendor doc gives both as height x width, so the long side is at most 1920 and the short
+    # side at most 1080 (a 1280x1280 square is out of range).
     "alibaba": ImageLimits(
         max_bytes=600_000,
         max_width=1920,
-        max_height=1920,
+        max_height=1080,
         min_short_side=480,
         min_long_side=640,
         target_long_side=1280,
         source="§4.5",
     ),
     # The local engine detects on a 1024 px image (LOCAL-ENGINE.md §2).
-    "local": ImageLimits(max_bytes=10_000_000, max_width=1024, max_height=1024, target_long_side=1024),
+    "local": ImageLimits(
+        max_bytes=10_000_000, max_width=1024, max_height=1024, target_long_side=1024
+    ),
 }
 
 
@@ -112,13 +123,19 @@ def inspect_upload(data: bytes, *, field: str) -> ImageInfo:
     )
 
 
-def prepare_for_backend(data: bytes, backend: str, *, field: str = "image") -> PreparedImage:
-    """The image re-encoded within `backend`'s limits; `ImageRejected` if it cannot be."""
+def prepare_for_backend(
+    data: bytes, backend: str, *, field: str = "image", draft: bool = True
+) -> PreparedImage:
+    """The image re-encoded within `backend`'s limits; `ImageRejected` if it cannot be.
+
+    `draft=False` decodes JPEGs at full size; it exists so bench/images.py can measure what
+    draft decoding saves.
+    """
     limits = IMAGE_LIMITS[backend]
     image = _open(data, field)
     source_w, source_h = _upright_size(image)
     target_w, target_h = _target_size(source_w, source_h, limits, backend, field)
-    if image.format == "JPEG":
+    if draft and image.format == "JPEG":
         # Decode straight at 1/2, 1/4 or 1/8 scale when that still covers the target: the
         # single biggest saving for phone photos (bench/images.py).
         draft_size = (target_h, target_w) if _is_rotated(image) else (target_w, target_h)
@@ -127,10 +144,12 @@ def prepare_for_backend(data: bytes, backend: str, *, field: str = "image") -> P
         upright = ImageOps.exif_transpose(image)
         rgb = _to_rgb(upright)
     except (OSError, ValueError) as error:
-        raise ImageRejected("image_corrupt", f"{field} could not be decoded: {error}.", field) from error
+        raise ImageRejected(
+            "image_corrupt", f"{field} could not be decoded: {error}.", field
+        ) from error
     if rgb.size != (target_w, target_h):
         rgb = rgb.resize((target_w, target_h), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    encoded, rgb = _encode_within(rgb, limits.max_bytes)
+    encoded, rgb = _encode_within(rgb, limits, backend, field)
     return PreparedImage(
         data=encoded,
         content_type="image/jpeg",
@@ -139,6 +158,11 @@ def prepare_for_backend(data: bytes, backend: str, *, field: str = "image") -> P
         source_width=source_w,
         source_height=source_h,
     )
+
+
+def check_fits_backend(info: ImageInfo, backend: str, *, field: str) -> None:
+    """Refuse at intake an image that `backend` could never accept (e.g. below its minimum)."""
+    _target_size(info.width, info.height, IMAGE_LIMITS[backend], backend, field)
 
 
 def load_upright(data: bytes, *, max_side: int | None = None) -> Image.Image:
@@ -192,7 +216,7 @@ def _open(data: bytes, field: str) -> Image.Image:
 def _is_rotated(image: Image.Image) -> bool:
     try:
         orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - a damaged EXIF block must not reject a good image
+    except Exception:
         return False
     return orientation in _ROTATED_ORIENTATIONS
 
@@ -224,7 +248,8 @@ def _target_size(
         if width >= height
         else (limits.max_height, limits.max_width)
     )
-    scale = min(scale, max_w / width, max_h / height)
+    largest = min(max_w / width, max_h / height)
+    scale = min(scale, largest)
     needed = max(
         limits.min_short_side / short_side if limits.min_short_side else 0.0,
         limits.min_long_side / long_side if limits.min_long_side else 0.0,
@@ -237,8 +262,21 @@ def _target_size(
                 f"{limits.min_short_side or limits.min_long_side} px.",
                 field,
             )
+        if needed > largest * (1 + 1e-9):
+            # A long, thin image: its short side reaches the minimum only once the long side
+            # is past the maximum, so no size satisfies the vendor.
+            raise ImageRejected(
+                "image_too_small",
+                f"{field} is {width}x{height} pixels, too narrow to fit the {backend} limits "
+                "at any scale.",
+                field,
+            )
         scale = needed
-    return max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))
+    # ceil() keeps an enlarged image at or above the minimum; the clamp stops float error
+    # (4096 / 5000 * 5000 > 4096) from taking a shrunk one a pixel past the maximum.
+    target_w = min(max_w, max(1, math.ceil(width * scale)))
+    target_h = min(max_h, max(1, math.ceil(height * scale)))
+    return target_w, target_h
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -250,16 +288,28 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _encode_within(image: Image.Image, max_bytes: int) -> tuple[bytes, Image.Image]:
-    """JPEG bytes under `max_bytes`: lower the quality first, then the size."""
+def _encode_within(
+    image: Image.Image, limits: ImageLimits, backend: str, field: str
+) -> tuple[bytes, Image.Image]:
+    """JPEG bytes under `limits.max_bytes`: lower the quality first, then the size."""
+    # Pillow's JPEG encoder falls back to `image.info["comment"]`, which convert() and resize()
+    # carry over from the upload, so a client's COM marker would reach the vendor.
+    image.info = {}
     while True:
         for quality in (90, 82, 72):
             buffer = io.BytesIO()
             # No exif=, icc_profile= or comment: the output carries no metadata at all.
             image.save(buffer, format="JPEG", quality=quality, optimize=False)
-            if buffer.tell() <= max_bytes:
+            if buffer.tell() <= limits.max_bytes:
                 return buffer.getvalue(), image
-        image = image.resize(
-            (max(1, int(image.width * 0.8)), max(1, int(image.height * 0.8))),
-            Image.Resampling.LANCZOS,
-        )
+        width, height = max(1, int(image.width * 0.8)), max(1, int(image.height * 0.8))
+        if min(width, height) < limits.min_short_side or max(width, height) < limits.min_long_side:
+            # Shrinking further would break the vendor's minimum instead of its byte limit
+            # (only pathological noise-like images get here).
+            raise ImageRejected(
+                "image_too_large",
+                f"{field} cannot be compressed under {limits.max_bytes} bytes at the {backend} "
+                "minimum size.",
+                field,
+            )
+        image = image.resize((width, height), Image.Resampling.LANCZOS)

@@ -6,6 +6,11 @@ Names, existence checks and deletion pass straight through.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.core.files.base import ContentFile, File
@@ -42,11 +47,37 @@ class EncryptedStorage(Storage):
         return data
 
     def replace_raw(self, name: str, blob: bytes) -> None:
-        """Overwrite a file's ciphertext in place under the same name (key rotation)."""
-        self.inner.delete(name)
-        saved = self.inner.save(name, ContentFile(blob))
-        if saved != name:  # pragma: no cover - the name was just freed
-            raise RuntimeError(f"Storage renamed {name!r} to {saved!r} while rewriting it.")
+        """Overwrite a file's ciphertext in place under the same name (key rotation).
+
+        Never delete-then-save: a crash or a failed upload in between would lose the only copy
+        of a biometric image. Every step below leaves either the old file or the new one.
+        """
+        path: Path | None
+        try:
+            path = Path(self.inner.path(name))
+        except NotImplementedError:
+            path = None
+        if path is None:
+            # Object stores (S3 and the other django-storages backends) replace a key with one
+            # PUT. `_save` writes to the exact key; `save` would pick a fresh name because the
+            # old object is still there.
+            saved = self.inner._save(name, ContentFile(blob))  # type: ignore[attr-defined]
+            if saved != name:  # pragma: no cover - _save does not rename
+                raise RuntimeError(f"Storage renamed {name!r} to {saved!r} while rewriting it.")
+            return
+        # Local disk: write a sibling and rename it over the original, which POSIX makes atomic.
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(blob)
+                handle.flush()
+                os.fsync(handle.fileno())
+            shutil.copymode(path, temporary)  # mkstemp makes 0600; keep the storage's mode
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
 
     def delete(self, name: str) -> None:
         self.inner.delete(name)
