@@ -8,6 +8,7 @@ refuses to start without real secrets.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -88,6 +89,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'kyc.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not memory, so the worker processes the end-to-end tests start can share it; one
+    # per test run, so two runs side by side never delete each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
     # Web, worker and beat share one file: WAL lets readers run beside the writer, and
     # IMMEDIATE transactions take the write lock up front so two writers queue instead of
     # failing half-way (the audit chain relies on this, DESIGN §8).
@@ -259,6 +263,9 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a one-way door (removal from browser lists takes months): opt in only.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
     if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

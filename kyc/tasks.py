@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from kyc.services import pipeline
 from kyc.webhook_tasks import deliver_webhook, sweep_due_webhooks
@@ -16,9 +16,11 @@ __all__ = [
 ]
 
 
-@shared_task(name=pipeline.TASK_NAME)
-def comparison_attempt_run(attempt_id: int) -> None:
-    pipeline.run_attempt(attempt_id)
+@shared_task(bind=True, name=pipeline.TASK_NAME, max_retries=None)
+def comparison_attempt_run(self: Task, attempt_id: int) -> None:
+    busy_for = pipeline.run_attempt(attempt_id)
+    if busy_for is not None:
+        raise self.retry(countdown=busy_for)
 
 
 @shared_task(name="kyc.sweep_stuck_attempts")

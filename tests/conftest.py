@@ -14,6 +14,21 @@ FACES_DIR = Path(
 BAD_DIR = FACES_DIR / "bad"
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove this run's SQLite test database and its WAL files."""
+    pytest_sessionstart(session)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start from no SQLite test database (stale WAL files would corrupt a new one)."""
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and test_name:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{test_name}{suffix}").unlink(missing_ok=True)
+
+
 def face_bytes(name: str) -> bytes:
     path = BAD_DIR / name[4:] if name.startswith("bad/") else FACES_DIR / name
     return path.read_bytes()

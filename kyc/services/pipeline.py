@@ -67,14 +67,19 @@ def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
     )
 
 
-def run_attempt(attempt_id: int) -> None:
-    attempt = _claim(attempt_id)
+def run_attempt(attempt_id: int) -> float | None:
+    """Run one attempt. Returns seconds to wait and try again when another worker holds it.
+
+    A redelivered message (its first worker died mid-call) may arrive before the dead worker's
+    deadline has passed; it must come back later rather than be dropped.
+    """
+    attempt, busy_for = _claim(attempt_id)
     if attempt is None:
-        return
+        return busy_for
     pair = attempt.pair
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
-        return
+        return None
     config = VendorConfig.objects.get(backend=attempt.vendor)
     with pair.selfie.open("rb") as handle:
         selfie = handle.read()
@@ -83,7 +88,7 @@ def run_attempt(attempt_id: int) -> None:
 
     if attempt.purpose == AttemptPurpose.PREFLIGHT:
         _run_preflight(attempt, selfie, reference)
-        return
+        return None
     try:
         request = _build_request(pair, attempt, config, selfie, reference)
     except ImageRejected as rejected:
@@ -98,7 +103,7 @@ def run_attempt(attempt_id: int) -> None:
             details={"which": rejected.field, "local_check": rejected.code},
         )
         _record_result(attempt.pk, result, config)
-        return
+        return None
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
         result = adapter.compare(request)
@@ -116,17 +121,26 @@ def run_attempt(attempt_id: int) -> None:
     else:
         routing.record_success(attempt.vendor)
         _record_result(attempt.pk, result, config)
+    return None
 
 
 # --- claiming ------------------------------------------------------------------------------------
 
 
-def _claim(attempt_id: int) -> ComparisonAttempt | None:
-    """Take the attempt if it is pending, or running past its deadline (its worker died)."""
+def _claim(attempt_id: int) -> tuple[ComparisonAttempt | None, float | None]:
+    """Take the attempt if it is pending, or running past its deadline (its worker died).
+
+    Returns (attempt, None) when claimed, (None, seconds) when another worker holds it until its
+    deadline, and (None, None) when there is nothing left to do.
+    """
     now = timezone.now()
-    attempt = ComparisonAttempt.objects.filter(pk=attempt_id).only("vendor").first()
+    attempt = (
+        ComparisonAttempt.objects.filter(pk=attempt_id)
+        .only("vendor", "status", "deadline_at")
+        .first()
+    )
     if attempt is None:
-        return None
+        return None, None
     timeout = (
         VendorConfig.objects.filter(backend=attempt.vendor)
         .values_list("timeout_seconds", flat=True)
@@ -142,7 +156,13 @@ def _claim(attempt_id: int) -> ComparisonAttempt | None:
         .update(status=AttemptStatus.RUNNING, started_at=now, deadline_at=deadline)
     )
     if not claimed:
-        return None
+        if (
+            attempt.status == AttemptStatus.RUNNING
+            and attempt.deadline_at
+            and attempt.deadline_at >= now
+        ):
+            return None, (attempt.deadline_at - now).total_seconds() + 1
+        return None, None
     attempt = ComparisonAttempt.objects.select_related("pair__client", "pair__applicant").get(
         pk=attempt_id
     )
@@ -150,7 +170,7 @@ def _claim(attempt_id: int) -> ComparisonAttempt | None:
         ImagePair.objects.filter(pk=attempt.pair_id, status=PairStatus.RECEIVED).update(
             status=PairStatus.COMPARING
         )
-    return attempt
+    return attempt, None
 
 
 def _build_request(

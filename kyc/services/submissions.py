@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from kyc.images import ImageInfo, inspect_upload
+from kyc.images import ImageInfo, check_fits_backend, inspect_upload
 from kyc.models import (
     ApiClient,
     Applicant,
@@ -59,6 +59,10 @@ def submit_pair(client: ApiClient, submission: Submission) -> tuple[ImagePair, b
         if existing is not None:
             return existing, True
 
+    if submission.vendor:
+        # The client chose this vendor: tell it now, not after a round trip, if it cannot work.
+        check_fits_backend(selfie, submission.vendor, field="selfie")
+        check_fits_backend(reference, submission.vendor, field="reference")
     backend = routing.first_backend(submission.vendor)
     if backend is None:
         if submission.vendor:

@@ -18,6 +18,8 @@ An entry says what the next vendor call does. Keys (all optional):
              | "bad_signature" | "timeout"
     "retry_after": 10          seconds, with "rate_limit"
     "repeat": 3                use this entry for the next 3 calls (default 1)
+    "endpoint": "token"        this entry is for another endpoint than the main one (a vendor
+                               names its endpoints in `endpoint_of`; default "main")
 A vendor module may understand more keys (for example ADVANCE's "expire_token").
 """
 
@@ -62,7 +64,7 @@ class SandboxApp:
         return response(environ, start_response)
 
     def _vendor_call(self, request: Request, environ: dict[str, Any]) -> Response:
-        entry = self.next_entry()
+        entry = self.next_entry(self.endpoint_of(request))
         self.log_request(request)
         latency = entry.get("latency_ms", self.config.get("latency_ms", 0))
         if latency:
@@ -119,17 +121,23 @@ class SandboxApp:
 
     # --- script, log and control --------------------------------------------------------
 
-    def next_entry(self) -> dict[str, Any]:
+    def endpoint_of(self, request: Request) -> str:
+        """Which endpoint a request is for; entries only apply to theirs (e.g. ADVANCE's token
+        request must not consume the entry a test scripted for the next comparison)."""
+        return "main"
+
+    def next_entry(self, endpoint: str = "main") -> dict[str, Any]:
         with self._lock:
-            if not self._script:
-                return {}
-            entry = self._script[0]
-            remaining = int(entry.get("repeat", 1)) - 1
-            if remaining > 0:
-                self._script[0] = {**entry, "repeat": remaining}
-            else:
-                self._script.popleft()
-            return entry
+            for index, entry in enumerate(self._script):
+                if entry.get("endpoint", "main") != endpoint:
+                    continue
+                remaining = int(entry.get("repeat", 1)) - 1
+                if remaining > 0:
+                    self._script[index] = {**entry, "repeat": remaining}
+                else:
+                    del self._script[index]
+                return entry
+            return {}
 
     def push(self, *entries: dict[str, Any]) -> None:
         with self._lock:

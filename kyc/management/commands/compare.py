@@ -14,7 +14,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyc.images import ImageRejected, inspect_upload, prepare_for_backend
-from vendors.base import CompareRequest, ReferenceSource, ResultStatus, VendorError, VendorNotConfigured
+from vendors.base import (
+    CompareRequest,
+    ReferenceSource,
+    ResultStatus,
+    VendorError,
+    VendorNotConfigured,
+)
 from vendors.registry import BACKENDS, get_adapter
 
 
@@ -26,7 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("selfie", type=Path)
         parser.add_argument("reference", type=Path)
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
-        parser.add_argument("--reference-source", choices=[s.value for s in ReferenceSource], default="ID_PHOTO")
+        parser.add_argument(
+            "--reference-source", choices=[s.value for s in ReferenceSource], default="ID_PHOTO"
+        )
         parser.add_argument("--timeout", type=float, default=30.0)
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,241 @@
+"""Submit through the API; a real Celery worker process on Redis calls the sandboxes and decides.
+
+The worker is a separate process with its own settings, sharing the test database, the
+encrypted image folder and the broker, exactly as a deployment would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from rest_framework.test import APIClient
+
+from kyc.celery import app
+from kyc.crypto import generate_master_key_entry
+from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
+from reviews.models import AuditEvent
+from tests.conftest import face_bytes
+from tests.factories import client_with_key
+from vendors.models import VendorConfig
+
+REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
+ROOT = Path(__file__).resolve().parents[1]
+KEY = generate_master_key_entry("e2e")
+pytestmark = [pytest.mark.redis]
+
+NO_FACE = {
+    "finauth": {"error": "NO_FACE_FOUND:image"},
+    "advance": {"error": "NO_FACE_DETECTED_FROM_FIRST_IMAGE"},
+    "zoloz": {"error": "UNABLE_GET_IMAGE", "no_face": "face1"},
+    "alibaba": {"error": "NoFaceDetected"},
+}
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-media")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, media_dir):
+    """Overrides the suite-wide fixture: the worker process must read the same folder."""
+    settings.KYC_ENCRYPTION_KEYS = KEY
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "kyc.storage.EncryptedStorage",
+            "OPTIONS": {
+                "inner": {
+                    "BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": str(media_dir)},
+                }
+            },
+        },
+    }
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[str, str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((self.headers["webhook-id"], json.loads(body)["type"]))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks"
+    server.shutdown()
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db["USER"] or "postgres"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Workers:
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kyc", "worker", "--pool", "threads",
+             "--concurrency", "4", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=self.env,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def e2e(default_rows, sandboxes, media_dir, tmp_path, settings) -> Iterator[tuple[APIClient, Workers]]:
+    try:
+        redis.Redis.from_url(REDIS_URL).flushdb()
+    except redis.ConnectionError:
+        pytest.skip("Redis is not running on loopback (.ci/run starts it)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_VISIBILITY_TIMEOUT": "4",
+        "KYC_ATTEMPT_GRACE_SECONDS": "1",
+        "KYC_ENCRYPTION_KEYS": KEY,
+        "MEDIA_ROOT": str(media_dir),
+        "KYC_VAR_DIR": str(tmp_path / "worker-var"),
+        "KYC_WEBHOOKS_ALLOW_PRIVATE": "true",
+    }
+    for handle in sandboxes.values():
+        env.update(handle.settings)
+        handle.configure(engine=False)
+    old = (app.conf.broker_url, app.conf.broker_transport_options)
+    app.conf.update(broker_url=REDIS_URL, broker_transport_options={"visibility_timeout": 4})
+    reset_producer_pool()
+    workers = Workers(env)
+    _, key = client_with_key()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    try:
+        yield api, workers
+    finally:
+        workers.stop_all()
+        app.conf.update(broker_url=old[0], broker_transport_options=old[1])
+        reset_producer_pool()
+
+
+def reset_producer_pool() -> None:
+    """The app caches its broker connections: forget them when the broker URL changes.
+
+    (Not force-closed: kombu keeps producer pools in a global registry keyed by broker URL, and a
+    closed one would be handed back the next time the same URL is used.)
+    """
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def submit(api: APIClient, ref: str, callback_url: str = "") -> ImagePair:
+    response = api.post(
+        "/api/v1/image-pairs/",
+        {"applicant_ref": ref, "selfie": SimpleUploadedFile("s.jpg", face_bytes("df_img1.jpg")),
+         "reference": SimpleUploadedFile("r.jpg", face_bytes("df_img2.jpg")), "callback_url": callback_url},
+        format="multipart",
+    )
+    assert response.status_code == 202, response.json()
+    return ImagePair.objects.get(public_id=response.json()["id"])
+
+
+def wait_for(pair: ImagePair, statuses: set[str], timeout: float = 60) -> ImagePair:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pair.refresh_from_db()
+        if pair.status in statuses:
+            return pair
+        time.sleep(0.2)
+    raise AssertionError(f"pair stayed {pair.status}; attempts: {list(pair.attempts.values('status', 'error_code'))}")
+
+
+FINAL = {"approved", "rejected", "needs_review", "resubmit", "failed"}
+
+
+@pytest.mark.parametrize("vendor", ["finauth", "advance", "zoloz", "alibaba"])
+def test_every_outcome_through_a_real_worker(e2e, sandboxes, vendor):
+    api, workers = e2e
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend=vendor).update(enabled=True, approve_at=90, reject_below=40)
+    workers.start()
+    cases = [
+        ({"score": 97, "risk_tags": []}, PairStatus.APPROVED),
+        ({"score": 5, "risk_tags": []}, PairStatus.REJECTED),
+        ({"score": 66 if vendor == "finauth" else 60, "risk_tags": []}, PairStatus.NEEDS_REVIEW),
+        (NO_FACE[vendor], PairStatus.RESUBMIT),
+    ]
+    if vendor == "finauth":
+        cases.append(({"score": 97, "risk_tags": ["is_age_risk"]}, PairStatus.NEEDS_REVIEW))
+    for number, (entry, expected) in enumerate(cases):
+        sandboxes[vendor].script(entry)
+        pair = wait_for(submit(api, f"{vendor}-{number}"), FINAL)
+        assert pair.status == expected, (entry, pair.status_reason)
+        assert pair.deciding_attempt.vendor == vendor
+
+
+def test_a_worker_killed_mid_call_still_ends_in_exactly_one_decision(e2e, sandboxes, receiver):
+    api, workers = e2e
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=2)
+    sandboxes["advance"].script({"score": 95, "latency_ms": 1500}, {"score": 95})
+    first = workers.start()
+    pair = submit(api, "crash", callback_url=receiver)
+    deadline = time.monotonic() + 30
+    while not ComparisonAttempt.objects.filter(pair=pair, status=AttemptStatus.RUNNING).exists():
+        assert time.monotonic() < deadline, "the worker never took the attempt"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    first.send_signal(signal.SIGKILL)  # mid-call: the vendor is still answering
+    first.wait(timeout=10)
+    workers.start()
+    pair = wait_for(pair, FINAL, timeout=90)
+    assert pair.status == PairStatus.APPROVED
+    assert AuditEvent.objects.filter(event_type="pair.decided", subject_id=str(pair.public_id)).count() == 1
+    assert WebhookDelivery.objects.filter(pair=pair).count() == 1
+    deadline = time.monotonic() + 30
+    while not Receiver.received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    ids = [webhook_id for webhook_id, _ in Receiver.received]
+    assert ids, "the webhook was never delivered"
+    assert len(ids) == len(set(ids)), "an event id was delivered twice"
+    assert Receiver.received[0][1] == "pair.approved"

@@ -1,0 +1,5 @@
+"""ZOLOZ facecompare backend (VENDOR-PROTOCOLS.md §3)."""
+
+from vendors.zoloz.adapter import ZolozAdapter
+
+__all__ = ["ZolozAdapter"]
