@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
 
 from django.db import models
@@ -17,6 +19,11 @@ def _choices_check(
     return models.CheckConstraint(condition=Q(**{f"{field}__in": choices.values}), name=name)
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 class ApiClient(models.Model):
     """A mobile backend. It sees only its own applicants and pairs."""
 
@@ -25,7 +32,7 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(default=True)
     webhook_url = models.URLField(blank=True, max_length=500)
     # Standard Webhooks secrets ("whsec_<base64>"). Two may be active while a client rotates.
-    webhook_secret = models.CharField(max_length=100, blank=True)
+    webhook_secret = models.CharField(max_length=100, blank=True, default=new_webhook_secret)
     webhook_secret_previous = models.CharField(max_length=100, blank=True)
     throttle_rate = models.CharField(
         max_length=20, default="600/min", help_text="Requests per client, e.g. 600/min or 20/s."

@@ -190,7 +190,11 @@ else:
     # Redis / SQS style brokers redeliver a message whose worker died once this long passes
     # without an ack; it must exceed the longest task (CELERY_TASK_TIME_LIMIT).
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+        # Redis: how often a worker looks for messages abandoned by a dead worker; kombu's
+        # default (every 10th sweep, every 10 s) only notices after about 100 s.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=3),
     }
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
@@ -228,6 +232,7 @@ VENDOR_ENV_VARIABLES = {
         "ALIBABA_ACCESS_KEY_ID",
         "ALIBABA_ACCESS_KEY_SECRET",
         "ALIBABA_REGION",
+        "ALIBABA_NETWORK",
     ],
     "local": [],
 }

@@ -34,7 +34,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import secrets
 import socket
 import time
 import uuid
@@ -50,7 +49,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
+from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery, new_webhook_secret
 from reviews import events
 
 logger = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ class _NoSecret(Exception):
 
 def generate_secret() -> str:
     """A new signing secret in the SW format: `whsec_` + base64 of 32 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return new_webhook_secret()
 
 
 def _key(secret: str) -> bytes:

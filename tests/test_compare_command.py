@@ -11,8 +11,19 @@ from vendors.registry import reset_adapters
 
 SAME = (str(FACES_DIR / "df_img1.jpg"), str(FACES_DIR / "df_img2.jpg"))
 DESIGN_KEYS = {
-    "vendor", "status", "score", "vendor_score", "error_code", "vendor_code", "vendor_message",
-    "vendor_request_id", "billable", "same_person", "risk_tags", "faces", "latency_ms",
+    "vendor",
+    "status",
+    "score",
+    "vendor_score",
+    "error_code",
+    "vendor_code",
+    "vendor_message",
+    "vendor_request_id",
+    "billable",
+    "same_person",
+    "risk_tags",
+    "faces",
+    "latency_ms",
 }
 
 
@@ -48,7 +59,9 @@ def test_compare_prints_the_design_json_for_every_backend(pointed_at_sandboxes, 
 
 
 def test_compare_exits_non_zero_when_there_is_no_face(pointed_at_sandboxes):
-    status, out = run("--vendor", "local", str(FACES_DIR / "bad" / "no_face_landscape.jpg"), SAME[1], "--json")
+    status, out = run(
+        "--vendor", "local", str(FACES_DIR / "bad" / "no_face_landscape.jpg"), SAME[1], "--json"
+    )
     assert status == 1
     assert json.loads(out)["error_code"] == "NO_FACE"
 

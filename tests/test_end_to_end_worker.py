@@ -31,7 +31,9 @@ from tests.conftest import face_bytes
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
 
-REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
+REDIS_URL = (
+    os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
+)
 ROOT = Path(__file__).resolve().parents[1]
 KEY = generate_master_key_entry("e2e")
 pytestmark = [pytest.mark.redis]
@@ -95,7 +97,9 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = db["USER"] or "postgres"
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return (
+        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 class Workers:
@@ -105,9 +109,24 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "kyc", "worker", "--pool", "threads",
-             "--concurrency", "4", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=self.env,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "kyc",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "4",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=self.env,
         )
         self.processes.append(process)
         return process
@@ -124,7 +143,9 @@ class Workers:
 
 
 @pytest.fixture
-def e2e(default_rows, sandboxes, media_dir, tmp_path, settings) -> Iterator[tuple[APIClient, Workers]]:
+def e2e(
+    default_rows, sandboxes, media_dir, tmp_path, settings
+) -> Iterator[tuple[APIClient, Workers]]:
     try:
         redis.Redis.from_url(REDIS_URL).flushdb()
     except redis.ConnectionError:
@@ -134,6 +155,8 @@ def e2e(default_rows, sandboxes, media_dir, tmp_path, settings) -> Iterator[tupl
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_VISIBILITY_TIMEOUT": "4",
+        "CELERY_UNACKED_RESTORE_INTERVAL": "1",
+        "CELERY_UNACKED_RESTORE_THROTTLE": "1",
         "KYC_ATTEMPT_GRACE_SECONDS": "1",
         "KYC_ENCRYPTION_KEYS": KEY,
         "MEDIA_ROOT": str(media_dir),
@@ -171,8 +194,12 @@ def reset_producer_pool() -> None:
 def submit(api: APIClient, ref: str, callback_url: str = "") -> ImagePair:
     response = api.post(
         "/api/v1/image-pairs/",
-        {"applicant_ref": ref, "selfie": SimpleUploadedFile("s.jpg", face_bytes("df_img1.jpg")),
-         "reference": SimpleUploadedFile("r.jpg", face_bytes("df_img2.jpg")), "callback_url": callback_url},
+        {
+            "applicant_ref": ref,
+            "selfie": SimpleUploadedFile("s.jpg", face_bytes("df_img1.jpg")),
+            "reference": SimpleUploadedFile("r.jpg", face_bytes("df_img2.jpg")),
+            "callback_url": callback_url,
+        },
         format="multipart",
     )
     assert response.status_code == 202, response.json()
@@ -186,7 +213,9 @@ def wait_for(pair: ImagePair, statuses: set[str], timeout: float = 60) -> ImageP
         if pair.status in statuses:
             return pair
         time.sleep(0.2)
-    raise AssertionError(f"pair stayed {pair.status}; attempts: {list(pair.attempts.values('status', 'error_code'))}")
+    raise AssertionError(
+        f"pair stayed {pair.status}; attempts: {list(pair.attempts.values('status', 'error_code'))}"
+    )
 
 
 FINAL = {"approved", "rejected", "needs_review", "resubmit", "failed"}
@@ -230,7 +259,10 @@ def test_a_worker_killed_mid_call_still_ends_in_exactly_one_decision(e2e, sandbo
     workers.start()
     pair = wait_for(pair, FINAL, timeout=90)
     assert pair.status == PairStatus.APPROVED
-    assert AuditEvent.objects.filter(event_type="pair.decided", subject_id=str(pair.public_id)).count() == 1
+    assert (
+        AuditEvent.objects.filter(event_type="pair.decided", subject_id=str(pair.public_id)).count()
+        == 1
+    )
     assert WebhookDelivery.objects.filter(pair=pair).count() == 1
     deadline = time.monotonic() + 30
     while not Receiver.received and time.monotonic() < deadline:

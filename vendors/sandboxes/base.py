@@ -64,6 +64,8 @@ class SandboxApp:
         return response(environ, start_response)
 
     def _vendor_call(self, request: Request, environ: dict[str, Any]) -> Response:
+        # Keep the raw body: logging parses the form, and signatures cover the exact bytes.
+        request.get_data(cache=True)
         entry = self.next_entry(self.endpoint_of(request))
         self.log_request(request)
         latency = entry.get("latency_ms", self.config.get("latency_ms", 0))
