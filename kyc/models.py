@@ -152,6 +152,10 @@ class ImagePair(models.Model):
     images_purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [
+            ("view_dashboard", "Can view the operations dashboard"),
+            ("export_decisions", "Can export decisions and evidence packs"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "idempotency_key"],

@@ -9,4 +9,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kyc.api.urls")),
+    path("review/", include("reviews.urls")),
+    path("audit/", include("reviews.audit_urls")),
+    path("", include("kyc.ops.urls")),
 ]

@@ -107,6 +107,12 @@ def decision_recorded(decision: Decision, actor: Actor) -> AuditEvent:
     )
 
 
+def second_opinion_requested(
+    pair: ImagePair, actor: Actor, *, vendor: str, attempt: str
+) -> AuditEvent:
+    return _pair_event(actor, "comparison.second_opinion", pair, vendor=vendor, attempt=attempt)
+
+
 def images_viewed(pair: ImagePair, actor: Actor, *, which: str) -> AuditEvent:
     return _pair_event(actor, "images.viewed", pair, which=which)
 

@@ -77,6 +77,10 @@ class ReviewCase(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        permissions = [
+            ("review_case", "Can take, view and decide review cases"),
+            ("second_review", "Can give second (four-eyes) reviews and handle escalations"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=CaseStatus.values), name="case_status_valid"
@@ -166,6 +170,7 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
+        permissions = [("view_audit_trail", "Can view and export the audit trail")]
         indexes = [
             models.Index(fields=["subject_type", "subject_id", "seq"], name="audit_subject"),
             models.Index(fields=["event_type", "-created_at"], name="audit_type"),

@@ -1,0 +1,1 @@
+"""Operations: dashboard, exports, health and metrics."""

@@ -1,0 +1,63 @@
+"""Final outcomes decided by people (the pipeline decides the automatic ones)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from kyc.models import AttemptPurpose, ComparisonAttempt, DecisionSource, ImagePair, PairStatus
+from kyc.selectors import pair_representation
+from kyc.services.pipeline import enqueue_attempt
+from reviews import events
+from reviews.events import Actor
+
+REVIEWER_OUTCOMES = {PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT}
+
+
+class PairNotAwaitingReview(Exception):
+    """The pair was decided meanwhile (or never needed a human)."""
+
+
+class ImagesGone(Exception):
+    """The pair's images were purged; nothing can be compared any more."""
+
+
+@transaction.atomic
+def apply_reviewer_outcome(
+    pair: ImagePair, status: str, actor: Actor, *, reason: str = ""
+) -> ImagePair:
+    """Move a pair waiting for review to its final status, once, with audit and webhook."""
+    from kyc.webhooks import enqueue_pair_event
+
+    if status not in REVIEWER_OUTCOMES:
+        raise ValueError(f"A reviewer cannot set status {status!r}.")
+    locked = (
+        ImagePair.objects.select_for_update().select_related("client", "applicant").get(pk=pair.pk)
+    )
+    if locked.status != PairStatus.NEEDS_REVIEW:
+        raise PairNotAwaitingReview(f"Pair {locked.public_id} is already {locked.status}.")
+    locked.status = status
+    locked.status_reason = reason or "reviewer_decision"
+    locked.decision_source = DecisionSource.REVIEWER
+    locked.decided_at = timezone.now()
+    locked.save(
+        update_fields=["status", "status_reason", "decision_source", "decided_at", "updated_at"]
+    )
+    events.pair_decided(locked, actor)
+    enqueue_pair_event(locked, f"pair.{locked.status}", pair_representation(locked))
+    return locked
+
+
+@transaction.atomic
+def request_second_opinion(pair: ImagePair, vendor: str, actor: Actor) -> ComparisonAttempt:
+    """Run the pair on another backend for a reviewer; its result never changes the decision."""
+    locked = ImagePair.objects.select_for_update().get(pk=pair.pk)
+    if locked.images_purged_at is not None:
+        raise ImagesGone("The images of this pair were purged.")
+    number = (locked.attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    attempt = ComparisonAttempt.objects.create(
+        pair=locked, vendor=vendor, number=number, purpose=AttemptPurpose.SECOND_OPINION
+    )
+    events.second_opinion_requested(locked, actor, vendor=vendor, attempt=str(attempt.public_id))
+    enqueue_attempt(attempt)
+    return attempt

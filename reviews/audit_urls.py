@@ -1,0 +1,4 @@
+"""Auditor pages: /audit/."""
+
+app_name = "audit"
+urlpatterns: list = []
