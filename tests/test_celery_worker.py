@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from celery.backends.redis import RedisBackend
+from celery.result import AsyncResult
 
 from kyc.celery import app
 from kyc.tasks import ping
@@ -62,12 +64,18 @@ def test_a_real_worker_on_redis_completes_a_task(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    old = (app.conf.broker_url, app.conf.result_backend)
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL)
+    old_broker = app.conf.broker_url
+    app.conf.update(broker_url=REDIS_URL)
+    # The app caches its producer pool and result backend per process: use fresh ones.
+    app._pool = None
+    app.amqp._producer_pool = None
+    backend = RedisBackend(app=app, url=REDIS_URL)
     try:
-        result = ping.apply_async(args=("hello from the test",))
-        assert result.get(timeout=60) == "hello from the test"
+        sent = ping.apply_async(args=("hello from the test",))
+        assert AsyncResult(sent.id, backend=backend, app=app).get(timeout=60) == "hello from the test"
     finally:
-        app.conf.update(broker_url=old[0], result_backend=old[1])
+        app.conf.update(broker_url=old_broker)
+        app._pool = None
+        app.amqp._producer_pool = None
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
