@@ -128,13 +128,32 @@ def prepare_for_backend(
 ) -> PreparedImage:
     """The image re-encoded within `backend`'s limits; `ImageRejected` if it cannot be.
 
-    `draft=False` decodes JPEGs at full size; it exists so bench/images.py can measure what
-    draft decoding saves.
+    Two shortcuts, both skipped with `draft=False` (which exists so bench/images.py can measure
+    what they save): a JPEG that already fits, is upright and RGB keeps its compressed data and
+    only loses its metadata segments; a larger JPEG is decoded at 1/2, 1/4 or 1/8 scale.
     """
     limits = IMAGE_LIMITS[backend]
     image = _open(data, field)
     source_w, source_h = _upright_size(image)
     target_w, target_h = _target_size(source_w, source_h, limits, backend, field)
+    if (
+        draft
+        and image.format == "JPEG"
+        and image.mode == "RGB"
+        and (target_w, target_h) == image.size
+        and not _is_rotated(image)
+        and len(data) <= limits.max_bytes
+    ):
+        stripped = strip_jpeg_metadata(data)
+        if stripped is not None:
+            return PreparedImage(
+                data=stripped,
+                content_type="image/jpeg",
+                width=target_w,
+                height=target_h,
+                source_width=source_w,
+                source_height=source_h,
+            )
     if draft and image.format == "JPEG":
         # Decode straight at 1/2, 1/4 or 1/8 scale when that still covers the target: the
         # single biggest saving for phone photos (bench/images.py).
@@ -158,6 +177,40 @@ def prepare_for_backend(
         source_width=source_w,
         source_height=source_h,
     )
+
+
+#: JPEG segments that describe the photo rather than encode it: EXIF and XMP (APP1, with GPS,
+#: device and time), ICC profiles (APP2), APP3–APP13, APP15 and comments. APP0 (JFIF) and APP14
+#: (Adobe: says whether the data is YCbCr) are needed to decode the pixels correctly.
+_METADATA_MARKERS = {0xE1, 0xE2, *range(0xE3, 0xEE), 0xEF, 0xFE}
+
+
+def strip_jpeg_metadata(data: bytes) -> bytes | None:
+    """The same JPEG without metadata segments, byte-identical image data; None if unparsable."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    out = bytearray(b"\xff\xd8")
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0xDA:  # start of scan: the entropy-coded data (and any later scans) follow
+            if data.rstrip(b"\x00")[-2:] != b"\xff\xd9":
+                return None  # no end-of-image marker: cut short, let the decoder say so
+            out += data[position:]
+            return bytes(out)
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        end = position + 2 + length
+        if length < 2 or end > len(data):
+            return None
+        if marker not in _METADATA_MARKERS:
+            out += data[position:end]
+        position = end
+    return None
 
 
 def check_fits_backend(info: ImageInfo, backend: str, *, field: str) -> None:

@@ -37,7 +37,7 @@ import logging
 import socket
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -286,7 +286,7 @@ def _iso_utc(moment: datetime) -> str:
 
 
 def enqueue_pair_event(
-    pair: ImagePair, event_type: str, data: dict[str, Any]
+    pair: ImagePair, event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]
 ) -> WebhookDelivery | None:
     """Record one event of `pair` for its client and send it once the caller's transaction commits.
 
@@ -298,6 +298,8 @@ def enqueue_pair_event(
     url = pair.callback_url or client.webhook_url
     if not url:
         return None
+    if callable(data):  # built only when there is someone to send it to
+        data = data()
     with transaction.atomic():
         # Locking the pair serializes concurrent callers on PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialize writers (kyc/settings.py).

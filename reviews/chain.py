@@ -65,7 +65,8 @@ def append(
     *, actor: Actor, event_type: str, subject_type: str, subject_id: str, params: dict[str, Any]
 ) -> AuditEvent:
     """Add one event at the head of the chain, inside the caller's transaction."""
-    with transaction.atomic():
+    # No savepoint: the event belongs to the caller's transaction and fails with it.
+    with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])

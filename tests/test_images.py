@@ -360,3 +360,23 @@ def test_a_square_photo_for_alibaba_stays_within_1920x1080() -> None:
     prepared = prepare_for_backend(_png(Image.new("RGB", (1500, 1500), "grey")), "alibaba")
 
     assert (prepared.width, prepared.height) == (1080, 1080)
+
+
+def test_a_jpeg_that_already_fits_keeps_its_pixels_exactly_and_loses_its_metadata():
+    from kyc.images import strip_jpeg_metadata
+
+    source = Image.new("RGB", (640, 800), (120, 90, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0132] = "2026:01:01 10:00:00"  # DateTime
+    buffer = io.BytesIO()
+    source.save(buffer, format="JPEG", quality=85, exif=exif, comment=b"GPS 52.1,4.3")
+    original = buffer.getvalue()
+
+    prepared = prepare_for_backend(original, "advance")
+    assert prepared.data == strip_jpeg_metadata(original)
+    assert b"PhoneMaker" not in prepared.data
+    assert b"GPS 52.1" not in prepared.data
+    with Image.open(io.BytesIO(original)) as before, Image.open(io.BytesIO(prepared.data)) as after:
+        assert before.tobytes() == after.tobytes()
+        assert "exif" not in after.info

@@ -165,7 +165,7 @@ class ImagePairViewSet(
         if replayed and pair.first_response is not None:
             body = pair.first_response
         else:
-            body = pair_representation(self.get_queryset().get(pk=pair.pk))
+            body = pair_representation(pair)
             record_first_response(pair, body)
         headers = {"Location": f"/api/v1/image-pairs/{pair.public_id}/"}
         if replayed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from datetime import timedelta
 
 from celery import current_app
@@ -29,6 +30,7 @@ from kyc.models import (
     ImagePair,
     PairStatus,
 )
+from kyc.ops.vendor_calls import vendor_call
 from kyc.services import routing
 from kyc.signals import pair_needs_review
 from reviews import events
@@ -73,22 +75,24 @@ def run_attempt(attempt_id: int) -> float | None:
     A redelivered message (its first worker died mid-call) may arrive before the dead worker's
     deadline has passed; it must come back later rather than be dropped.
     """
-    attempt, busy_for = _claim(attempt_id)
-    if attempt is None:
+    attempt, config, busy_for = _claim(attempt_id)
+    if attempt is None or config is None:
         return busy_for
     pair = attempt.pair
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
         return None
-    config = VendorConfig.objects.get(backend=attempt.vendor)
+    clock = time.perf_counter()
     with pair.selfie.open("rb") as handle:
         selfie = handle.read()
     with pair.reference.open("rb") as handle:
         reference = handle.read()
+    timings = {"read_ms": _ms_since(clock)}
 
     if attempt.purpose == AttemptPurpose.PREFLIGHT:
         _run_preflight(attempt, selfie, reference)
         return None
+    clock = time.perf_counter()
     try:
         request = _build_request(pair, attempt, config, selfie, reference)
     except ImageRejected as rejected:
@@ -102,11 +106,12 @@ def run_attempt(attempt_id: int) -> float | None:
             vendor_message=rejected.message,
             details={"which": rejected.field, "local_check": rejected.code},
         )
-        _record_result(attempt.pk, result, config)
+        _record_result(attempt.pk, result, config, timings)
         return None
+    timings["prepare_ms"] = _ms_since(clock)
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
-        result = adapter.compare(request)
+        result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
     except VendorError as error:
         routing.record_failure(attempt.vendor)
         _record_failure(attempt.pk, error, config)
@@ -120,18 +125,20 @@ def run_attempt(attempt_id: int) -> float | None:
         )
     else:
         routing.record_success(attempt.vendor)
-        _record_result(attempt.pk, result, config)
+        _record_result(attempt.pk, result, config, timings)
     return None
 
 
 # --- claiming ------------------------------------------------------------------------------------
 
 
-def _claim(attempt_id: int) -> tuple[ComparisonAttempt | None, float | None]:
+def _claim(
+    attempt_id: int,
+) -> tuple[ComparisonAttempt | None, VendorConfig | None, float | None]:
     """Take the attempt if it is pending, or running past its deadline (its worker died).
 
-    Returns (attempt, None) when claimed, (None, seconds) when another worker holds it until its
-    deadline, and (None, None) when there is nothing left to do.
+    Returns (attempt, its backend's config, None) when claimed, (None, None, seconds) when
+    another worker holds it until its deadline, and (None, None, None) when nothing is left to do.
     """
     now = timezone.now()
     attempt = (
@@ -140,14 +147,11 @@ def _claim(attempt_id: int) -> tuple[ComparisonAttempt | None, float | None]:
         .first()
     )
     if attempt is None:
-        return None, None
-    timeout = (
-        VendorConfig.objects.filter(backend=attempt.vendor)
-        .values_list("timeout_seconds", flat=True)
-        .first()
-        or 15.0
+        return None, None, None
+    config = VendorConfig.objects.get(backend=attempt.vendor)
+    deadline = now + timedelta(
+        seconds=config.timeout_seconds * 2 + settings.KYC_ATTEMPT_GRACE_SECONDS
     )
-    deadline = now + timedelta(seconds=timeout * 2 + settings.KYC_ATTEMPT_GRACE_SECONDS)
     claimed = (
         ComparisonAttempt.objects.filter(pk=attempt_id)
         .filter(
@@ -161,8 +165,8 @@ def _claim(attempt_id: int) -> tuple[ComparisonAttempt | None, float | None]:
             and attempt.deadline_at
             and attempt.deadline_at >= now
         ):
-            return None, (attempt.deadline_at - now).total_seconds() + 1
-        return None, None
+            return None, None, (attempt.deadline_at - now).total_seconds() + 1
+        return None, None, None
     attempt = ComparisonAttempt.objects.select_related("pair__client", "pair__applicant").get(
         pk=attempt_id
     )
@@ -170,7 +174,7 @@ def _claim(attempt_id: int) -> tuple[ComparisonAttempt | None, float | None]:
         ImagePair.objects.filter(pk=attempt.pair_id, status=PairStatus.RECEIVED).update(
             status=PairStatus.COMPARING
         )
-    return attempt, None
+    return attempt, config, None
 
 
 def _build_request(
@@ -249,7 +253,18 @@ def _lock_pair(pair_id: int) -> ImagePair:
     )
 
 
-def _record_result(attempt_id: int, result: CompareResult, config: VendorConfig) -> None:
+def _record_result(
+    attempt_id: int,
+    result: CompareResult,
+    config: VendorConfig,
+    timings: dict[str, float] | None = None,
+) -> None:
+    """Store the answer, judge it and (for a deciding attempt) decide the pair, in one transaction.
+
+    `timings` (read / prepare milliseconds) are kept on the attempt with the time spent here, so
+    an operator can see where a slow pair spent its time (and bench/pipeline.py reads them).
+    """
+    clock = time.perf_counter()
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
     with transaction.atomic():
@@ -271,7 +286,7 @@ def _record_result(attempt_id: int, result: CompareResult, config: VendorConfig)
         attempt.same_person = result.same_person
         attempt.risk_tags = list(result.risk_tags)
         attempt.faces = result.as_dict()["faces"]
-        attempt.details = {**attempt.details, **dict(result.details)}
+        attempt.details = {**attempt.details, **dict(result.details), "timings": timings or {}}
         attempt.raw_response = result.raw_response
         attempt.latency_ms = result.latency_ms
         attempt.thresholds = {
@@ -291,9 +306,13 @@ def _record_result(attempt_id: int, result: CompareResult, config: VendorConfig)
         attempt.verdict_reasons = list(verdict.reasons)
         attempt.finished_at = timezone.now()
         attempt.save()
+        attempt.pair = pair = _lock_pair(attempt.pair_id)
         events.attempt_recorded(attempt)
+        webhook_ms = 0.0
         if attempt.purpose == AttemptPurpose.DECIDE:
-            _decide(_lock_pair(attempt.pair_id), attempt, verdict)
+            webhook_ms = _decide(pair, attempt, verdict)
+        attempt.details["timings"].update(webhook_ms=webhook_ms, record_ms=_ms_since(clock))
+        ComparisonAttempt.objects.filter(pk=attempt.pk).update(details=attempt.details)
 
 
 def _record_failure(attempt_id: int, error: VendorError, config: VendorConfig) -> None:
@@ -372,10 +391,13 @@ def _retry_or_fail_over(
     _decide(pair, attempt, Verdict(REVIEW, ("vendor_failed",)))
 
 
-def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> None:
-    """Move the pair to its outcome exactly once (the pair row is locked by the caller)."""
+def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> float:
+    """Move the pair to its outcome exactly once (the pair row is locked by the caller).
+
+    Returns the milliseconds spent enqueueing the webhook.
+    """
     if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
-        return
+        return 0.0
     from kyc.selectors import pair_representation
     from kyc.webhooks import enqueue_pair_event
 
@@ -403,7 +425,9 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
             ]
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
-    enqueue_pair_event(pair, f"pair.{pair.status}", pair_representation(pair))
+    clock = time.perf_counter()
+    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: pair_representation(pair))
+    return _ms_since(clock)
 
 
 def _finish_without_images(attempt: ComparisonAttempt) -> None:
@@ -437,3 +461,7 @@ def sweep_stuck_attempts(older_than: timedelta = timedelta(minutes=2)) -> int:
     for attempt_id in ids:
         current_app.send_task(TASK_NAME, args=(attempt_id,))
     return len(ids)
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)

@@ -29,17 +29,17 @@ def first_backend(requested: str = "") -> VendorConfig | None:
     configs = enabled_configs()
     if requested:
         return next((c for c in configs if c.backend == requested), None)
-    available = [c for c in configs if not breaker_open(c.backend)] or configs
+    open_now = open_breakers([c.backend for c in configs])
+    available = [c for c in configs if c.backend not in open_now] or configs
     return available[0] if available else None
 
 
 def next_backend(tried: Iterable[str]) -> VendorConfig | None:
     """Failover: the next enabled backend not tried yet whose circuit is closed."""
     skip = set(tried)
-    for config in enabled_configs():
-        if config.backend not in skip and not breaker_open(config.backend):
-            return config
-    return None
+    candidates = [c for c in enabled_configs() if c.backend not in skip]
+    open_now = open_breakers([c.backend for c in candidates])
+    return next((c for c in candidates if c.backend not in open_now), None)
 
 
 def backoff_seconds(retry_number: int, retry_after: float | None = None) -> float:
@@ -61,7 +61,14 @@ def _open_key(vendor: str) -> str:
 
 
 def breaker_open(vendor: str) -> bool:
-    return float(cache.get(_open_key(vendor), 0)) > time.time()
+    return vendor in open_breakers([vendor])
+
+
+def open_breakers(vendors: list[str]) -> set[str]:
+    """Which of these vendors' circuits are open, in one cache round trip."""
+    values = cache.get_many([_open_key(vendor) for vendor in vendors])
+    now = time.time()
+    return {vendor for vendor in vendors if float(values.get(_open_key(vendor), 0)) > now}
 
 
 def record_success(vendor: str) -> None:

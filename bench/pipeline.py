@@ -1,0 +1,203 @@
+"""Pipeline overhead and throughput with one Celery worker process (PostgreSQL + Redis).
+
+    python bench/pipeline.py [--pairs 200] [--burst 300] [--concurrency 80]
+
+1. Sandbox latency 0 ms: pairs submitted one by one; our overhead per pair is the time from
+   submission to decision minus the vendor's own time, broken down by stage from the timings
+   the pipeline records on each attempt (target p50 <= 50 ms).
+2. Sandbox latency 1,500 ms: a burst of pairs is queued at once, then ONE worker process (thread
+   pool) is started; pairs decided per second from its first claim to the last decision
+   (target >= 40/s; the default prefork pool manages about 1.3/s on two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._env import FACES, ROOT, django_setup, environment, fresh_database
+
+
+class _Accept(BaseHTTPRequestHandler):
+    """A webhook receiver that answers 204 to everything."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "kyc",
+            "worker",
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--prefetch-multiplier",
+            "4",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--burst", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=80)
+    args = parser.parse_args()
+
+    from vendors.sandboxes.registry import start_sandbox
+
+    sandbox = start_sandbox("advance")
+    control = f"{sandbox.url}/__sandbox"
+    env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
+    env.update(sandbox.app.client_settings(sandbox.url))
+    fresh_database(env)
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+    redis.Redis.from_url(env["CACHE_URL"]).flushdb()
+    django_setup(env)
+
+    from kyc.models import ApiClient, ComparisonAttempt, ImagePair
+    from kyc.services.submissions import Submission, submit_pair
+    from vendors.models import VendorConfig
+
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    # Phase 1 clients have a webhook target, so its enqueue is part of the measured path.
+    client = ApiClient.objects.create(
+        name="bench",
+        throttle_rate="1000000/min",
+        webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook",
+    )
+    selfie, reference = (FACES / "fr_obama.jpg").read_bytes(), (FACES / "df_img2.jpg").read_bytes()
+    httpx.post(f"{control}/config", json={"engine": False, "latency_ms": 0})
+
+    def submit(n: int) -> ImagePair:
+        pair, _ = submit_pair(
+            client, Submission(applicant_ref=f"user-{n}", selfie=selfie, reference=reference)
+        )
+        return pair
+
+    # --- 1. overhead per pair at 0 ms vendor latency -----------------------------------------
+    worker = start_worker(env, args.concurrency)
+    time.sleep(3)
+    submit(-1)  # warm the worker (imports, connections)
+    time.sleep(2)
+    pairs = []
+    for n in range(args.pairs):
+        pair = submit(n)
+        deadline = time.monotonic() + 30
+        while not ImagePair.objects.filter(pk=pair.pk, decided_at__isnull=False).exists():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"pair {n} was not decided in 30 s")
+            time.sleep(0.002)
+        pairs.append(pair.pk)
+    stop(worker)
+
+    rows = []
+    for pair in ImagePair.objects.filter(pk__in=pairs).select_related("deciding_attempt"):
+        attempt = pair.deciding_attempt
+        timings = attempt.details.get("timings", {})
+        total = (pair.decided_at - pair.created_at).total_seconds() * 1000
+        vendor = attempt.latency_ms or 0
+        queue_wait = (attempt.started_at - attempt.created_at).total_seconds() * 1000
+        rows.append(
+            {
+                "overhead": total - vendor,
+                "queue wait (commit -> claim)": queue_wait,
+                "read + decrypt images": timings.get("read_ms", 0),
+                "image preparation": timings.get("prepare_ms", 0),
+                "database (store, verdict, decide)": timings.get("record_ms", 0)
+                - timings.get("webhook_ms", 0),
+                "webhook enqueue": timings.get("webhook_ms", 0),
+                "vendor call (excluded)": vendor,
+            }
+        )
+    print(
+        f"\n1. Overhead per pair, sandbox latency 0 ms, {len(rows)} pairs one at a time, "
+        f"1 worker process ({args.concurrency} threads), PostgreSQL + Redis\n"
+    )
+    print(f"{'stage':36} {'p50 ms':>8} {'p99 ms':>8}")
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        print(f"{key:36} {pct(values, 50):8.1f} {pct(values, 99):8.1f}")
+
+    # --- 2. throughput of one worker process at 1,500 ms vendor latency ------------------------
+    # Only deciding is measured here: no webhooks, whose deliveries would share the worker.
+    ApiClient.objects.filter(pk=client.pk).update(webhook_url="")
+    client.refresh_from_db()
+    httpx.post(f"{control}/config", json={"latency_ms": 1500})
+    burst = [submit(10_000 + n).pk for n in range(args.burst)]
+    worker = start_worker(env, args.concurrency)
+    deadline = time.monotonic() + 300
+    while ImagePair.objects.filter(pk__in=burst, decided_at__isnull=True).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("the burst was not decided within 300 s")
+        time.sleep(0.2)
+    stop(worker)
+    sandbox.stop()
+    first_claim = min(
+        ComparisonAttempt.objects.filter(pair_id__in=burst).values_list("started_at", flat=True)
+    )
+    last_decision = max(ImagePair.objects.filter(pk__in=burst).values_list("decided_at", flat=True))
+    seconds = (last_decision - first_claim).total_seconds()
+    statuses = statistics.multimode(
+        ImagePair.objects.filter(pk__in=burst).values_list("status", flat=True)
+    )
+    print(
+        f"\n2. Throughput, sandbox latency 1,500 ms, {args.burst} pairs queued at once, ONE worker "
+        f"process with {args.concurrency} threads\n"
+    )
+    print(
+        f"decided {args.burst} pairs in {seconds:.1f} s from the first claim: "
+        f"{args.burst / seconds:.1f} pairs/s (target >= 40/s); most common status: {statuses[0]}"
+    )
+
+
+if __name__ == "__main__":
+    main()
