@@ -1,32 +1,590 @@
+"""Admin for API clients (keys, webhook secrets, deliveries), applicants (legal hold), image
+pairs and the retention policy. Writes go through audited services; the admin stays thin.
+"""
+
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+from typing import Any
 
-from kyc.models import ApiClient, ApiKey, Applicant, ComparisonAttempt, ImagePair, WebhookDelivery
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, QuerySet
+from django.forms import ModelForm
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from kyc import webhooks
+from kyc.admin_forms import ApiClientForm, ApplicantForm, NewApiKeyForm
+from kyc.models import (
+    ApiClient,
+    ApiKey,
+    Applicant,
+    ComparisonAttempt,
+    DeliveryStatus,
+    ImagePair,
+    RetentionPolicy,
+    WebhookDelivery,
+)
+from kyc.services import clients as client_services
+from kyc.services.api_keys import create_api_key, revoke_api_key
+from kyc.services.retention import get_policy
+from kyc.services.retention_changes import (
+    ApplicantErased,
+    set_legal_hold,
+    update_retention_policy,
+)
+from kyc.vendor_config import admin as vendor_config_admin  # noqa: F401  (registers VendorConfig)
+from reviews.events import Actor
+
+ADMIN_CSS = {"all": ("vendors/admin.css",)}
+RECENT_DELIVERIES = 10
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.user(request.user)
+
+
+# --- API clients ---------------------------------------------------------------------------
 
 
 class ApiKeyInline(admin.TabularInline):
+    """Keys are listed, never edited: create and revoke have their own audited pages."""
+
     model = ApiKey
     extra = 0
-    fields = ("prefix", "name", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "created_at", "last_used_at")
+    fields = ("key_prefix", "name", "created_at", "last_used_at", "state", "revoke")
+    readonly_fields = fields
     can_delete = False
+    verbose_name = "API key"
+    verbose_name_plural = "API keys (only the prefix is kept; the secret is stored as a hash)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Key")
+    def key_prefix(self, key: ApiKey) -> SafeString:
+        return format_html("<code>kyc_{}_…</code>", key.prefix)
+
+    @admin.display(description="State")
+    def state(self, key: ApiKey) -> SafeString:
+        if key.revoked_at:
+            return format_html('<span class="vc-bad">revoked</span> {}', key.revoked_at)
+        return format_html('<span class="vc-ok">{}</span>', "active")
+
+    @admin.display(description="")
+    def revoke(self, key: ApiKey) -> SafeString:
+        if key.revoked_at:
+            return format_html("{}", "")
+        url = reverse("admin:kyc_apiclient_revoke_key", args=[key.client_id, key.pk])
+        return format_html('<a href="{}" class="deletelink">Revoke…</a>', url)
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_active", "webhook_url", "created_at")
+    form = ApiClientForm
+    change_form_template = "admin/kyc/apiclient/change_form.html"
+    list_display = ("name", "is_active", "active_keys", "webhook_target", "rotation", "created_at")
+    list_filter = ("is_active",)
     search_fields = ("name",)
-    exclude = ("webhook_secret", "webhook_secret_previous")
+    readonly_fields = ("public_id", "created_at", "webhook_signing", "recent_deliveries")
+    actions = ["retire_previous_secrets"]
     inlines = [ApiKeyInline]
+
+    class Media:
+        css = ADMIN_CSS
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiClient]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_key_count=Count("keys", filter=Q(keys__revoked_at__isnull=True)),
+            )
+        )
+
+    def get_fieldsets(self, request: HttpRequest, obj: ApiClient | None = None) -> Any:
+        basics = ("name", "is_active", "throttle_rate")
+        if obj is None:
+            return [
+                (None, {"fields": basics}),
+                (
+                    "Webhooks",
+                    {
+                        "fields": ("webhook_url",),
+                        "description": "A signing secret is generated when the client is "
+                        "saved. Its first API key is created on the next page.",
+                    },
+                ),
+            ]
+        return [
+            (None, {"fields": (*basics, "public_id", "created_at")}),
+            ("Webhooks", {"fields": ("webhook_url", "webhook_signing", "recent_deliveries")}),
+        ]
+
+    def get_inlines(self, request: HttpRequest, obj: ApiClient | None) -> Any:
+        return [ApiKeyInline] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Applicants and pairs belong to a client for good: deactivate it instead.
+        return False
+
+    @admin.display(description="Active keys", ordering="active_key_count")
+    def active_keys(self, client: ApiClient) -> int:
+        return int(getattr(client, "active_key_count", 0))
+
+    @admin.display(description="Webhook host")
+    def webhook_target(self, client: ApiClient) -> str:
+        return client_services.redact_url(client.webhook_url) or "— (polls)"
+
+    @admin.display(description="Secret rotation")
+    def rotation(self, client: ApiClient) -> str:
+        return "two secrets active" if client.webhook_secret_previous else "—"
+
+    @admin.display(description="Signing secret")
+    def webhook_signing(self, client: ApiClient) -> SafeString:
+        current = "set" if client.webhook_secret else "none"
+        if client.webhook_secret_previous:
+            return format_html(
+                "Current secret {}; the <b>previous secret is still active</b> (both sign every "
+                "webhook). Retire it once the client's receivers use the new one.",
+                current,
+            )
+        return format_html(
+            "Current secret {}. Secrets are shown once, when created by a rotation.", current
+        )
+
+    @admin.display(description="Recent deliveries")
+    def recent_deliveries(self, client: ApiClient) -> SafeString:
+        deliveries = list(
+            WebhookDelivery.objects.filter(client=client)
+            .order_by("-created_at")
+            .only(
+                "event_type", "status", "attempts", "last_status_code", "last_error", "created_at"
+            )[:RECENT_DELIVERIES]
+        )
+        changelist = reverse("admin:kyc_webhookdelivery_changelist")
+        link = format_html(
+            '<a href="{}?client__id__exact={}">All deliveries of this client</a>',
+            changelist,
+            client.pk,
+        )
+        if not deliveries:
+            return format_html("None yet. {}", link)
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td>{}</td><td class="vc-{}">{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    d.created_at.strftime("%Y-%m-%d %H:%M"),
+                    d.event_type,
+                    d.status,
+                    d.get_status_display(),
+                    d.attempts,
+                    d.last_status_code or d.last_error or "",
+                )
+                for d in deliveries
+            ),
+        )
+        return format_html(
+            '<table class="vc-deliveries"><tr><th>Created</th><th>Event</th><th>Outcome</th>'
+            "<th>Attempts</th><th>Last answer</th></tr>{}</table>{}",
+            rows,
+            link,
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: ApiClient, form: ModelForm, change: bool
+    ) -> None:
+        if not change:
+            client_services.create_client(obj, _actor(request))
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        client_services.update_client(obj, changes, _actor(request))
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiClient, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        if "_addanother" in request.POST or "_popup" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, f"Client “{obj}” created. Now create its first API key.")
+        return HttpResponseRedirect(reverse("admin:kyc_apiclient_new_key", args=[obj.pk]))
+
+    @admin.action(
+        description="Retire the previous webhook secret (end a rotation)", permissions=["change"]
+    )
+    def retire_previous_secrets(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
+        retired = 0
+        for client in queryset:
+            if client_services.retire_webhook_secret(client, _actor(request)):
+                self.log_change(request, client, "Retired the previous webhook secret.")
+                retired += 1
+        skipped = queryset.count() - retired
+        self.message_user(
+            request,
+            f"Retired the previous secret of {retired} client(s)"
+            + (f"; {skipped} had no rotation in progress." if skipped else "."),
+        )
+
+    # --- keys and secrets: each on its own page, shown once -------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        custom = [
+            path(
+                "<path:object_id>/keys/new/",
+                view(self.new_key_view),
+                name="kyc_apiclient_new_key",
+            ),
+            path(
+                "<path:object_id>/keys/<int:key_id>/revoke/",
+                view(self.revoke_key_view),
+                name="kyc_apiclient_revoke_key",
+            ),
+            path(
+                "<path:object_id>/webhook-secret/rotate/",
+                view(self.rotate_secret_view),
+                name="kyc_apiclient_rotate_secret",
+            ),
+            path(
+                "<path:object_id>/webhook-secret/retire/",
+                view(self.retire_secret_view),
+                name="kyc_apiclient_retire_secret",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _client_for_change(self, request: HttpRequest, object_id: str) -> ApiClient:
+        client = self.get_object(request, unquote(object_id))
+        if client is None:
+            raise Http404("No such client.")
+        if not self.has_change_permission(request, client):
+            raise PermissionDenied
+        return client
+
+    def _context(self, request: HttpRequest, client: ApiClient, title: str) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subtitle": None,
+            "opts": self.opts,
+            "original": client,
+            "has_view_permission": True,
+            "client_url": reverse("admin:kyc_apiclient_change", args=[client.pk]),
+        }
+
+    @staticmethod
+    def _shown_once(response: TemplateResponse) -> TemplateResponse:
+        # Never cached, never replayed by the back button: the secret exists on this page only.
+        response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
+        response["Pragma"] = "no-cache"
+        return response
+
+    def new_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        client = self._client_for_change(request, object_id)
+        form = NewApiKeyForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            key, plaintext = create_api_key(client, _actor(request), form.cleaned_data["name"])
+            self.log_change(request, client, f"Created API key kyc_{key.prefix}_…")
+            context = self._context(request, client, f"New API key for {client}")
+            context.update(
+                {
+                    "secret": plaintext,
+                    "secret_kind": "API key",
+                    "usage": "The client sends it in every request: "
+                    f"Authorization: Api-Key {'kyc_' + key.prefix + '_…'}",
+                    "identifier": f"kyc_{key.prefix}_…",
+                }
+            )
+            return self._shown_once(
+                TemplateResponse(request, "admin/kyc/apiclient/secret_once.html", context)
+            )
+        context = self._context(request, client, f"New API key for {client}")
+        active = client.keys.filter(revoked_at__isnull=True).count()
+        context.update({"form": form, "active_keys": active})
+        return TemplateResponse(request, "admin/kyc/apiclient/new_key.html", context)
+
+    def revoke_key_view(self, request: HttpRequest, object_id: str, key_id: int) -> HttpResponse:
+        client = self._client_for_change(request, object_id)
+        key = client.keys.filter(pk=key_id).first()
+        if key is None:
+            raise Http404("No such key.")
+        if request.method == "POST":
+            revoke_api_key(key, _actor(request))
+            self.log_change(request, client, f"Revoked API key kyc_{key.prefix}_…")
+            self.message_user(request, f"Key kyc_{key.prefix}_… is revoked: it is refused now.")
+            return HttpResponseRedirect(reverse("admin:kyc_apiclient_change", args=[client.pk]))
+        others = client.keys.filter(revoked_at__isnull=True).exclude(pk=key.pk).count()
+        warning = (
+            ""
+            if others
+            else "This is the client's last active key: after revoking it, the client cannot "
+            "call the API until it gets a new one."
+        )
+        context = self._context(request, client, f"Revoke API key kyc_{key.prefix}_…")
+        context.update(
+            {
+                "question": f"Revoke key kyc_{key.prefix}_… ({key.name or 'unnamed'}) of "
+                f"{client}? Requests with it are refused at once. This cannot be undone.",
+                "warning": warning,
+                "button": "Revoke the key",
+                "danger": True,
+            }
+        )
+        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        client = self._client_for_change(request, object_id)
+        if request.method == "POST":
+            secret = webhooks.rotate_secret(client, _actor(request))
+            self.log_change(request, client, "Rotated the webhook signing secret.")
+            context = self._context(request, client, f"New webhook secret for {client}")
+            context.update(
+                {
+                    "secret": secret,
+                    "secret_kind": "webhook signing secret",
+                    "usage": "Webhooks are now signed with both this secret and the previous "
+                    "one. Once the client's receivers verify with this one, retire the "
+                    "previous secret.",
+                    "identifier": "",
+                }
+            )
+            return self._shown_once(
+                TemplateResponse(request, "admin/kyc/apiclient/secret_once.html", context)
+            )
+        context = self._context(request, client, f"Rotate the webhook secret of {client}")
+        warning = (
+            "A rotation is already in progress: the secret now called previous will stop "
+            "signing, and the current one becomes the previous."
+            if client.webhook_secret_previous
+            else ""
+        )
+        context.update(
+            {
+                "question": "Create a new signing secret? It is shown once. Until you retire "
+                "the previous secret, every webhook carries a signature with each, so the "
+                "client's receivers keep working while they switch.",
+                "warning": warning,
+                "button": "Create a new secret",
+                "danger": False,
+            }
+        )
+        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
+
+    def retire_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        client = self._client_for_change(request, object_id)
+        if request.method == "POST":
+            if client_services.retire_webhook_secret(client, _actor(request)):
+                self.log_change(request, client, "Retired the previous webhook secret.")
+                self.message_user(request, "The previous secret is retired: it signs no more.")
+            else:
+                self.message_user(request, "No rotation was in progress.", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:kyc_apiclient_change", args=[client.pk]))
+        context = self._context(request, client, f"Retire the previous secret of {client}")
+        context.update(
+            {
+                "question": "Stop signing webhooks with the previous secret? Receivers that "
+                "still verify with it will refuse every webhook from now on.",
+                "warning": ""
+                if client.webhook_secret_previous
+                else "No rotation is in progress: there is no previous secret.",
+                "button": "Retire the previous secret",
+                "danger": True,
+            }
+        )
+        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: what was sent to whom, and how it went."""
+
+    list_display = (
+        "created_at",
+        "client",
+        "event_type",
+        "outcome",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+    )
+    list_filter = ("status", "event_type", "client", "created_at")
+    list_select_related = ("client",)
+    search_fields = ("event_id", "pair__public_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "event_id",
+        "client",
+        "pair_id_public",
+        "event_type",
+        "target",
+        "outcome",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "created_at",
+        "delivered_at",
+        "payload_pretty",
+    )
+    readonly_fields = fields
+    actions = None
+
+    class Media:
+        css = ADMIN_CSS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Outcome", ordering="status")
+    def outcome(self, delivery: WebhookDelivery) -> SafeString:
+        css = {DeliveryStatus.DELIVERED: "vc-delivered", DeliveryStatus.FAILED: "vc-failed"}
+        return format_html(
+            '<span class="{}">{}</span>',
+            css.get(DeliveryStatus(delivery.status), "vc-pending"),
+            delivery.get_status_display(),
+        )
+
+    @admin.display(description="Pair")
+    def pair_id_public(self, delivery: WebhookDelivery) -> str:
+        return str(delivery.pair.public_id)
+
+    @admin.display(description="Sent to")
+    def target(self, delivery: WebhookDelivery) -> str:
+        return client_services.redact_url(delivery.url)
+
+    @admin.display(description="Payload")
+    def payload_pretty(self, delivery: WebhookDelivery) -> SafeString:
+        return format_html(
+            '<pre class="vc-json">{}</pre>', json.dumps(delivery.payload, indent=2, sort_keys=True)
+        )
+
+
+# --- applicants and retention ----------------------------------------------------------------
 
 
 @admin.register(Applicant)
 class ApplicantAdmin(admin.ModelAdmin):
+    form = ApplicantForm
     list_display = ("public_id", "client", "external_ref", "legal_hold", "created_at", "erased_at")
-    list_filter = ("client", "legal_hold")
+    list_filter = ("legal_hold", "client")
+    list_select_related = ("client",)
     search_fields = ("external_ref", "public_id")
+    fields = ("public_id", "client", "external_ref", "legal_hold", "created_at", "erased_at")
     readonly_fields = ("public_id", "client", "external_ref", "created_at", "erased_at")
+    actions = ["place_legal_hold", "lift_legal_hold"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # applicants come from the API
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # erasure is a request with rules (kyc.services.erasure), not a delete
+
+    def save_model(
+        self, request: HttpRequest, obj: Applicant, form: ModelForm, change: bool
+    ) -> None:
+        if "legal_hold" in form.changed_data:
+            set_legal_hold(obj, form.cleaned_data["legal_hold"], _actor(request))
+
+    def _set_hold(self, request: HttpRequest, queryset: QuerySet[Applicant], hold: bool) -> None:
+        changed, refused = 0, 0
+        for applicant in queryset:
+            try:
+                if set_legal_hold(applicant, hold, _actor(request)):
+                    changed += 1
+                    self.log_change(
+                        request,
+                        applicant,
+                        "Placed on legal hold." if hold else "Legal hold lifted.",
+                    )
+            except ApplicantErased:
+                refused += 1
+        verb = "placed on" if hold else "released from"
+        self.message_user(request, f"{changed} applicant(s) {verb} legal hold.")
+        if refused:
+            self.message_user(
+                request, f"{refused} erased applicant(s) skipped: no images left.", messages.WARNING
+            )
+
+    @admin.action(description="Place on legal hold (keep images, refuse erasure)")
+    def place_legal_hold(self, request: HttpRequest, queryset: QuerySet[Applicant]) -> None:
+        self._set_hold(request, queryset, True)
+
+    @admin.action(description="Lift legal hold")
+    def lift_legal_hold(self, request: HttpRequest, queryset: QuerySet[Applicant]) -> None:
+        self._set_hold(request, queryset, False)
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            actions.pop("place_legal_hold", None)
+            actions.pop("lift_legal_hold", None)
+        return actions
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(admin.ModelAdmin):
+    """One row: the changelist goes straight to it."""
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": ("image_retention_days", "keep_unfinished_days", "on_hold"),
+                "description": "Only the selfie and reference images are deleted: decisions, "
+                "image hashes, scores and the audit trail stay. Applicants on legal hold keep "
+                "their images whatever this says. The retention purge job applies these numbers.",
+            },
+        ),
+    ]
+    readonly_fields = ("on_hold",)
+
+    class Media:
+        css = ADMIN_CSS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        policy = get_policy()
+        return HttpResponseRedirect(reverse("admin:kyc_retentionpolicy_change", args=[policy.pk]))
+
+    @admin.display(description="Applicants on legal hold")
+    def on_hold(self, policy: RetentionPolicy) -> SafeString:
+        count = Applicant.objects.filter(legal_hold=True).count()
+        url = reverse("admin:kyc_applicant_changelist")
+        return format_html('<a href="{}?legal_hold__exact=1">{}</a>', url, count)
+
+    def save_model(
+        self, request: HttpRequest, obj: RetentionPolicy, form: ModelForm, change: bool
+    ) -> None:
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            update_retention_policy(changes, _actor(request))
+        except ValidationError as error:  # the form already validated the same fields
+            raise PermissionDenied("; ".join(error.messages)) from error
+
+
+# --- image pairs (read-only facts; faces only in the audited reviewer view) ------------------
 
 
 class AttemptInline(admin.TabularInline):
@@ -64,24 +622,6 @@ class ImagePairAdmin(admin.ModelAdmin):
         f.name for f in ImagePair._meta.fields if f.name not in {"selfie", "reference"}
     ]
     inlines = [AttemptInline]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-
-@admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = (
-        "event_id",
-        "client",
-        "event_type",
-        "status",
-        "attempts",
-        "last_status_code",
-        "created_at",
-    )
-    list_filter = ("status", "event_type", "client")
-    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
     def has_add_permission(self, request: object) -> bool:
         return False

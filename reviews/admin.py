@@ -3,23 +3,68 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from reviews.chain import Actor
 from reviews.models import AuditEvent, Decision, ReasonCode, ReviewCase
+from reviews.reason_codes import create_reason_code, update_reason_code
 
 
 @admin.register(ReasonCode)
 class ReasonCodeAdmin(admin.ModelAdmin):
-    list_display = ("label", "outcome", "code", "position", "is_active")
+    """The reasons reviewers pick from, per outcome, in `position` order (active ones only)."""
+
+    list_display = ("label", "outcome", "code", "position", "is_active", "used")
+    list_display_links = ("label",)
+    list_editable = ("position", "is_active")
     list_filter = ("outcome", "is_active")
-    ordering = ("outcome", "position")
+    ordering = ("outcome", "position", "label")
+    search_fields = ("label", "code")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReasonCode]:
+        return super().get_queryset(request).annotate(decision_count=Count("decision"))
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("outcome", "code", "label", "position", "is_active")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Outcome and code name the reason in decisions and the audit trail: fixed once created.
+        return ("outcome", "code") if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # decisions point at codes: make a code inactive instead
+
+    @admin.display(description="Decisions", ordering="decision_count")
+    def used(self, obj: ReasonCode) -> int:
+        return int(getattr(obj, "decision_count", 0))
+
+    def save_model(self, request: HttpRequest, obj: ReasonCode, form: Any, change: bool) -> None:
+        actor = Actor.user(request.user)
+        if not change:
+            create_reason_code(obj, actor)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        update_reason_code(obj, changes, actor)
 
 
 @admin.register(ReviewCase)
 class ReviewCaseAdmin(admin.ModelAdmin):
+    """Read-only: cases are opened by the pipeline and moved only through the reviewer UI's
+    audited services, never edited here."""
+
     list_display = ("public_id", "status", "queue", "assignee", "priority", "due_at", "created_at")
     list_filter = ("status", "queue")
-    readonly_fields = ("public_id", "pair", "reasons", "created_at", "decided_at")
+    readonly_fields = [f.name for f in ReviewCase._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Decision)

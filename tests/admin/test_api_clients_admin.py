@@ -1,0 +1,274 @@
+"""API clients in the admin: keys shown once, secret rotation, webhook URL checks, deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from kyc.models import ApiClient, ApiKey, WebhookDelivery
+from kyc.services.api_keys import authenticate_key, create_api_key
+from kyc.webhooks import rotate_secret
+from reviews.chain import Actor, verify_chain
+from reviews.models import AuditEvent
+from tests.factories import ApiClientFactory, ImagePairFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_URL = "https://93.184.216.34/hooks/kyc"  # an IP literal: no DNS needed
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"admin:kyc_apiclient_{name}", args=args)
+
+
+def client_form(**overrides):
+    base = {"name": "bank-app", "is_active": "on", "webhook_url": "", "throttle_rate": "600/min"}
+    inline = {"keys-TOTAL_FORMS": "0", "keys-INITIAL_FORMS": "0"}
+    return base | inline | overrides
+
+
+def every_stored_text() -> str:
+    """Everything the database holds about keys, events and admin history, as one string."""
+    return json.dumps(
+        [
+            list(ApiKey.objects.values()),
+            list(AuditEvent.objects.values("params", "actor_label", "subject_id")),
+            list(LogEntry.objects.values("change_message", "object_repr")),
+        ],
+        default=str,
+    )
+
+
+def test_creating_a_client_is_audited_and_leads_to_its_first_key(admin_client):
+    response = admin_client.post(url("add"), client_form(webhook_url=PUBLIC_URL))
+    client = ApiClient.objects.get(name="bank-app")
+    assert response.status_code == 302
+    assert response["Location"] == url("new_key", client.pk)
+    assert client.webhook_secret.startswith("whsec_")
+    event = AuditEvent.objects.get(event_type="api_client.created")
+    assert event.params["values"] == {
+        "name": "bank-app",
+        "is_active": True,
+        "webhook_url": PUBLIC_URL,
+        "throttle_rate": "600/min",
+    }
+    assert client.webhook_secret not in every_stored_text()
+
+
+def test_a_webhook_url_reaching_a_private_address_is_refused_next_to_the_field(
+    admin_client, settings
+):
+    settings.KYC_WEBHOOKS_ALLOW_PRIVATE = False
+    response = admin_client.post(url("add"), client_form(webhook_url="http://10.1.2.3/hook"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["webhook_url"] == [
+        "Webhooks cannot be sent to this URL: the host resolves to a private address."
+    ]
+    response = admin_client.post(url("add"), client_form(webhook_url="http://127.0.0.1:8000/x"))
+    assert "loopback" in response.context["adminform"].form.errors["webhook_url"][0]
+    assert not ApiClient.objects.exists()
+
+
+def test_a_bad_throttle_rate_is_refused_with_an_example(admin_client):
+    response = admin_client.post(url("add"), client_form(throttle_rate="lots"))
+    assert "e.g. 600/min" in response.context["adminform"].form.errors["throttle_rate"][0]
+
+
+def test_changing_a_client_is_audited_without_the_urls_credentials(admin_client):
+    client = ApiClientFactory(name="old-name")
+    response = admin_client.post(
+        url("change", client.pk),
+        client_form(name="new-name", webhook_url="https://bob:pw@93.184.216.34/h?token=s3cret"),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    event = AuditEvent.objects.get(event_type="api_client.changed")
+    assert event.params["before"] == {"name": "old-name", "webhook_url": ""}
+    assert event.params["after"] == {"name": "new-name", "webhook_url": "https://93.184.216.34/h"}
+    assert "s3cret" not in every_stored_text()
+
+
+def test_a_new_key_is_shown_once_and_only_its_hash_is_stored(admin_client):
+    client = ApiClientFactory()
+    form_page = admin_client.get(url("new_key", client.pk))
+    assert form_page.status_code == 200
+    response = admin_client.post(url("new_key", client.pk), {"name": "production"})
+    assert response.status_code == 200
+    plaintext = response.context["secret"]
+    assert plaintext.startswith("kyc_")
+    assert plaintext in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    assert "shown only on this page, only once" in response.content.decode()
+
+    key = ApiKey.objects.get(client=client)
+    assert key.hashed_secret == hashlib.sha256(plaintext.encode()).hexdigest()
+    assert plaintext not in every_stored_text()
+    assert authenticate_key(plaintext) == key
+    assert AuditEvent.objects.get(event_type="api_key.created").params == {
+        "prefix": key.prefix,
+        "name": "production",
+    }
+    for page in (
+        url("change", client.pk),
+        url("changelist"),
+        url("history", client.pk),
+        url("new_key", client.pk),
+        reverse("admin:reviews_auditevent_changelist"),
+        reverse("admin:index"),
+    ):
+        text = admin_client.get(page).content.decode()
+        assert plaintext not in text, page
+    assert f"kyc_{key.prefix}_…" in admin_client.get(url("change", client.pk)).content.decode()
+
+
+def test_a_second_key_allows_rotation_and_the_old_one_is_revoked_after_a_confirmation(
+    admin_client,
+):
+    client = ApiClientFactory()
+    old, old_plaintext = create_api_key(client, Actor.system("test"), "first")
+    admin_client.post(url("new_key", client.pk), {"name": "second"})
+    assert client.keys.filter(revoked_at__isnull=True).count() == 2
+
+    confirm = admin_client.get(url("revoke_key", client.pk, old.pk))
+    assert "Requests with it are refused at once" in confirm.content.decode()
+    assert "last active key" not in confirm.content.decode()
+    old.refresh_from_db()
+    assert old.revoked_at is None
+
+    response = admin_client.post(url("revoke_key", client.pk, old.pk))
+    assert response.status_code == 302
+    old.refresh_from_db()
+    assert old.revoked_at is not None
+    assert authenticate_key(old_plaintext) is None
+    assert AuditEvent.objects.filter(event_type="api_key.revoked").count() == 1
+    assert LogEntry.objects.filter(change_message__contains="Revoked API key").exists()
+
+
+def test_revoking_the_last_active_key_warns_first(admin_client):
+    client = ApiClientFactory()
+    key, _ = create_api_key(client, Actor.system("test"))
+    page = admin_client.get(url("revoke_key", client.pk, key.pk)).content.decode()
+    assert "last active key" in page
+
+
+def test_rotating_the_webhook_secret_shows_the_new_one_once_and_keeps_the_previous(admin_client):
+    client = ApiClientFactory()
+    original = client.webhook_secret
+    assert (
+        "Create a new secret" in admin_client.get(url("rotate_secret", client.pk)).content.decode()
+    )
+    response = admin_client.post(url("rotate_secret", client.pk))
+    new_secret = response.context["secret"]
+    assert new_secret in response.content.decode()
+    assert "no-store" in response["Cache-Control"]
+    client.refresh_from_db()
+    assert (client.webhook_secret, client.webhook_secret_previous) == (new_secret, original)
+    change_page = admin_client.get(url("change", client.pk)).content.decode()
+    assert new_secret not in change_page
+    assert original not in change_page
+    assert "previous secret is still active" in change_page
+    assert "Retire previous secret" in change_page
+    assert AuditEvent.objects.filter(event_type="webhook_secret.rotated").count() == 1
+
+
+def test_retiring_the_previous_secret_ends_the_rotation_and_is_audited(admin_client):
+    client = ApiClientFactory()
+    rotate_secret(client, Actor.system("test"))
+    response = admin_client.post(url("retire_secret", client.pk))
+    assert response.status_code == 302
+    client.refresh_from_db()
+    assert client.webhook_secret_previous == ""
+    assert AuditEvent.objects.filter(event_type="webhook_secret.retired").count() == 1
+    assert verify_chain().ok
+
+
+def test_the_retire_action_skips_clients_without_a_rotation(admin_client):
+    rotating, idle = ApiClientFactory(), ApiClientFactory()
+    rotate_secret(rotating, Actor.system("test"))
+    response = admin_client.post(
+        url("changelist"),
+        {"action": "retire_previous_secrets", "_selected_action": [rotating.pk, idle.pk]},
+        follow=True,
+    )
+    assert "Retired the previous secret of 1 client(s); 1 had no rotation in progress." in (
+        response.content.decode()
+    )
+    rotating.refresh_from_db()
+    assert rotating.webhook_secret_previous == ""
+    assert AuditEvent.objects.filter(event_type="webhook_secret.retired").count() == 1
+
+
+def test_recent_deliveries_are_listed_on_the_client_with_a_link_to_all_of_them(admin_client):
+    pair = ImagePairFactory()
+    client = pair.client
+    WebhookDelivery.objects.create(
+        event_id="msg_1",
+        client=client,
+        pair=pair,
+        event_type="pair.approved",
+        url="https://user:pw@93.184.216.34/h?token=abc",
+        payload={"type": "pair.approved"},
+        status="delivered",
+        attempts=1,
+        last_status_code=200,
+    )
+    WebhookDelivery.objects.create(
+        event_id="msg_2",
+        client=client,
+        pair=pair,
+        event_type="pair.needs_review",
+        url="https://93.184.216.34/h",
+        payload={},
+        status="failed",
+        attempts=8,
+        last_error="ConnectTimeout",
+    )
+    page = admin_client.get(url("change", client.pk)).content.decode()
+    assert '<td class="vc-delivered">Delivered</td>' in page
+    assert '<td class="vc-failed">Gave up</td>' in page
+    assert f"?client__id__exact={client.pk}" in page
+
+    listing = reverse("admin:kyc_webhookdelivery_changelist")
+    response = admin_client.get(f"{listing}?client__id__exact={client.pk}&status__exact=failed")
+    assert response.context["cl"].result_count == 1
+    delivery = WebhookDelivery.objects.get(event_id="msg_1")
+    detail = admin_client.get(reverse("admin:kyc_webhookdelivery_change", args=[delivery.pk]))
+    text = detail.content.decode()
+    assert "https://93.184.216.34/h" in text
+    assert "token=abc" not in text
+    assert "pw@" not in text
+
+
+def test_webhook_deliveries_are_read_only(admin_client):
+    pair = ImagePairFactory()
+    delivery = WebhookDelivery.objects.create(
+        event_id="msg_9",
+        client=pair.client,
+        pair=pair,
+        event_type="pair.approved",
+        url="https://93.184.216.34/h",
+        payload={},
+    )
+    change = reverse("admin:kyc_webhookdelivery_change", args=[delivery.pk])
+    assert admin_client.get(reverse("admin:kyc_webhookdelivery_add")).status_code == 403
+    assert admin_client.post(change, {"status": "delivered"}).status_code == 403
+    delete = reverse("admin:kyc_webhookdelivery_delete", args=[delivery.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+def test_a_staff_member_who_may_only_view_clients_cannot_create_or_revoke_keys(client):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_apiclient"))
+    api_client = ApiClientFactory()
+    key, _ = create_api_key(api_client, Actor.system("test"))
+    client.force_login(staff)
+    assert client.get(url("change", api_client.pk)).status_code == 200
+    assert client.post(url("new_key", api_client.pk), {"name": "x"}).status_code == 403
+    assert client.post(url("revoke_key", api_client.pk, key.pk)).status_code == 403
+    assert client.post(url("rotate_secret", api_client.pk)).status_code == 403
+    assert ApiKey.objects.filter(client=api_client).count() == 1
