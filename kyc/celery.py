@@ -11,6 +11,8 @@ import os
 
 from celery import Celery
 
+from kyc.ops.logs import connect_signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
 
 app = Celery("kyc")
@@ -28,3 +30,5 @@ app.conf.update(
     timezone="UTC",
 )
 app.autodiscover_tasks()
+# Request ids travel from the web request to the tasks it enqueues (kyc/ops/logs.py).
+connect_signals()

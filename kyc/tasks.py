@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
+from kyc.ops.tasks import purge_expired_images_task
 from kyc.services import pipeline
 from kyc.webhook_tasks import deliver_webhook, sweep_due_webhooks
 
@@ -11,6 +12,7 @@ __all__ = [
     "comparison_attempt_run",
     "deliver_webhook",
     "ping",
+    "purge_expired_images_task",
     "sweep_due_webhooks",
     "sweep_stuck_attempts",
 ]

@@ -1,0 +1,72 @@
+"""One log line per vendor call, in one place (the pipeline calls adapters through this).
+
+The line carries the request id of the API request that caused the call (kyc/ops/logs.py) and
+only facts: vendor, our attempt id, outcome, error code, the vendor's request id, latency.
+Never images, scores' inputs, credentials or the applicant's reference. Metrics about vendor
+calls are computed from the attempts' rows at scrape time (kyc/ops/metrics.py), not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from vendors.base import CompareRequest, CompareResult, VendorError
+
+if TYPE_CHECKING:
+    from kyc.models import ComparisonAttempt
+
+logger = logging.getLogger("kyc.vendor_calls")
+
+
+def vendor_call(
+    attempt: ComparisonAttempt,
+    compare: Callable[[CompareRequest], CompareResult],
+    request: CompareRequest,
+) -> CompareResult:
+    started = time.perf_counter()
+    facts: dict[str, object] = {
+        "vendor": attempt.vendor,
+        "attempt": str(attempt.public_id),
+        "purpose": attempt.purpose,
+    }
+    try:
+        result = compare(request)
+    except VendorError as error:
+        logger.info(
+            "vendor call",
+            extra={
+                **facts,
+                "outcome": "error",
+                "error_code": str(error.code),
+                "retryable": error.retryable,
+                "http_status": error.http_status,
+                "vendor_request_id": error.vendor_request_id,
+                "latency_ms": error.latency_ms or _ms(started),
+            },
+        )
+        raise
+    except Exception as error:
+        logger.warning(
+            "vendor call",
+            extra={**facts, "outcome": type(error).__name__, "latency_ms": _ms(started)},
+        )
+        raise
+    logger.info(
+        "vendor call",
+        extra={
+            **facts,
+            "outcome": str(result.status),
+            "error_code": str(result.error_code or ""),
+            "billable": result.billable,
+            "vendor_request_id": result.vendor_request_id,
+            "latency_ms": result.latency_ms or _ms(started),
+        },
+    )
+    return result
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)

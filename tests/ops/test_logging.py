@@ -1,0 +1,173 @@
+"""Request ids in every log line, carried to tasks; nothing secret or personal in any line."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import re
+
+import pytest
+from celery import signals
+
+from kyc.models import ApiClient
+from kyc.ops import logs
+from kyc.ops.logs import CELERY_HEADER, RedactingFilter, redact, request_context
+from kyc.tasks import ping
+from tests.conftest import face_bytes
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+# --- request ids ----------------------------------------------------------------------------------
+
+
+def test_every_response_carries_a_new_request_id(client):
+    first = client.get("/healthz")["X-Request-ID"]
+    second = client.get("/healthz")["X-Request-ID"]
+    assert HEX32.match(first) and HEX32.match(second) and first != second
+
+
+def test_a_valid_incoming_request_id_is_kept(client):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID="edge-7f3a9c21.lb:1")
+    assert response["X-Request-ID"] == "edge-7f3a9c21.lb:1"
+
+
+@pytest.mark.parametrize("bad", ["short", "has space in it", "x" * 200, "<script>alert(1)"])
+def test_an_invalid_incoming_request_id_is_replaced(client, bad):
+    assert HEX32.match(client.get("/healthz", HTTP_X_REQUEST_ID=bad)["X-Request-ID"])
+
+
+def test_the_id_travels_to_a_celery_task_in_a_message_header():
+    headers: dict[str, str] = {}
+    with request_context("req-0123456789abcdef"):
+        logs._before_task_publish(headers=headers)
+    assert headers == {CELERY_HEADER: "req-0123456789abcdef"}
+
+    seen = []
+
+    def look(**kwargs):
+        seen.append(logs.current_request_id())
+
+    signals.task_prerun.connect(look, weak=False, dispatch_uid="test-look")
+    try:
+        ping.apply(args=("x",), headers={CELERY_HEADER: "req-0123456789abcdef"})
+        ping.apply(args=("y",))
+    finally:
+        signals.task_prerun.disconnect(dispatch_uid="test-look")
+    assert seen[0] == "req-0123456789abcdef"
+    assert HEX32.match(seen[1])  # a task enqueued outside a request gets its own id
+    assert logs.current_request_id() is None  # and it does not outlive the task
+
+
+# --- redaction ------------------------------------------------------------------------------------
+
+
+def test_redaction_masks_secrets_and_image_data():
+    image = base64.b64encode(face_bytes("df_img1.jpg")).decode()
+    text = redact(
+        f"Authorization: Api-Key kyc_0123456789ab_{'Z' * 43} "
+        f"secret whsec_{'A' * 44} token Bearer abc.def.ghi "
+        f"img {image[:5000]} data:image/jpeg;base64,{image[:200]} "
+        f"url redis://user:hunter2@127.0.0.1:6379/0"
+    )
+    assert "Z" * 20 not in text and "A" * 20 not in text
+    assert image[:100] not in text and image[:40] not in text
+    assert "hunter2" not in text and "abc.def.ghi" not in text
+    assert "Api-Key [redacted]" in text and "whsec_[redacted]" in text
+
+
+def test_redaction_keeps_hashes_ids_and_paths():
+    sha = "9f" * 32
+    path = "/api/v1/image-pairs/0b6f1c2e-4d5a-4b8c-9e0f-1a2b3c4d5e6f/attempts/0b6f1c2e4d5a4b8c/x"
+    assert redact(f"sha256 {sha} at {path}") == f"sha256 {sha} at {path}"
+
+
+def test_redaction_masks_applicant_references_in_paths_queries_and_fields():
+    record = logging.LogRecord(
+        "x",
+        logging.INFO,
+        __file__,
+        1,
+        "Not Found: %s",
+        ("/api/v1/applicants/jane.doe@x.com/",),
+        None,
+    )
+    record.applicant_ref = "jane.doe@x.com"
+    record.query = "/api/v1/image-pairs/?applicant_ref=jane.doe%40x.com"
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "Not Found: /api/v1/applicants/[applicant_ref]/"
+    assert record.applicant_ref == "[redacted]"
+    assert "jane" not in record.query
+
+
+def test_references_of_applicants_loaded_in_a_request_are_masked_anywhere(db):
+    from tests.factories import ApplicantFactory
+
+    with request_context("req-0123456789abcdef"):
+        applicant = ApplicantFactory(external_ref="cust-99812")
+        assert (
+            redact(f"looked at {applicant.external_ref} today") == "looked at [applicant_ref] today"
+        )
+
+
+# --- the whole flow -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_output(caplog):
+    """What the configured JSON handler writes, at DEBUG, for the duration of the test."""
+    for name in ("", "django", "kyc", "httpx", "celery"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    handler = next(
+        h
+        for h in logging.getLogger().handlers
+        if any(isinstance(f, RedactingFilter) for f in h.filters)
+    )
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def test_a_submission_and_its_pipeline_run_log_no_secret_image_or_applicant_ref(
+    harness, log_output, caplog
+):
+    harness.enable("advance")
+    harness.sandboxes["advance"].script({"score": 96, "risk_tags": []})
+    ref = "applicant-secret-4411"
+    selfie_b64 = base64.b64encode(face_bytes("df_img1.jpg")).decode()
+    api_key = harness.api._credentials["HTTP_AUTHORIZATION"].split(" ", 1)[1]
+    webhook_secret = ApiClient.objects.get().webhook_secret
+
+    pair = harness.submit(applicant_ref=ref)
+    with request_context("req-worker-0000001"):  # what task_prerun binds in a worker
+        pair = harness.run(pair)
+    assert pair.status == "approved"
+    harness.api.get("/api/v1/image-pairs/", {"applicant_ref": ref})
+    harness.api.delete("/api/v1/applicants/nobody-else-5512/")  # 404, logged with its path
+    bad = harness.api.__class__()
+    bad.credentials(HTTP_AUTHORIZATION=f"Api-Key {api_key}x")
+    bad.delete(f"/api/v1/applicants/{ref}/")  # 401, logged with its path
+    # Code that forgets the rules must still not leak.
+    careless = logging.getLogger("kyc.careless")
+    careless.warning(
+        "calling with Api-Key %s and %s", api_key, webhook_secret, extra={"body": selfie_b64}
+    )
+    careless.error("applicant %s failed", ref, extra={"applicant_ref": ref})
+
+    written = log_output.getvalue()
+    lines = [json.loads(line) for line in written.splitlines()]
+    assert len(lines) >= 6
+    for leak in (ref, "nobody-else-5512", api_key, api_key.split("_")[2], webhook_secret):
+        assert leak not in written, leak
+        assert leak not in caplog.text, leak
+    assert selfie_b64[:64] not in written
+    assert all("request_id" in line for line in lines)
+    vendor_calls = [line for line in lines if line["message"] == "vendor call"]
+    assert vendor_calls and vendor_calls[0]["request_id"] == "req-worker-0000001"
+    assert vendor_calls[0]["vendor"] == "advance" and vendor_calls[0]["outcome"] == "completed"
+    not_found = next(line for line in lines if line["message"].startswith("Not Found"))
+    assert HEX32.match(not_found["request_id"])
+    assert "[applicant_ref]" in not_found["message"]
