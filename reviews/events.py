@@ -13,8 +13,15 @@ from reviews.chain import Actor, append
 from reviews.models import AuditEvent
 
 if TYPE_CHECKING:
-    from kyc.models import ApiClient, ApiKey, Applicant, ComparisonAttempt, ImagePair
-    from reviews.models import Decision, ReviewCase
+    from kyc.models import (
+        ApiClient,
+        ApiKey,
+        Applicant,
+        ComparisonAttempt,
+        ImagePair,
+        RetentionPolicy,
+    )
+    from reviews.models import Decision, ReasonCode, ReviewCase
     from vendors.models import VendorConfig
 
 __all__ = ["Actor"]
@@ -186,3 +193,149 @@ def webhook_secret_rotated(client: ApiClient, actor: Actor) -> AuditEvent:
         subject_id=str(client.public_id),
         params={},
     )
+
+
+# --- Admin configuration (appended with the admin control panel) ------------------------------
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    changed = sorted(key for key in after if before.get(key) != after.get(key))
+    return {
+        "changed": changed,
+        "before": {key: before.get(key) for key in changed},
+        "after": {key: after.get(key) for key in changed},
+    }
+
+
+def vendor_connection_tested(
+    backend: str, actor: Actor, *, status: str, error_code: str, latency_ms: int | None
+) -> AuditEvent:
+    """An admin ran one comparison on the built-in sample images (it may be billed)."""
+    return append(
+        actor=actor,
+        event_type="vendor_config.connection_tested",
+        subject_type="vendor_config",
+        subject_id=backend,
+        params={"status": status, "error_code": error_code, "latency_ms": latency_ms},
+    )
+
+
+def api_client_created(client: ApiClient, actor: Actor, *, values: dict[str, Any]) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="api_client.created",
+        subject_type="api_client",
+        subject_id=str(client.public_id),
+        params={"values": values},
+    )
+
+
+def api_client_changed(
+    client: ApiClient, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="api_client.changed",
+        subject_type="api_client",
+        subject_id=str(client.public_id),
+        params=_changed(before, after),
+    )
+
+
+def webhook_secret_retired(client: ApiClient, actor: Actor) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="webhook_secret.retired",
+        subject_type="api_client",
+        subject_id=str(client.public_id),
+        params={},
+    )
+
+
+def reason_code_created(reason_code: ReasonCode, actor: Actor) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="reason_code.created",
+        subject_type="reason_code",
+        subject_id=f"{reason_code.outcome}:{reason_code.code}",
+        params={
+            "label": reason_code.label,
+            "position": reason_code.position,
+            "is_active": reason_code.is_active,
+        },
+    )
+
+
+def reason_code_changed(
+    reason_code: ReasonCode, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="reason_code.changed",
+        subject_type="reason_code",
+        subject_id=f"{reason_code.outcome}:{reason_code.code}",
+        params=_changed(before, after),
+    )
+
+
+def retention_policy_changed(
+    policy: RetentionPolicy, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="retention_policy.changed",
+        subject_type="retention_policy",
+        subject_id=str(policy.pk),
+        params=_changed(before, after),
+    )
+
+
+def four_eyes_required(
+    case: ReviewCase, actor: Actor, *, rules: list[str], outcome: str
+) -> AuditEvent:
+    """A first decision that needs a second person (settings.KYC_FOUR_EYES_RULES) before it acts."""
+    return _pair_event(
+        actor,
+        "review.four_eyes_required",
+        case.pair,
+        case=str(case.public_id),
+        rules=rules,
+        outcome=outcome,
+    )
+
+
+def audit_trail_exported(actor: Actor, *, filters: dict[str, str]) -> AuditEvent:
+    """Someone took a copy of (part of) the audit trail."""
+    return append(
+        actor=actor,
+        event_type="audit.exported",
+        subject_type="audit_trail",
+        subject_id="",
+        params={"filters": filters},
+    )
+
+
+# --- Operations: exports and re-runs (appended with the operations dashboard) ------------------
+
+
+def decisions_exported(
+    actor: Actor, *, start: str, end: str, rows: int, export_format: str = "csv"
+) -> AuditEvent:
+    """Someone downloaded the decisions of a date range (kyc.ops exports)."""
+    return append(
+        actor=actor,
+        event_type="decisions.exported",
+        subject_type="decisions",
+        subject_id=f"{start}..{end}",
+        params={"start": start, "end": end, "rows": rows, "format": export_format},
+    )
+
+
+def evidence_exported(pair: ImagePair, actor: Actor) -> AuditEvent:
+    """Someone downloaded the evidence pack of one pair (for a regulator or an auditor)."""
+    return _pair_event(actor, "evidence.exported", pair)
+
+
+def rerun_requested(pair: ImagePair, actor: Actor, *, vendor: str, attempt: str) -> AuditEvent:
+    """A calibration re-run on another vendor; its result never changes the pair's decision."""
+    return _pair_event(actor, "comparison.rerun_requested", pair, vendor=vendor, attempt=attempt)

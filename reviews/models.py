@@ -94,6 +94,10 @@ class ReviewCase(models.Model):
             models.Index(fields=["status", "queue", "-priority", "due_at"], name="case_next"),
             models.Index(fields=["assignee", "status"], name="case_assignee"),
             models.Index(fields=["status", "claim_expires_at"], name="case_claim_expiry"),
+            # The dashboard's queue size, time to decision and SLA breaches over time.
+            models.Index(fields=["created_at"], name="case_created"),
+            models.Index(fields=["decided_at"], name="case_decided"),
+            models.Index(fields=["due_at"], name="case_due"),
         ]
 
     def __str__(self) -> str:

@@ -1,16 +1,61 @@
-"""Writes of the reviews domain: opening, claiming and deciding review cases."""
+"""Writes of the reviews domain: opening, claiming, releasing and deciding review cases.
+
+Every change locks the case row first (`select_for_update`) and writes its audit event in the
+same transaction. Two people can therefore never both claim one case, nor both decide one stage
+of it: the second finds the case changed and is told so (`StaleDecision`), and the unique
+(case, stage) constraint on `Decision` backs this up at the database.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from kyc.models import ImagePair
+from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from reviews import events
-from reviews.models import ReviewCase
+from reviews.events import Actor
+from reviews.models import (
+    CaseQueue,
+    CaseStatus,
+    Decision,
+    DecisionStage,
+    Outcome,
+    ReasonCode,
+    ReviewCase,
+)
+from reviews.permissions import can_review, can_second_review
+
+#: What a final reviewer outcome does to the pair.
+PAIR_STATUS_FOR = {
+    Outcome.APPROVE: PairStatus.APPROVED,
+    Outcome.REJECT: PairStatus.REJECTED,
+    Outcome.RESUBMIT: PairStatus.RESUBMIT,
+}
+#: Cases still waiting for a person, per queue.
+ACTIVE_STATUSES: dict[str, tuple[str, ...]] = {
+    CaseQueue.STANDARD: (CaseStatus.OPEN, CaseStatus.CLAIMED),
+    CaseQueue.SENIOR: (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.AWAITING_SECOND_REVIEW),
+}
+FOUR_EYES_RULES = {"reject", "approve", "resubmit", "all", "override_vendor"}
+
+
+class CaseUnavailable(Exception):
+    """The case cannot be taken or decided by this user right now (held by someone else...)."""
+
+
+class StaleDecision(Exception):
+    """The form was made for a state of the case that no longer holds (decided meanwhile)."""
+
+
+class FourEyesViolation(Exception):
+    """The second look must come from a different person than the first."""
 
 
 def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewCase:
@@ -32,3 +77,349 @@ def on_pair_needs_review(
     sender: Any, pair: ImagePair, reasons: list[str], priority: int, **kwargs: Any
 ) -> None:
     open_case(pair, reasons, priority)
+
+
+# --- stages --------------------------------------------------------------------------------------
+
+
+def current_stage(case: ReviewCase, first: Decision | None) -> str | None:
+    """Which decision the case waits for: the first, the second (four-eyes or escalation), none.
+
+    An escalated case goes to a senior whose decision is the second and final one: two people
+    have looked at it, and the unique (case, stage) constraint allows no third decision.
+    """
+    if case.status == CaseStatus.DECIDED:
+        return None
+    if case.status == CaseStatus.AWAITING_SECOND_REVIEW:
+        return DecisionStage.SECOND
+    if first is not None:
+        return DecisionStage.SECOND  # escalated
+    return DecisionStage.FIRST
+
+
+def first_decision(case: ReviewCase) -> Decision | None:
+    return (
+        Decision.objects.filter(case=case, stage=DecisionStage.FIRST)
+        .select_related("reviewer", "reason_code")
+        .first()
+    )
+
+
+def claim_minutes() -> int:
+    return int(getattr(settings, "KYC_CLAIM_MINUTES", 30))
+
+
+def is_held_by_other(case: ReviewCase, user: Any, now: datetime) -> bool:
+    return bool(
+        case.assignee_id is not None
+        and case.assignee_id != user.pk
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > now
+    )
+
+
+# --- claiming ------------------------------------------------------------------------------------
+
+
+def available_cases(user: Any, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+    """Cases this user may take now: active, unclaimed (or claim expired), not their own work."""
+    decided_first_by_user = Decision.objects.filter(
+        case=OuterRef("pk"), stage=DecisionStage.FIRST, reviewer=user
+    )
+    statuses = (
+        (CaseStatus.OPEN, CaseStatus.CLAIMED)
+        if queue == CaseQueue.STANDARD
+        else (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.AWAITING_SECOND_REVIEW)
+    )
+    return (
+        ReviewCase.objects.filter(queue=queue, status__in=statuses)
+        .filter(Q(assignee__isnull=True) | Q(claim_expires_at__lt=now))
+        .exclude(Exists(decided_first_by_user))
+    )
+
+
+def _require_queue_permission(user: Any, case: ReviewCase) -> None:
+    allowed = can_second_review(user) if case.queue == CaseQueue.SENIOR else can_review(user)
+    if not allowed:
+        raise PermissionDenied("This case is for senior reviewers.")
+
+
+def _claim(case: ReviewCase, user: Any, now: datetime) -> None:
+    """Give the (locked) case to `user`, recording who lost an expired claim."""
+    if case.assignee_id is not None and case.assignee_id != user.pk:
+        events.case_released(case, Actor.system("claims"), why="claim_expired")
+    case.assignee = user
+    case.claim_expires_at = now + timedelta(minutes=claim_minutes())
+    if case.status == CaseStatus.OPEN:
+        case.status = CaseStatus.CLAIMED
+    case.save(update_fields=["assignee", "claim_expires_at", "status"])
+    events.case_claimed(case, Actor.user(user))
+
+
+def take_next(user: Any, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
+    """Claim the most urgent case the user may take, atomically; None when there is none.
+
+    `skip_locked` lets two reviewers pressing "Take next" at the same instant walk past each
+    other's row instead of queueing on it (PostgreSQL; SQLite serializes writers anyway).
+    A reviewer who already holds a case in this queue gets that case back.
+    """
+    if queue == CaseQueue.SENIOR and not can_second_review(user):
+        raise PermissionDenied("The senior queue is for senior reviewers.")
+    if not can_review(user):
+        raise PermissionDenied("Reviewing needs the review permission.")
+    now = timezone.now()
+    with transaction.atomic():
+        held = (
+            ReviewCase.objects.filter(
+                assignee=user,
+                queue=queue,
+                claim_expires_at__gt=now,
+                status__in=ACTIVE_STATUSES[queue],
+            )
+            .order_by("-priority", "due_at", "pk")
+            .first()
+        )
+        if held is not None:
+            return held
+        case = (
+            available_cases(user, queue, now)
+            .select_for_update(skip_locked=True)
+            .order_by("-priority", "due_at", "pk")
+            .first()
+        )
+        if case is None:
+            return None
+        _claim(case, user, now)
+    return case
+
+
+@transaction.atomic
+def claim_case(case_id: Any, user: Any) -> ReviewCase:
+    """ "Assign to me" on the case page."""
+    now = timezone.now()
+    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    _require_queue_permission(user, case)
+    if case.status == CaseStatus.DECIDED:
+        raise CaseUnavailable("This case is already decided.")
+    if is_held_by_other(case, user, now):
+        raise CaseUnavailable(f"{case.assignee} is working on this case.")
+    first = first_decision(case)
+    if first is not None and first.reviewer_id == user.pk:
+        raise FourEyesViolation("You made the first decision; someone else must take it now.")
+    if case.assignee_id == user.pk:
+        case.claim_expires_at = now + timedelta(minutes=claim_minutes())
+        case.save(update_fields=["claim_expires_at"])
+    else:
+        _claim(case, user, now)
+    return case
+
+
+@transaction.atomic
+def release_case(case_id: Any, user: Any) -> ReviewCase:
+    """Hand a case back to the queue (only its assignee can)."""
+    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    if case.assignee_id != user.pk:
+        raise CaseUnavailable("Only the reviewer holding this case can release it.")
+    _unassign(case)
+    events.case_released(case, Actor.user(user), why="released")
+    return case
+
+
+def _unassign(case: ReviewCase) -> None:
+    case.assignee = None
+    case.claim_expires_at = None
+    if case.status == CaseStatus.CLAIMED:
+        case.status = CaseStatus.OPEN
+    case.save(update_fields=["assignee", "claim_expires_at", "status"])
+
+
+def release_expired_claims(now: datetime | None = None, batch: int = 500) -> int:
+    """Hand back every case whose claim ran out (Celery beat, `reviews.release_expired_claims`)."""
+    now = now or timezone.now()
+    candidates = list(
+        ReviewCase.objects.filter(
+            status__in=(CaseStatus.CLAIMED, CaseStatus.AWAITING_SECOND_REVIEW),
+            claim_expires_at__lt=now,
+        ).values_list("pk", flat=True)[:batch]
+    )
+    released = 0
+    for pk in candidates:
+        with transaction.atomic():
+            case = (
+                ReviewCase.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, claim_expires_at__lt=now)
+                .exclude(status=CaseStatus.DECIDED)
+                .first()
+            )
+            if case is None:  # taken over or decided meanwhile
+                continue
+            _unassign(case)
+            events.case_released(case, Actor.system("claims"), why="claim_expired")
+            released += 1
+    return released
+
+
+# --- deciding ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    case: ReviewCase
+    decision: Decision
+    pair_status: str | None  # the pair's new final status, or None while a second look is due
+    four_eyes_rules: tuple[str, ...] = ()
+
+
+def vendor_clear_verdict(attempt: ComparisonAttempt | None) -> set[str]:
+    """What the vendor clearly said: {"approve"}, {"reject"}, both (a disagreement) or neither."""
+    if attempt is None:
+        return set()
+    clear: set[str] = set()
+    band = attempt.thresholds.get("band") or attempt.thresholds
+    approve_at, reject_below = band.get("approve_at"), band.get("reject_below")
+    if attempt.score is not None and approve_at is not None and reject_below is not None:
+        if attempt.score >= float(approve_at):
+            clear.add(Outcome.APPROVE)
+        elif attempt.score < float(reject_below):
+            clear.add(Outcome.REJECT)
+    if attempt.same_person is True:
+        clear.add(Outcome.APPROVE)
+    elif attempt.same_person is False:
+        clear.add(Outcome.REJECT)
+    return clear
+
+
+def four_eyes_rules_for(outcome: str, attempt: ComparisonAttempt | None) -> tuple[str, ...]:
+    """The configured rules (settings.KYC_FOUR_EYES_RULES) that this first decision triggers."""
+    rules = list(getattr(settings, "KYC_FOUR_EYES_RULES", ["reject", "override_vendor"]))
+    if outcome == Outcome.ESCALATE:
+        return ()
+    triggered = [rule for rule in rules if rule in {outcome, "all"}]
+    if "override_vendor" in rules:
+        clear = vendor_clear_verdict(attempt)
+        overrides = (outcome == Outcome.APPROVE and Outcome.REJECT in clear) or (
+            outcome == Outcome.REJECT and Outcome.APPROVE in clear
+        )
+        if overrides:
+            triggered.append("override_vendor")
+    return tuple(triggered)
+
+
+def _check_reason(outcome: str, reason_code: ReasonCode | None) -> None:
+    """Every outcome but approve needs an active reason code of that outcome."""
+    if reason_code is None:
+        if outcome != Outcome.APPROVE:
+            raise ValueError("A reason code is required for this outcome.")
+        return
+    if reason_code.outcome != outcome or not reason_code.is_active:
+        raise ValueError("That reason code does not belong to this outcome.")
+
+
+def decide(
+    case_id: Any,
+    user: Any,
+    *,
+    outcome: str,
+    reason_code: ReasonCode | None,
+    note: str = "",
+    expected_stage: str,
+    expected_status: str,
+) -> DecisionResult:
+    """Record one reviewer decision and carry it out; see the module docstring for safety.
+
+    `expected_stage` and `expected_status` come from hidden fields of the form the reviewer saw:
+    when the case has moved on since (someone else decided), nothing is written.
+    """
+    try:
+        with transaction.atomic():
+            return _decide(
+                case_id,
+                user,
+                outcome=outcome,
+                reason_code=reason_code,
+                note=note,
+                expected_stage=expected_stage,
+                expected_status=expected_status,
+            )
+    except IntegrityError as error:
+        # Decision's unique (case, stage) refused a second decision for this stage.
+        raise StaleDecision("Someone else decided this case meanwhile.") from error
+
+
+def _decide(
+    case_id: Any,
+    user: Any,
+    *,
+    outcome: str,
+    reason_code: ReasonCode | None,
+    note: str,
+    expected_stage: str,
+    expected_status: str,
+) -> DecisionResult:
+    from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
+
+    now = timezone.now()
+    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    first = first_decision(case)
+    stage = current_stage(case, first)
+    if stage is None or stage != expected_stage or case.status != expected_status:
+        raise StaleDecision("This case changed while you were looking at it.")
+    _require_queue_permission(user, case)
+    if stage == DecisionStage.SECOND and not can_second_review(user):
+        raise PermissionDenied("A second review needs the second-review permission.")
+    if is_held_by_other(case, user, now):
+        raise CaseUnavailable(f"{case.assignee} is working on this case.")
+    if first is not None and first.reviewer_id == user.pk:
+        raise FourEyesViolation("A second review must come from someone other than the first.")
+    if stage == DecisionStage.SECOND and outcome == Outcome.ESCALATE:
+        raise ValueError("A senior review cannot be escalated further.")
+    _check_reason(outcome, reason_code)
+
+    actor = Actor.user(user)
+    confirms: bool | None = None
+    if stage == DecisionStage.SECOND and first is not None and first.outcome != Outcome.ESCALATE:
+        confirms = outcome == first.outcome
+    decision = Decision.objects.create(
+        case=case,
+        stage=stage,
+        reviewer=user,
+        outcome=outcome,
+        reason_code=reason_code,
+        note=note,
+        confirms=confirms,
+    )
+    events.decision_recorded(decision, actor)
+    rules: tuple[str, ...] = ()
+    if stage == DecisionStage.FIRST:
+        deciding = case.pair.deciding_attempt
+        rules = four_eyes_rules_for(outcome, deciding)
+        if outcome == Outcome.ESCALATE or rules:
+            case.queue = CaseQueue.SENIOR
+            case.status = (
+                CaseStatus.OPEN
+                if outcome == Outcome.ESCALATE
+                else CaseStatus.AWAITING_SECOND_REVIEW
+            )
+            case.assignee = None
+            case.claim_expires_at = None
+            case.save(update_fields=["queue", "status", "assignee", "claim_expires_at"])
+            if rules:
+                events.four_eyes_required(case, actor, rules=list(rules), outcome=outcome)
+            return DecisionResult(case, decision, None, rules)
+
+    case.status = CaseStatus.DECIDED
+    case.decided_at = now
+    case.assignee = user
+    case.claim_expires_at = None
+    case.save(update_fields=["status", "decided_at", "assignee", "claim_expires_at"])
+    pair_status = PAIR_STATUS_FOR[Outcome(outcome)]
+    try:
+        apply_reviewer_outcome(
+            case.pair,
+            pair_status,
+            actor,
+            reason=reason_code.code if reason_code else "reviewer_decision",
+        )
+    except PairNotAwaitingReview as error:
+        raise StaleDecision(str(error)) from error
+    return DecisionResult(case, decision, pair_status, rules)

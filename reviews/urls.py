@@ -1,5 +1,23 @@
 """Reviewer pages: /review/ (queue, case page, decisions, images)."""
 
+from django.urls import path
+
+from reviews.views import case, images, queue
 
 app_name = "reviews"
-urlpatterns: list = []
+urlpatterns = [
+    path("", queue.queue_page, name="queue"),
+    path("senior/", queue.senior_queue_page, name="senior"),
+    path("take-next/", queue.take_next, name="take_next"),
+    path("images/<uuid:pair_id>/<str:which>/", images.pair_image, name="image"),
+    path("<uuid:case_id>/", case.case_page, name="case"),
+    path("<uuid:case_id>/claim/", case.claim, name="claim"),
+    path("<uuid:case_id>/release/", case.release, name="release"),
+    path("<uuid:case_id>/decide/", case.decide, name="decide"),
+    path("<uuid:case_id>/second-opinion/", case.second_opinion, name="second_opinion"),
+    path(
+        "<uuid:case_id>/second-opinions/",
+        case.second_opinions_fragment,
+        name="second_opinions",
+    ),
+]

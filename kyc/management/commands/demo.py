@@ -1,7 +1,8 @@
 """`make demo`: the whole product on one machine, stopped cleanly with Ctrl-C.
 
 Starts the four vendor sandboxes (in this process), then gunicorn, a Celery worker and Celery
-beat as child processes whose environment points every vendor at its sandbox.
+beat as child processes whose environment points every vendor at its sandbox. Once the web server
+answers, it submits demo pairs through the REST API (first run only) and prints the logins.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from kyc.demo import create_demo_users, enable_backends
+from kyc.demo import SeedReport, create_demo_users, enable_backends, seed_demo_data
 from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
 
 
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker, beat and the vendor sandboxes with demo users."
+    # The vendor credentials exist only in the children's environment (pointing at the
+    # sandboxes this command starts), so the vendors' "credentials set" check would refuse a
+    # second run, once vendors are enabled in the database.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--sandbox-base-port", type=int, default=8101)
+        parser.add_argument(
+            "--no-seed", action="store_true", help="Do not submit the demo image pairs."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         port: int = options["port"]
@@ -94,7 +102,15 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             self._wait_until_up(f"http://127.0.0.1:{port}/accounts/login/", children)
-            self._banner(port, sandboxes, logins)
+            report = None
+            if not options["no_seed"]:
+                self.stdout.write("Submitting demo image pairs through the API…")
+                report = seed_demo_data(
+                    f"http://127.0.0.1:{port}",
+                    {name: sb.url for name, sb in sandboxes.items()},
+                    log=self.stdout.write,
+                )
+            self._banner(port, sandboxes, logins, report)
             while not stop.is_set():
                 if any(child.poll() is not None for child in children):
                     self.stderr.write("A demo process exited; stopping everything.")
@@ -128,13 +144,30 @@ class Command(BaseCommand):
             time.sleep(0.5)
         raise SystemExit(f"The web server did not answer at {url} within 60 s.")
 
-    def _banner(self, port: int, sandboxes: dict[str, Any], logins: Any) -> None:
+    def _banner(
+        self, port: int, sandboxes: dict[str, Any], logins: Any, report: SeedReport | None
+    ) -> None:
+        if report is None:
+            seeded = "  Demo data: not seeded (--no-seed)."
+        elif report.skipped:
+            seeded = "  Demo data: already there (the demo client has pairs); nothing submitted."
+        else:
+            seeded = (
+                f"  Demo data: {report.needs_review} pairs wait in the review queue; "
+                + ", ".join(f"{n} {s}" for s, n in sorted(report.statuses.items()))
+                + (
+                    " (generated images: ../shared/faces not found)"
+                    if report.generated_images
+                    else ""
+                )
+            )
         lines = [
             "",
             f"  KYC face review is running at http://127.0.0.1:{port}/",
+            seeded,
             "",
             "  Sign in with:",
-            *(f"    {login.username:10} {login.password:20} {login.role}" for login in logins),
+            *(f"    {login.username:10} {login.password:22} {login.role}" for login in logins),
             "",
             "  Vendor sandboxes: "
             + ", ".join(f"{name} {sb.url}" for name, sb in sandboxes.items()),

@@ -1,0 +1,474 @@
+"""Reads for the reviewer and auditor pages. Query counts never grow with the page size."""
+
+from __future__ import annotations
+
+import time as time_module
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair
+from reviews.models import (
+    AuditEvent,
+    CaseQueue,
+    CaseStatus,
+    Decision,
+    ReasonCode,
+    ReviewCase,
+    ReviewReason,
+)
+from reviews.services import ACTIVE_STATUSES
+from vendors.models import Backend, VendorConfig
+
+#: Every reason a case can carry, with the words and colour the pages use.
+REASONS: dict[str, tuple[str, str]] = {
+    ReviewReason.SCORE_IN_BAND: ("Score in band", "amber"),
+    ReviewReason.AGE_RISK: ("Age risk", "amber"),
+    ReviewReason.GENDER_RISK: ("Gender risk", "amber"),
+    ReviewReason.AGE_GAP: ("Age gap", "amber"),
+    ReviewReason.VENDOR_DISAGREEMENT: ("Vendor disagrees", "red"),
+    ReviewReason.VENDOR_FAILED: ("Vendor failed", "grey"),
+    ReviewReason.INVALID_INPUT: ("Image problem", "blue"),
+    ReviewReason.MULTIPLE_FACES: ("Several faces", "blue"),
+    "no_face": ("No face", "blue"),
+    "low_quality": ("Low quality", "blue"),
+    "invalid_image": ("Invalid image", "blue"),
+    "image_too_large": ("Image size", "blue"),
+    "score_missing": ("No score", "grey"),
+}
+SORTS = {
+    "priority": ("-priority", "due_at", "pk"),
+    "due": ("due_at", "pk"),
+    "age": ("created_at", "pk"),
+}
+SORT_LABELS = {"priority": "Priority", "due": "Due time", "age": "Oldest first"}
+STATUS_LABELS: dict[str, str] = {
+    CaseStatus.OPEN: "Open",
+    CaseStatus.CLAIMED: "Claimed",
+    CaseStatus.AWAITING_SECOND_REVIEW: "Awaiting 2nd review",
+}
+#: Queue counts that took longer than this to compute are cached (shared by every reviewer)...
+COUNTS_CACHE_AFTER_SECONDS = 0.02
+#: ...for this long: on a queue that large a few seconds' lag in a count is invisible.
+COUNTS_CACHE_SECONDS = 30
+
+
+def reason_label(reason: str) -> str:
+    return REASONS.get(reason, (reason.replace("_", " ").capitalize(), "grey"))[0]
+
+
+def reason_colour(reason: str) -> str:
+    return REASONS.get(reason, ("", "grey"))[1]
+
+
+def has_reason(reason: str) -> Q:
+    """Cases whose `reasons` JSON list holds `reason` (GIN-indexed containment on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return Q(reasons__contains=[reason])
+    # SQLite has no JSON containment lookup: match the quoted element in the JSON text.
+    return Q(reasons__icontains=f'"{reason}"')
+
+
+# --- the queue -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    queue: str = CaseQueue.STANDARD
+    vendor: str = ""
+    reason: str = ""
+    status: str = ""
+    assignee: str = ""  # "" | "mine" | "unassigned"
+    sort: str = "priority"
+
+    @classmethod
+    def from_query(cls, queue: str, params: Any) -> QueueFilters:
+        def pick(name: str, allowed: Any, default: str = "") -> str:
+            value = str(params.get(name, "") or "")
+            return value if value in allowed else default
+
+        return cls(
+            queue=queue,
+            vendor=pick("vendor", Backend.values),
+            reason=pick("reason", REASONS),
+            status=pick("status", ACTIVE_STATUSES[queue]),
+            assignee=pick("assignee", {"mine", "unassigned"}),
+            sort=pick("sort", SORTS, "priority"),
+        )
+
+    def as_query(self, **changes: str) -> dict[str, str]:
+        values = {
+            "vendor": self.vendor,
+            "reason": self.reason,
+            "status": self.status,
+            "assignee": self.assignee,
+            "sort": self.sort,
+            **changes,
+        }
+        return {key: value for key, value in values.items() if value and value != "priority"}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.vendor or self.reason or self.status or self.assignee)
+
+
+def queue_cases(user: Any, filters: QueueFilters) -> QuerySet[ReviewCase]:
+    """One row per case with what the table shows, in one query (no images, no raw answers)."""
+    cases = ReviewCase.objects.filter(
+        queue=filters.queue, status__in=ACTIVE_STATUSES[filters.queue]
+    )
+    if filters.status:
+        cases = cases.filter(status=filters.status)
+    if filters.vendor:
+        cases = cases.filter(pair__deciding_attempt__vendor=filters.vendor)
+    if filters.reason:
+        cases = cases.filter(has_reason(filters.reason))
+    if filters.assignee == "mine":
+        cases = cases.filter(assignee=user)
+    elif filters.assignee == "unassigned":
+        cases = cases.filter(assignee__isnull=True)
+    return (
+        cases.select_related("pair__deciding_attempt", "assignee")
+        .only(
+            "public_id",
+            "reasons",
+            "status",
+            "queue",
+            "priority",
+            "due_at",
+            "created_at",
+            "claim_expires_at",
+            "assignee__username",
+            "pair__public_id",
+            "pair__requested_vendor",
+            "pair__reference_source",
+            "pair__deciding_attempt__vendor",
+            "pair__deciding_attempt__status",
+            "pair__deciding_attempt__score",
+            "pair__deciding_attempt__thresholds",
+            "pair__deciding_attempt__same_person",
+            "pair__deciding_attempt__error_code",
+        )
+        .order_by(*SORTS[filters.sort])
+    )
+
+
+@dataclass
+class Page:
+    rows: list[Any]
+    number: int
+    size: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.rows) - 1 if self.rows else 0
+
+
+def paginate(queryset: QuerySet[Any], number: int, size: int) -> Page:
+    """Offset pages without COUNT(*): one extra row says whether a next page exists."""
+    number = max(1, number)
+    offset = (number - 1) * size
+    rows = list(queryset[offset : offset + size + 1])
+    return Page(rows[:size], number, size, len(rows) > size)
+
+
+@dataclass
+class QueueCounts:
+    standard: int = 0
+    senior: int = 0
+    total: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    vendors: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
+    unassigned: int = 0
+    mine: int = 0
+
+
+def queue_counts(user: Any, queue: str) -> QueueCounts:
+    """Counts for the tabs and every filter of one queue, over the whole queue.
+
+    Two aggregate queries (one over the cases, one through the deciding attempts for the
+    vendors) plus the user's own count. On a small queue they take a few milliseconds and are
+    always fresh; when they get slow (a six-figure queue) the shared part is cached for
+    COUNTS_CACHE_SECONDS, so most page loads cost only the user's own count.
+    """
+    key = f"reviews:queue-counts:{queue}"
+    counts: QueueCounts | None = cache.get(key)
+    if counts is None:
+        started = time_module.perf_counter()
+        counts = _shared_counts(queue)
+        if time_module.perf_counter() - started > COUNTS_CACHE_AFTER_SECONDS:
+            cache.set(key, counts, COUNTS_CACHE_SECONDS)
+    counts = replace(counts)
+    counts.mine = ReviewCase.objects.filter(
+        assignee=user, queue=queue, status__in=ACTIVE_STATUSES[queue]
+    ).count()
+    return counts
+
+
+def _shared_counts(queue: str) -> QueueCounts:
+    active = ACTIVE_STATUSES[queue]
+    in_queue = Q(queue=queue, status__in=active)
+    aggregates: dict[str, Any] = {
+        "standard": Count("pk", filter=Q(queue=CaseQueue.STANDARD)),
+        "senior": Count("pk", filter=Q(queue=CaseQueue.SENIOR)),
+        "total": Count("pk", filter=in_queue),
+        "unassigned": Count("pk", filter=in_queue & Q(assignee__isnull=True)),
+    }
+    for status in active:
+        aggregates[f"status:{status}"] = Count("pk", filter=in_queue & Q(status=status))
+    for reason in REASONS:
+        aggregates[f"reason:{reason}"] = Count("pk", filter=in_queue & has_reason(reason))
+    row = ReviewCase.objects.filter(status__in=ACTIVE_STATUSES[CaseQueue.SENIOR]).aggregate(
+        **aggregates
+    )
+    counts = QueueCounts(
+        standard=row["standard"],
+        senior=row["senior"],
+        total=row["total"],
+        unassigned=row["unassigned"],
+    )
+    for name, value in row.items():
+        kind, _, item = name.partition(":")
+        if kind == "status":
+            counts.statuses[item] = value
+        elif kind == "reason":
+            counts.reasons[item] = value
+    by_vendor = (
+        ReviewCase.objects.filter(in_queue)
+        .values("pair__deciding_attempt__vendor")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts.vendors = {row["pair__deciding_attempt__vendor"]: row["n"] for row in by_vendor}
+    return counts
+
+
+# --- the case page -------------------------------------------------------------------------------
+
+
+_ATTEMPT_FIELDS = (
+    "public_id",
+    "pair_id",
+    "vendor",
+    "number",
+    "purpose",
+    "status",
+    "score",
+    "vendor_score",
+    "error_code",
+    "error_message",
+    "vendor_code",
+    "vendor_message",
+    "vendor_request_id",
+    "http_status",
+    "billable",
+    "same_person",
+    "risk_tags",
+    "faces",
+    "details",
+    "thresholds",
+    "verdict",
+    "verdict_reasons",
+    "latency_ms",
+    "created_at",
+    "finished_at",
+)
+
+
+def case_for_page(case_id: Any) -> ReviewCase:
+    return (
+        ReviewCase.objects.select_related(
+            "pair__applicant", "pair__client", "assignee", "pair__deciding_attempt"
+        )
+        .defer("pair__deciding_attempt__raw_response", "pair__first_response", "pair__metadata")
+        .get(public_id=case_id)
+    )
+
+
+def attempts_of(pair: ImagePair) -> list[ComparisonAttempt]:
+    """Every call for this pair, failed and pre-flight ones included (never the raw answers)."""
+    return list(pair.attempts.only(*_ATTEMPT_FIELDS).order_by("number"))
+
+
+def second_opinions(attempts: list[ComparisonAttempt]) -> list[ComparisonAttempt]:
+    return [a for a in attempts if a.purpose == AttemptPurpose.SECOND_OPINION]
+
+
+def decisions_of(case: ReviewCase) -> list[Decision]:
+    return list(case.decisions.select_related("reviewer", "reason_code").order_by("created_at"))
+
+
+def earlier_pairs(pair: ImagePair, limit: int = 20) -> list[ImagePair]:
+    """The applicant's other pairs, newest first, with their outcome and case (no images)."""
+    return list(
+        ImagePair.objects.filter(applicant_id=pair.applicant_id)
+        .exclude(pk=pair.pk)
+        .select_related("deciding_attempt", "review_case")
+        .only(
+            "public_id",
+            "status",
+            "status_reason",
+            "decision_source",
+            "created_at",
+            "decided_at",
+            "images_purged_at",
+            "deciding_attempt__vendor",
+            "deciding_attempt__score",
+            "review_case__public_id",
+        )
+        .order_by("-created_at")[:limit]
+    )
+
+
+def timeline(pair: ImagePair, limit: int = 200) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(subject_type="image_pair", subject_id=str(pair.public_id))
+        .order_by("seq")
+        .only(
+            "seq",
+            "created_at",
+            "actor_type",
+            "actor_label",
+            "event_type",
+            "params",
+            "subject_type",
+            "subject_id",
+        )[:limit]
+    )
+
+
+def vendor_configs() -> dict[str, VendorConfig]:
+    return {config.backend: config for config in VendorConfig.objects.all()}
+
+
+def reason_codes_by_outcome() -> dict[str, list[ReasonCode]]:
+    grouped: dict[str, list[ReasonCode]] = {}
+    for code in ReasonCode.objects.filter(is_active=True).order_by("outcome", "position", "label"):
+        grouped.setdefault(code.outcome, []).append(code)
+    return grouped
+
+
+# --- the audit trail -----------------------------------------------------------------------------
+
+KNOWN_EVENT_TYPES = (
+    "pair.submitted",
+    "comparison.recorded",
+    "comparison.second_opinion",
+    "comparison.rerun_requested",
+    "pair.decided",
+    "review.opened",
+    "review.claimed",
+    "review.released",
+    "review.decision",
+    "review.four_eyes_required",
+    "images.viewed",
+    "images.purged",
+    "applicant.erased",
+    "applicant.legal_hold",
+    "vendor_config.changed",
+    "api_key.created",
+    "api_key.revoked",
+    "webhook_secret.rotated",
+    "audit.exported",
+)
+EVENT_TYPES_CACHE_SECONDS = 600
+
+
+def event_types() -> list[str]:
+    """Every event type the filter offers: the known ones and any other the trail holds.
+
+    The distinct scan is cached: new kinds of events appear rarely, and a long trail makes
+    DISTINCT a full index walk.
+    """
+    key = "reviews:audit-event-types"
+    types: list[str] | None = cache.get(key)
+    if types is None:
+        found = AuditEvent.objects.order_by().values_list("event_type", flat=True).distinct()
+        types = sorted(set(KNOWN_EVENT_TYPES) | set(found))
+        cache.set(key, types, EVENT_TYPES_CACHE_SECONDS)
+    return types
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str = ""
+    event_type: str = ""
+    subject: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def as_params(self) -> dict[str, str]:
+        values = {
+            "actor": self.actor,
+            "event_type": self.event_type,
+            "subject": self.subject,
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if filters.actor:
+        actor = filters.actor.strip()
+        events = events.filter(
+            Q(actor_label__iexact=actor) | Q(actor_id=actor) | Q(actor_type=actor)
+        )
+    if filters.event_type:
+        events = events.filter(event_type=filters.event_type)
+    if filters.subject:
+        subject = filters.subject.strip()
+        # A case id means its pair: the pair's public id is what every event names.
+        pair_id = (
+            ReviewCase.objects.filter(public_id=subject).values_list("pair__public_id", flat=True)
+            if _looks_like_uuid(subject)
+            else None
+        )
+        subjects = [subject, *(str(p) for p in pair_id or [])]
+        events = events.filter(subject_id__in=subjects)
+    if filters.date_from:
+        events = events.filter(created_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        events = events.filter(created_at__lt=_day_start(filters.date_to + timedelta(days=1)))
+    return events
+
+
+def _looks_like_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def audit_page(
+    events: QuerySet[AuditEvent], before: int | None, size: int = 50
+) -> tuple[list[AuditEvent], int | None]:
+    """Newest first, keyset-paginated on `seq` (no OFFSET, no COUNT over a long trail)."""
+    if before is not None:
+        events = events.filter(seq__lt=before)
+    rows = list(events.order_by("-seq")[: size + 1])
+    older = rows[size - 1].seq if len(rows) > size else None
+    return rows[:size], older

@@ -1,0 +1,1 @@
+"""Reviewer and auditor pages. Thin: permissions, forms and templates around services/selectors."""

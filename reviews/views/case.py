@@ -1,0 +1,342 @@
+"""The case page and what can be done on it: claim, release, decide, ask a second opinion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from kyc.models import AttemptStatus
+from kyc.services.decisions import ImagesGone, request_second_opinion
+from reviews import selectors, services
+from reviews.events import Actor
+from reviews.forms import DecisionForm, SecondOpinionForm
+from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
+from reviews.permissions import REVIEW, can_second_review, staff_page
+from reviews.templatetags.review_ui import vendor_name
+
+KEYS = {Outcome.APPROVE: "A", Outcome.REJECT: "R", Outcome.RESUBMIT: "N", Outcome.ESCALATE: "E"}
+STYLES = {
+    Outcome.APPROVE: "approve",
+    Outcome.REJECT: "reject",
+    Outcome.RESUBMIT: "resubmit",
+    Outcome.ESCALATE: "escalate",
+}
+LABELS = {
+    Outcome.APPROVE: "Approve",
+    Outcome.REJECT: "Reject",
+    Outcome.RESUBMIT: "New photos",
+    Outcome.ESCALATE: "Escalate",
+}
+QUESTIONS = {
+    Outcome.APPROVE: "Approve this pair as the same person?",
+    Outcome.REJECT: "Reject this pair?",
+    Outcome.RESUBMIT: "Ask the client for new photos?",
+    Outcome.ESCALATE: "Send this case to a senior reviewer?",
+}
+DONE = {
+    Outcome.APPROVE: "Approved.",
+    Outcome.REJECT: "Rejected.",
+    Outcome.RESUBMIT: "New photos requested.",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    outcome: str
+    label: str
+    key: str
+    style: str
+    question: str
+    reasons: list[Any]
+    form: DecisionForm | None = None
+    preselect: str = ""
+
+    @property
+    def reason_required(self) -> bool:
+        return self.outcome != Outcome.APPROVE
+
+
+def _case_or_404(case_id: UUID) -> ReviewCase:
+    try:
+        return selectors.case_for_page(case_id)
+    except ReviewCase.DoesNotExist:
+        raise Http404("No such case.") from None
+
+
+def _actions(
+    stage: str | None,
+    first: Decision | None,
+    reason_codes: dict[str, list[Any]],
+    bound: DecisionForm | None,
+) -> list[Action]:
+    if stage is None:
+        return []
+    outcomes = list(Outcome)
+    if stage == DecisionStage.SECOND:
+        outcomes.remove(Outcome.ESCALATE)
+    confirming = first is not None and first.outcome != Outcome.ESCALATE
+    actions = []
+    for outcome in outcomes:
+        label = LABELS[outcome]
+        question = QUESTIONS[outcome]
+        preselect = ""
+        if stage == DecisionStage.SECOND and confirming and first is not None:
+            if outcome == first.outcome:
+                label = f"Confirm {LABELS[outcome].lower()}"
+                question = f"Confirm {first.reviewer}'s decision: {LABELS[outcome].lower()}?"
+                preselect = first.reason_code.code if first.reason_code else ""
+            else:
+                label = f"Overturn: {LABELS[outcome].lower()}"
+                question = f"Overturn {first.reviewer}'s decision and {LABELS[outcome].lower()}?"
+        form = bound if bound is not None and bound.data.get("outcome") == outcome else None
+        actions.append(
+            Action(
+                outcome=outcome,
+                label=label,
+                key=KEYS[outcome],
+                style=STYLES[outcome],
+                question=question,
+                reasons=reason_codes.get(outcome, []),
+                form=form,
+                preselect=str(form.data.get("reason_code", "")) if form is not None else preselect,
+            )
+        )
+    return actions
+
+
+def _blocker(
+    request: HttpRequest, case: ReviewCase, stage: str | None, first: Decision | None
+) -> str:
+    """Why this user cannot decide now ("" when they can)."""
+    user = request.user
+    if stage is None:
+        return "This case is decided; it is read-only."
+    if case.queue == CaseQueue.SENIOR and not can_second_review(user):
+        return "This case waits for a senior reviewer."
+    if first is not None and first.reviewer_id == user.pk:
+        return "You made the first decision: a different senior reviewer must take the second."
+    if services.is_held_by_other(case, user, timezone.now()):
+        return f"{case.assignee} is working on this case."
+    return ""
+
+
+def _faces(deciding: Any, attempts: list[Any]) -> dict[str, Any]:
+    """Face boxes from the deciding attempt, or from any other attempt that reported them."""
+    from reviews.templatetags.review_ui import face_box
+
+    boxes: dict[str, Any] = {}
+    for which in ("selfie", "reference"):
+        for attempt in [deciding, *reversed(attempts)]:
+            box = face_box(attempt, which) if attempt is not None else None
+            if box:
+                boxes[which] = {**box, "vendor": attempt.vendor}
+                break
+    return boxes
+
+
+def _timeline_items(events: list[Any]) -> list[dict[str, Any]]:
+    """Events in order; a run of image views by one person reads as one line."""
+    items: list[dict[str, Any]] = []
+    for event in events:
+        last = items[-1] if items else None
+        if (
+            last is not None
+            and event.event_type == "images.viewed"
+            and last["event"].event_type == "images.viewed"
+            and last["event"].actor_label == event.actor_label
+        ):
+            last["count"] += 1
+            last["last"] = event
+            continue
+        items.append({"event": event, "count": 1, "last": event})
+    return items
+
+
+def _opinions_context(attempts: list[Any], deciding: Any) -> dict[str, Any]:
+    opinions = selectors.second_opinions(attempts)
+    return {
+        "opinions": opinions,
+        "opinions_pending": any(
+            o.status in {AttemptStatus.PENDING, AttemptStatus.RUNNING} for o in opinions
+        ),
+        "opinion_vendors": [
+            (c.backend, vendor_name(c.backend))
+            for c in selectors.vendor_configs().values()
+            if c.enabled and (deciding is None or c.backend != deciding.vendor)
+        ],
+    }
+
+
+def _case_context(
+    request: HttpRequest, case: ReviewCase, bound: DecisionForm | None = None
+) -> dict[str, Any]:
+    pair = case.pair
+    attempts = selectors.attempts_of(pair)
+    decisions = selectors.decisions_of(case)
+    first = next((d for d in decisions if d.stage == DecisionStage.FIRST), None)
+    second = next((d for d in decisions if d.stage == DecisionStage.SECOND), None)
+    stage = services.current_stage(case, first)
+    deciding = next((a for a in attempts if a.pk == pair.deciding_attempt_id), None)
+    blocker = _blocker(request, case, stage, first)
+    reason_codes = selectors.reason_codes_by_outcome()
+    return {
+        "case": case,
+        "pair": pair,
+        "deciding": deciding,
+        "attempts": attempts,
+        **_opinions_context(attempts, deciding),
+        "decisions": decisions,
+        "first": first,
+        "second": second,
+        "stage": stage,
+        "blocker": blocker,
+        "actions": _actions(stage, first, reason_codes, bound) if not blocker else [],
+        "is_mine": case.assignee_id == request.user.pk,
+        "held_by_other": services.is_held_by_other(case, request.user, timezone.now()),
+        "earlier": selectors.earlier_pairs(pair),
+        "timeline": _timeline_items(selectors.timeline(pair)),
+        "faces": _faces(deciding, attempts),
+        "details": (deciding.details if deciding is not None else {}) or {},
+        "images_available": pair.images_purged_at is None and bool(pair.selfie),
+        "open_outcome": bound.data.get("outcome") if bound is not None else "",
+        "can_claim": not blocker and case.assignee_id != request.user.pk,
+    }
+
+
+@require_GET
+@staff_page(REVIEW)
+def case_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    case = _case_or_404(case_id)
+    return render(request, "reviews/case.html", _case_context(request, case))
+
+
+@require_POST
+@staff_page(REVIEW)
+def claim(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    try:
+        services.claim_case(case_id, request.user)
+    except ReviewCase.DoesNotExist:
+        raise Http404("No such case.") from None
+    except (services.CaseUnavailable, services.FourEyesViolation) as refused:
+        messages.error(request, str(refused))
+    return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+
+
+@require_POST
+@staff_page(REVIEW)
+def release(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    try:
+        case = services.release_case(case_id, request.user)
+    except ReviewCase.DoesNotExist:
+        raise Http404("No such case.") from None
+    except services.CaseUnavailable as refused:
+        messages.error(request, str(refused))
+        return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    messages.info(request, "Case released back to the queue.")
+    return HttpResponseRedirect(_queue_url(case))
+
+
+def _queue_url(case: ReviewCase) -> str:
+    return reverse("reviews:senior" if case.queue == CaseQueue.SENIOR else "reviews:queue")
+
+
+@require_POST
+@staff_page(REVIEW)
+def decide(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    case = _case_or_404(case_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        context = _case_context(request, case, bound=form)
+        return render(request, "reviews/case.html", context, status=400)
+    data = form.cleaned_data
+    outcome = data["outcome"]
+    try:
+        result = services.decide(
+            case_id,
+            request.user,
+            outcome=outcome,
+            reason_code=data.get("reason_code"),
+            note=data.get("note", ""),
+            expected_stage=data["stage"],
+            expected_status=data["status"],
+        )
+    except services.StaleDecision:
+        messages.error(
+            request,
+            "This case changed while you were looking at it (someone else decided or took it). "
+            "Nothing was recorded; here is its current state.",
+        )
+        return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    except (services.CaseUnavailable, services.FourEyesViolation, ValueError) as refused:
+        messages.error(request, f"{refused} Nothing was recorded.")
+        return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    if outcome == Outcome.ESCALATE:
+        messages.success(request, "Escalated to the senior reviewers.")
+    elif result.pair_status is None:
+        messages.success(
+            request,
+            f"{LABELS[Outcome(outcome)]} recorded. A second reviewer must confirm it before it "
+            "takes effect (four-eyes).",
+        )
+    else:
+        messages.success(request, f"{DONE[Outcome(outcome)]} The client has been notified.")
+    return HttpResponseRedirect(_queue_url(case))
+
+
+@require_POST
+@staff_page(REVIEW)
+def second_opinion(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    case = _case_or_404(case_id)
+    form = SecondOpinionForm(request.POST)
+    configs = selectors.vendor_configs()
+    back = HttpResponseRedirect(reverse("reviews:case", args=[case_id]) + "#opinions")
+    if not form.is_valid() or form.cleaned_data["vendor"] not in configs:
+        messages.error(request, "Choose one of the listed vendors.")
+        return back
+    vendor = form.cleaned_data["vendor"]
+    if not configs[vendor].enabled:
+        messages.error(request, f"{vendor_name(vendor)} is not enabled.")
+        return back
+    if case.status == "decided":
+        messages.error(request, "This case is decided; it is read-only.")
+        return back
+    if case.queue == CaseQueue.SENIOR and not can_second_review(request.user):
+        raise PermissionDenied("This case is for senior reviewers.")
+    try:
+        request_second_opinion(case.pair, vendor, Actor.user(request.user))
+    except ImagesGone as gone:
+        messages.error(request, str(gone))
+        return back
+    messages.info(request, f"Asked {vendor_name(vendor)} for a second opinion.")
+    return back
+
+
+@require_GET
+@staff_page(REVIEW)
+def second_opinions_fragment(request: HttpRequest, case_id: UUID) -> HttpResponse:
+    """The second-opinion and attempt panels alone, for the page's polling script."""
+    case = _case_or_404(case_id)
+    attempts = selectors.attempts_of(case.pair)
+    deciding = next((a for a in attempts if a.pk == case.pair.deciding_attempt_id), None)
+    response = render(
+        request,
+        "reviews/_live_panels.html",
+        {
+            "case": case,
+            "pair": case.pair,
+            "deciding": deciding,
+            "attempts": attempts,
+            **_opinions_context(attempts, deciding),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
