@@ -10,6 +10,12 @@ stray scheduler hiccup does not count; the figures are for reading, nothing asse
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The repository root replaces bench/ on the path: bench/queue.py would shadow the stdlib queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
 import os
 import statistics
@@ -21,14 +27,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 # Run as a script, Python puts bench/ first on the path; the project packages live in REPO.
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-from kyc.images import IMAGE_LIMITS, inspect_upload, prepare_for_backend  # noqa: E402
+from kyc.images import IMAGE_LIMITS, inspect_upload, prepare_for_backend
 
 DEFAULT_FACES = Path(os.environ.get("KYC_FACES_DIR", REPO.parent / "shared" / "faces"))
 

@@ -10,6 +10,12 @@ through the adapter. Figures only; nothing is asserted (DESIGN §11.9).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The repository root replaces bench/ on the path: bench/queue.py would shadow the stdlib queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
 import csv
 import os
@@ -20,19 +26,18 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from kyc.images import prepare_for_backend  # noqa: E402
-from vendors.base import CompareRequest, ResultStatus  # noqa: E402
-from vendors.local.adapter import LocalAdapter  # noqa: E402
-from vendors.local.engine import get_engine  # noqa: E402
+from kyc.images import prepare_for_backend
+from vendors.base import CompareRequest, ResultStatus
+from vendors.local.adapter import LocalAdapter
+from vendors.local.engine import get_engine
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -12,7 +12,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# The repository root replaces bench/ on the path: bench/queue.py would shadow the stdlib queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import argparse
+import os
 import signal
 import statistics
 import subprocess
@@ -26,7 +33,6 @@ from pathlib import Path
 import httpx
 import redis
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._env import FACES, ROOT, django_setup, environment, fresh_database
 
 
@@ -72,6 +78,13 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -179,6 +192,7 @@ def main() -> None:
         if time.monotonic() > deadline:
             raise SystemExit("the burst was not decided within 300 s")
         time.sleep(0.2)
+    worker_cpu = cpu_seconds(worker.pid)
     stop(worker)
     sandbox.stop()
     first_claim = min(
@@ -196,6 +210,10 @@ def main() -> None:
     print(
         f"decided {args.burst} pairs in {seconds:.1f} s from the first claim: "
         f"{args.burst / seconds:.1f} pairs/s (target >= 40/s); most common status: {statuses[0]}"
+    )
+    print(
+        f"worker process CPU: {worker_cpu:.1f} s in all, {worker_cpu / args.burst * 1000:.1f} ms "
+        f"per pair (Python runs on one core at a time: at most {args.burst / worker_cpu:.0f}/s)"
     )
 
 

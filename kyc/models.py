@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -38,6 +40,9 @@ class ApiClient(models.Model):
         max_length=20, default="600/min", help_text="Requests per client, e.g. 600/min or 20/s."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "API client"
 
     def __str__(self) -> str:
         return self.name
@@ -169,6 +174,14 @@ class ImagePair(models.Model):
             models.Index(fields=["client", "-created_at", "-id"], name="pair_client_created"),
             models.Index(fields=["client", "status", "-created_at"], name="pair_client_status"),
             models.Index(fields=["status", "decided_at"], name="pair_status_decided"),
+            # Dashboard by day, CSV exports by decision date, and the retention sweep.
+            models.Index(fields=["created_at"], name="pair_created"),
+            models.Index(fields=["decided_at"], name="pair_decided"),
+            models.Index(
+                fields=["decided_at"],
+                condition=Q(images_purged_at__isnull=True),
+                name="pair_images_kept",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -282,6 +295,7 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             _choices_check("status", DeliveryStatus, "delivery_status_valid"),
             # One delivery per pair and event: a redelivered task never sends an event twice.
@@ -296,3 +310,45 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class RetentionPolicy(models.Model):
+    """How long biometric images are kept: one row, edited in the admin (DESIGN §9).
+
+    Only the images go: decisions, hashes, scores and the audit trail stay. Applicants on legal
+    hold keep their images whatever this says. The purge job reads it through
+    `kyc.services.retention`.
+    """
+
+    SINGLETON_ID = 1
+
+    image_retention_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        help_text="Days after a final decision (approved, rejected, new photos requested, "
+        "failed) before the selfie and reference are deleted. 1–3650.",
+    )
+    keep_unfinished_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=180,
+        validators=[MinValueValidator(7), MaxValueValidator(3650)],
+        help_text="Images of pairs still without a final decision (stuck, abandoned, or never "
+        "taken by a reviewer) are deleted this many days after submission. Empty keeps them "
+        "until they are decided. 7–3650.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "retention policy"
+        verbose_name_plural = "retention policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="retention_policy_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Images kept {self.image_retention_days} days after a final decision"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)

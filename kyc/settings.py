@@ -58,7 +58,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request carries its id; the metrics time the whole request.
+    "kyc.ops.middleware.RequestIdMiddleware",
+    "kyc.ops.middleware.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "reviews.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,7 +120,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/admin/"
+LOGIN_REDIRECT_URL = "/"  # reviews.views.home sends each role to its own page
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -207,11 +211,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
 # Review cases are due this many hours after they open (the queue's SLA).
 KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
+# A reviewer's claim on a case lapses after this many minutes without a decision.
+KYC_CLAIM_MINUTES = env.int("KYC_CLAIM_MINUTES", default=30)
+# Decisions that need a second reviewer: "reject", "approve", "resubmit", "all", and
+# "override_vendor" (going against the vendor's clear verdict: score band or same-person flag).
+KYC_FOUR_EYES_RULES = env.list("KYC_FOUR_EYES_RULES", default=["reject", "override_vendor"])
 # Webhooks to private or loopback addresses are refused unless this is on (tests, the demo).
 KYC_WEBHOOKS_ALLOW_PRIVATE = env.bool("KYC_WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-attempts": {"task": "kyc.sweep_stuck_attempts", "schedule": 60.0},
     "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},
+    "purge-expired-images": {"task": "kyc.purge_expired_images", "schedule": 3600.0},
+    "release-expired-claims": {"task": "reviews.release_expired_claims", "schedule": 60.0},
 }
 
 # --- Vendor credentials and endpoints (never stored in the database; DESIGN §9) -----------
@@ -300,17 +311,35 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging: one JSON object per line; never images, keys or raw PII ------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+
+# --- Operations: /metrics credentials (HTTP Basic, or a bearer token); unset = no /metrics --
+KYC_METRICS_USER = env.str("KYC_METRICS_USER", default="")
+KYC_METRICS_PASSWORD = env.str("KYC_METRICS_PASSWORD", default="")
+KYC_METRICS_TOKEN = env.str("KYC_METRICS_TOKEN", default="")
+# Used only while the admin's retention policy (kyc.services.retention) is unavailable.
+KYC_IMAGE_RETENTION_DAYS = env.int("KYC_IMAGE_RETENTION_DAYS", default=30)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    # On the handler, so they see every record written, whichever logger made it (kyc/ops/logs.py).
+    "filters": {
+        "request_id": {"()": "kyc.ops.logs.RequestIdFilter"},
+        "redact": {"()": "kyc.ops.logs.RedactingFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id", "redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": LOG_LEVEL, "propagate": True},

@@ -72,7 +72,9 @@ def test_a_real_worker_on_redis_completes_a_task(tmp_path):
     backend = RedisBackend(app=app, url=REDIS_URL)
     try:
         sent = ping.apply_async(args=("hello from the test",))
-        assert AsyncResult(sent.id, backend=backend, app=app).get(timeout=60) == "hello from the test"
+        assert (
+            AsyncResult(sent.id, backend=backend, app=app).get(timeout=60) == "hello from the test"
+        )
     finally:
         app.conf.update(broker_url=old_broker)
         app._pool = None

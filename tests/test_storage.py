@@ -265,6 +265,8 @@ def _production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if name not in {"SECRET_KEY", "KYC_ENCRYPTION_KEYS", "ALLOWED_HOSTS", "DEBUG"}
+        # set by the browser tests for their own process; a real deployment never has it
+        and name != "DJANGO_ALLOW_ASYNC_UNSAFE"
         and not name.startswith("SECURE_")
     }
     env.update(

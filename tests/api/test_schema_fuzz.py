@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import schemathesis
 from django.core import signals
 from django.db import close_old_connections
-import schemathesis
 from hypothesis import HealthCheck, settings
 
 from kyc.wsgi import application
@@ -33,7 +33,12 @@ def api_key(db) -> Iterator[str]:
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_request_the_schema_allows_causes_a_server_error(case, api_key):
     response = case.call(headers={"Authorization": f"Api-Key {api_key}"})
-    assert response.status_code < 500, (case.method, case.path, response.status_code, response.text[:300])
+    assert response.status_code < 500, (
+        case.method,
+        case.path,
+        response.status_code,
+        response.text[:300],
+    )
     if response.status_code >= 400:
         body = response.json()
         assert set(body) == {"code", "message", "field"}, body
@@ -41,5 +46,9 @@ def test_no_request_the_schema_allows_causes_a_server_error(case, api_key):
 
 def test_the_schema_documents_every_endpoint():
     paths = set(schema.raw_schema["paths"])
-    assert {"/api/v1/image-pairs/", "/api/v1/image-pairs/{pair_id}/", "/api/v1/applicants/{applicant_ref}/"} <= paths
+    assert {
+        "/api/v1/image-pairs/",
+        "/api/v1/image-pairs/{pair_id}/",
+        "/api/v1/applicants/{applicant_ref}/",
+    } <= paths
     assert "ApiKey" in schema.raw_schema["components"]["securitySchemes"]

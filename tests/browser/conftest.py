@@ -1,4 +1,4 @@
-"""Real-browser tests: Debian's chromium driven by Playwright against pytest-django's live server."""
+"""Real-browser tests: Debian chromium driven by Playwright against the live server."""
 
 from __future__ import annotations
 
@@ -21,10 +21,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
-# browser steps are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
@@ -32,6 +28,10 @@ def browser() -> Iterator[object]:
 
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: apt-get install chromium (.ci/run does).")
+    # Playwright's sync API keeps an event loop running in this thread for the rest of the
+    # session; the ORM calls tests make are still synchronous and safe. (Subprocess tests that
+    # check deployment settings remove the variable from their environment.)
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
