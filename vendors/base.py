@@ -325,6 +325,32 @@ class BaseVendorAdapter(ABC):
 
     # Shared helpers for subclasses ---------------------------------------------------------
 
+    def image_problem(
+        self,
+        code: ErrorCode,
+        *,
+        vendor_code: str,
+        message: str,
+        request_id: str = "",
+        billable: bool = False,
+        details: Mapping[str, Any] | None = None,
+        raw_response: Any = None,
+        **extra: Any,
+    ) -> CompareResult:
+        """The vendor's answer that these images cannot be compared (a result, not an error)."""
+        return CompareResult(
+            vendor=self.name,
+            status=ResultStatus.INVALID_INPUT,
+            error_code=code,
+            vendor_code=vendor_code,
+            vendor_message=message,
+            vendor_request_id=request_id,
+            billable=billable,
+            details=details or {},
+            raw_response=raw_response,
+            **extra,
+        )
+
     def decode_json(self, response: httpx.Response) -> Any:
         """The body as JSON; an unparseable body is a vendor fault worth one more try."""
         try:

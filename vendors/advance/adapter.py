@@ -153,13 +153,11 @@ class AdvanceAdapter(BaseVendorAdapter):
             raise self._undocumented(envelope, response)
         if outcome.code in IMAGE_PROBLEMS:
             which = WHICH_IMAGE.get(code)
-            return CompareResult(
-                vendor=self.name,
-                status=ResultStatus.INVALID_INPUT,
-                error_code=outcome.code,
+            return self.image_problem(
+                outcome.code,
                 vendor_code=code,
-                vendor_message=_message(envelope),
-                vendor_request_id=_transaction_id(envelope),
+                message=_message(envelope),
+                request_id=_transaction_id(envelope),
                 billable=_billable(envelope, outcome),
                 details={"which": which} if which else {},
                 raw_response=envelope,

@@ -177,13 +177,11 @@ class AlibabaAdapter(BaseVendorAdapter):
             details: dict[str, Any] = {"http_status": status, "merchant_biz_id": merchant_biz_id}
             if error_code == ErrorCode.NO_FACE:
                 details["which"] = self._no_face_side(message)
-            return CompareResult(
-                vendor=self.name,
-                status=ResultStatus.INVALID_INPUT,
-                error_code=error_code,
+            return self.image_problem(
+                error_code,
                 vendor_code=code,
-                vendor_message=message,
-                vendor_request_id=request_id,
+                message=message,
+                request_id=request_id,
                 billable=billable,
                 details=details,
                 raw_response=data,

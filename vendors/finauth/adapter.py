@@ -193,13 +193,11 @@ class FinAuthAdapter(BaseVendorAdapter):
             details: dict[str, Any] = {"which": WHICH_IMAGE.get(detail, "unknown")}
             if detail:
                 details["param"] = detail
-            return CompareResult(
-                vendor=self.name,
-                status=ResultStatus.INVALID_INPUT,
-                error_code=taxonomy,
+            return self.image_problem(
+                taxonomy,
                 vendor_code=vendor_code,
-                vendor_message=sent,
-                vendor_request_id=request_id,
+                message=sent,
+                request_id=request_id,
                 billable=billable,
                 details=details,
                 raw_response=body,

@@ -116,14 +116,11 @@ class LocalAdapter(BaseVendorAdapter):
         boxes: dict[str, FaceBox | None] | None = None,
     ) -> CompareResult:
         boxes = boxes or {}
-        return CompareResult(
-            vendor=self.name,
-            status=ResultStatus.INVALID_INPUT,
-            error_code=code,
+        return self.image_problem(
+            code,
             vendor_code=code.lower(),
-            vendor_message=message,
-            vendor_request_id=request_id,
-            billable=False,
+            message=message,
+            request_id=request_id,
             selfie_face=boxes.get("selfie"),
             reference_face=boxes.get("reference"),
             details={"which": which, **_counts(analyses)},

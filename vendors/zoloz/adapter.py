@@ -195,13 +195,11 @@ class ZolozAdapter(BaseVendorAdapter):
             error_code = ErrorCode.NO_FACE
             details["which"] = _which_face(message)
         if error_code in IMAGE_PROBLEMS:
-            return CompareResult(
-                vendor=self.name,
-                status=ResultStatus.INVALID_INPUT,
-                error_code=error_code,
+            return self.image_problem(
+                error_code,
                 vendor_code=code,
-                vendor_message=message,
-                vendor_request_id=transaction_id,
+                message=message,
+                request_id=transaction_id,
                 billable=billable,
                 details=details,
                 raw_response=payload,
