@@ -37,6 +37,18 @@ def _pair_event(actor: Actor, event_type: str, pair: ImagePair, **params: Any) -
     )
 
 
+def _client_event(
+    actor: Actor, event_type: str, client: ApiClient, params: dict[str, Any]
+) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type=event_type,
+        subject_type="api_client",
+        subject_id=str(client.public_id),
+        params=params,
+    )
+
+
 def pair_submitted(pair: ImagePair, actor: Actor) -> AuditEvent:
     return _pair_event(
         actor,
@@ -151,48 +163,27 @@ def legal_hold_changed(applicant: Applicant, actor: Actor) -> AuditEvent:
 def vendor_config_changed(
     config: VendorConfig, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
-    changed = sorted(key for key in after if before.get(key) != after.get(key))
     return append(
         actor=actor,
         event_type="vendor_config.changed",
         subject_type="vendor_config",
         subject_id=config.backend,
-        params={
-            "changed": changed,
-            "before": {key: before.get(key) for key in changed},
-            "after": {key: after.get(key) for key in changed},
-        },
+        params=_changed(before, after),
     )
 
 
 def api_key_created(key: ApiKey, actor: Actor) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="api_key.created",
-        subject_type="api_client",
-        subject_id=str(key.client.public_id),
-        params={"prefix": key.prefix, "name": key.name},
+    return _client_event(
+        actor, "api_key.created", key.client, {"prefix": key.prefix, "name": key.name}
     )
 
 
 def api_key_revoked(key: ApiKey, actor: Actor) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="api_key.revoked",
-        subject_type="api_client",
-        subject_id=str(key.client.public_id),
-        params={"prefix": key.prefix},
-    )
+    return _client_event(actor, "api_key.revoked", key.client, {"prefix": key.prefix})
 
 
 def webhook_secret_rotated(client: ApiClient, actor: Actor) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="webhook_secret.rotated",
-        subject_type="api_client",
-        subject_id=str(client.public_id),
-        params={},
-    )
+    return _client_event(actor, "webhook_secret.rotated", client, {})
 
 
 # --- Admin configuration (appended with the admin control panel) ------------------------------
@@ -221,35 +212,17 @@ def vendor_connection_tested(
 
 
 def api_client_created(client: ApiClient, actor: Actor, *, values: dict[str, Any]) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="api_client.created",
-        subject_type="api_client",
-        subject_id=str(client.public_id),
-        params={"values": values},
-    )
+    return _client_event(actor, "api_client.created", client, {"values": values})
 
 
 def api_client_changed(
     client: ApiClient, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="api_client.changed",
-        subject_type="api_client",
-        subject_id=str(client.public_id),
-        params=_changed(before, after),
-    )
+    return _client_event(actor, "api_client.changed", client, _changed(before, after))
 
 
 def webhook_secret_retired(client: ApiClient, actor: Actor) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="webhook_secret.retired",
-        subject_type="api_client",
-        subject_id=str(client.public_id),
-        params={},
-    )
+    return _client_event(actor, "webhook_secret.retired", client, {})
 
 
 def reason_code_created(reason_code: ReasonCode, actor: Actor) -> AuditEvent:

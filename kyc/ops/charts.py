@@ -177,6 +177,14 @@ def _x_labels(box: _Box, labels: Sequence[str], band: float, max_labels: int = 1
     return parts
 
 
+def _hover_column(box: _Box, band: float, index: int, height: float, text: str) -> str:
+    """An invisible column over one x position whose tooltip reads out its values."""
+    return (
+        f'<rect x="{box.left + band * index:.1f}" y="{box.top}" width="{band:.1f}" '
+        f'height="{height:.1f}" fill="transparent"><title>{escape(text)}</title></rect>'
+    )
+
+
 def _empty(box: _Box, message: str = "No data in this period") -> list[str]:
     return [
         f'<rect x="{box.left}" y="{box.top}" width="{box.plot_width:.1f}" '
@@ -233,10 +241,13 @@ def stacked_bars(
                 f"{s.name} {number(s.values[index] or 0)}" for s in series if s.values[index]
             )
             body.append(
-                f'<rect x="{box.left + band * index:.1f}" y="{box.top}" width="{band:.1f}" '
-                f'height="{max(0.0, y - box.top):.1f}" fill="transparent">'
-                f"<title>{escape(hover[index])}: {number(totals[index])} in all "
-                f"({escape(breakdown)})</title></rect>"
+                _hover_column(
+                    box,
+                    band,
+                    index,
+                    max(0.0, y - box.top),
+                    f"{hover[index]}: {number(totals[index])} in all ({breakdown})",
+                )
             )
     body += _x_labels(box, labels, band)
     return _svg(chart_id, box, title, desc, body)
@@ -304,9 +315,13 @@ def lines(
             if s.values[index] is not None
         ]
         body.append(
-            f'<rect x="{box.left + band * index:.1f}" y="{box.top}" width="{band:.1f}" '
-            f'height="{box.plot_height:.1f}" fill="transparent"><title>{escape(hover[index])}: '
-            f"{escape('; '.join(parts) or 'no data')}</title></rect>"
+            _hover_column(
+                box,
+                band,
+                index,
+                box.plot_height,
+                f"{hover[index]}: {'; '.join(parts) or 'no data'}",
+            )
         )
     body += _x_labels(box, labels, band)
     return _svg(chart_id, box, title, desc, body)

@@ -44,7 +44,7 @@ def apply_reviewer_outcome(
         update_fields=["status", "status_reason", "decision_source", "decided_at", "updated_at"]
     )
     events.pair_decided(locked, actor)
-    enqueue_pair_event(locked, f"pair.{locked.status}", pair_representation(locked))
+    enqueue_pair_event(locked, f"pair.{locked.status}", lambda: pair_representation(locked))
     return locked
 
 

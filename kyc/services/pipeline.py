@@ -306,11 +306,11 @@ def _record_result(
         attempt.verdict_reasons = list(verdict.reasons)
         attempt.finished_at = timezone.now()
         attempt.save()
-        attempt.pair = pair = _lock_pair(attempt.pair_id)
+        deciding = attempt.purpose == AttemptPurpose.DECIDE
+        if deciding:  # only a deciding attempt changes the pair, so only it locks the row
+            attempt.pair = _lock_pair(attempt.pair_id)
         events.attempt_recorded(attempt)
-        webhook_ms = 0.0
-        if attempt.purpose == AttemptPurpose.DECIDE:
-            webhook_ms = _decide(pair, attempt, verdict)
+        webhook_ms = _decide(attempt.pair, attempt, verdict) if deciding else 0.0
         attempt.details["timings"].update(webhook_ms=webhook_ms, record_ms=_ms_since(clock))
         ComparisonAttempt.objects.filter(pk=attempt.pk).update(details=attempt.details)
 
