@@ -180,7 +180,7 @@ def rotate_secret(client: ApiClient, actor: events.Actor) -> str:
     once the client confirms its receivers use the new one.
     """
     with transaction.atomic():
-        locked = ApiClient.objects.select_for_update().get(pk=client.pk)
+        locked = ApiClient.objects.select_for_update(no_key=True).get(pk=client.pk)
         if locked.webhook_secret:
             locked.webhook_secret_previous = locked.webhook_secret
         locked.webhook_secret = generate_secret()
@@ -303,7 +303,9 @@ def enqueue_pair_event(
     with transaction.atomic():
         # Locking the pair serializes concurrent callers on PostgreSQL; SQLite's IMMEDIATE
         # transactions already serialize writers (kyc/settings.py).
-        ImagePair.objects.select_for_update().filter(pk=pair.pk).values_list("pk").first()
+        ImagePair.objects.select_for_update(no_key=True).filter(pk=pair.pk).values_list(
+            "pk"
+        ).first()
         existing = WebhookDelivery.objects.filter(pair=pair, event_type=event_type).first()
         if existing is not None:
             return existing

@@ -39,7 +39,7 @@ def update_reason_code(
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(f"Not editable: {', '.join(unknown)} (create a new code instead).")
-    locked = ReasonCode.objects.select_for_update().get(pk=reason_code.pk)
+    locked = ReasonCode.objects.select_for_update(no_key=True).get(pk=reason_code.pk)
     before = _values(locked)
     for name, value in changes.items():
         setattr(locked, name, value)

@@ -183,7 +183,7 @@ def take_next(user: Any, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
             return held
         case = (
             available_cases(user, queue, now)
-            .select_for_update(skip_locked=True)
+            .select_for_update(no_key=True, skip_locked=True)
             .order_by("-priority", "due_at", "pk")
             .first()
         )
@@ -197,7 +197,7 @@ def take_next(user: Any, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
 def claim_case(case_id: Any, user: Any) -> ReviewCase:
     """ "Assign to me" on the case page."""
     now = timezone.now()
-    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
     _require_queue_permission(user, case)
     if case.status == CaseStatus.DECIDED:
         raise CaseUnavailable("This case is already decided.")
@@ -217,7 +217,7 @@ def claim_case(case_id: Any, user: Any) -> ReviewCase:
 @transaction.atomic
 def release_case(case_id: Any, user: Any) -> ReviewCase:
     """Hand a case back to the queue (only its assignee can)."""
-    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
     if case.assignee_id != user.pk:
         raise CaseUnavailable("Only the reviewer holding this case can release it.")
     _unassign(case)
@@ -246,7 +246,7 @@ def release_expired_claims(now: datetime | None = None, batch: int = 500) -> int
     for pk in candidates:
         with transaction.atomic():
             case = (
-                ReviewCase.objects.select_for_update(skip_locked=True)
+                ReviewCase.objects.select_for_update(no_key=True, skip_locked=True)
                 .filter(pk=pk, claim_expires_at__lt=now)
                 .exclude(status=CaseStatus.DECIDED)
                 .first()
@@ -359,7 +359,7 @@ def _decide(
     from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
 
     now = timezone.now()
-    case = ReviewCase.objects.select_for_update().get(public_id=case_id)
+    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
     first = first_decision(case)
     stage = current_stage(case, first)
     if stage is None or stage != expected_stage or case.status != expected_status:

@@ -62,7 +62,7 @@ def candidates(
 def request_rerun(pair_id: int, vendor: str, actor: Actor) -> ComparisonAttempt | None:
     """One purpose=rerun attempt on `vendor`, enqueued on commit; None if the images are gone."""
     pair = (
-        ImagePair.objects.select_for_update(of=("self",))
+        ImagePair.objects.select_for_update(no_key=True, of=("self",))
         .select_related("deciding_attempt")
         .get(pk=pair_id)
     )

@@ -95,7 +95,7 @@ def update_client(client: ApiClient, changes: Mapping[str, Any], actor: Actor) -
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(f"Not editable here: {', '.join(unknown)}.")
-    locked = ApiClient.objects.select_for_update().get(pk=client.pk)
+    locked = ApiClient.objects.select_for_update(no_key=True).get(pk=client.pk)
     before = snapshot(locked)
     raw_before = {name: getattr(locked, name) for name in EDITABLE_FIELDS}
     for name, value in changes.items():
@@ -114,7 +114,7 @@ def update_client(client: ApiClient, changes: Mapping[str, Any], actor: Actor) -
 @transaction.atomic
 def retire_webhook_secret(client: ApiClient, actor: Actor) -> bool:
     """End a rotation: sign with the new secret only. False when nothing was being rotated."""
-    locked = ApiClient.objects.select_for_update().get(pk=client.pk)
+    locked = ApiClient.objects.select_for_update(no_key=True).get(pk=client.pk)
     if not locked.webhook_secret_previous:
         return False
     webhooks.retire_previous_secret(locked)

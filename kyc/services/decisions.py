@@ -32,7 +32,9 @@ def apply_reviewer_outcome(
     if status not in REVIEWER_OUTCOMES:
         raise ValueError(f"A reviewer cannot set status {status!r}.")
     locked = (
-        ImagePair.objects.select_for_update().select_related("client", "applicant").get(pk=pair.pk)
+        ImagePair.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("client", "applicant")
+        .get(pk=pair.pk)
     )
     if locked.status != PairStatus.NEEDS_REVIEW:
         raise PairNotAwaitingReview(f"Pair {locked.public_id} is already {locked.status}.")
@@ -51,7 +53,7 @@ def apply_reviewer_outcome(
 @transaction.atomic
 def request_second_opinion(pair: ImagePair, vendor: str, actor: Actor) -> ComparisonAttempt:
     """Run the pair on another backend for a reviewer; its result never changes the decision."""
-    locked = ImagePair.objects.select_for_update().get(pk=pair.pk)
+    locked = ImagePair.objects.select_for_update(no_key=True).get(pk=pair.pk)
     if locked.images_purged_at is not None:
         raise ImagesGone("The images of this pair were purged.")
     number = (locked.attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1

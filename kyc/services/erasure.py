@@ -34,11 +34,13 @@ def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
 @transaction.atomic
 def erase_applicant(applicant: Applicant, actor: Actor) -> int:
     """Erase every image of the applicant at once; returns how many pairs had images."""
-    applicant = Applicant.objects.select_for_update().get(pk=applicant.pk)
+    applicant = Applicant.objects.select_for_update(no_key=True).get(pk=applicant.pk)
     if applicant.legal_hold:
         raise LegalHold("This applicant is on legal hold; images cannot be erased.")
     purged = 0
-    for pair in ImagePair.objects.select_for_update().filter(applicant=applicant).order_by("pk"):
+    for pair in (
+        ImagePair.objects.select_for_update(no_key=True).filter(applicant=applicant).order_by("pk")
+    ):
         purged += purge_pair_images(pair, actor, why="erasure_request")
     applicant.erased_at = timezone.now()
     applicant.save(update_fields=["erased_at"])

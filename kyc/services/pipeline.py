@@ -243,13 +243,15 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
 
 
 def _lock_running(attempt_id: int) -> ComparisonAttempt | None:
-    attempt = ComparisonAttempt.objects.select_for_update().get(pk=attempt_id)
+    attempt = ComparisonAttempt.objects.select_for_update(no_key=True).get(pk=attempt_id)
     return attempt if attempt.status == AttemptStatus.RUNNING else None
 
 
 def _lock_pair(pair_id: int) -> ImagePair:
     return (
-        ImagePair.objects.select_for_update().select_related("client", "applicant").get(pk=pair_id)
+        ImagePair.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("client", "applicant")
+        .get(pk=pair_id)
     )
 
 

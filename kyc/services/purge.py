@@ -162,7 +162,9 @@ def _purge_one(pk: int, limits: Cutoffs) -> bool:
     """Purge one pair if it is still due, unlocked and not on hold; True when it was purged."""
     with transaction.atomic():
         pair = (
-            ImagePair.objects.select_for_update(skip_locked=True, of=("self", "applicant"))
+            ImagePair.objects.select_for_update(
+                no_key=True, skip_locked=True, of=("self", "applicant")
+            )
             .select_related("applicant")
             .filter(
                 _expired_condition(limits),

@@ -30,7 +30,9 @@ def update_retention_policy(changes: Mapping[str, Any], actor: Actor) -> Retenti
     if unknown:
         raise ValidationError(f"Not editable here: {', '.join(unknown)}.")
     get_policy()  # make sure the row exists before locking it
-    policy = RetentionPolicy.objects.select_for_update().get(pk=RetentionPolicy.SINGLETON_ID)
+    policy = RetentionPolicy.objects.select_for_update(no_key=True).get(
+        pk=RetentionPolicy.SINGLETON_ID
+    )
     before = _policy_values(policy)
     for name, value in changes.items():
         setattr(policy, name, value)
@@ -45,7 +47,7 @@ def update_retention_policy(changes: Mapping[str, Any], actor: Actor) -> Retenti
 @transaction.atomic
 def set_legal_hold(applicant: Applicant, hold: bool, actor: Actor) -> bool:
     """Place or lift a legal hold. True when it changed (and was audited)."""
-    locked = Applicant.objects.select_for_update().get(pk=applicant.pk)
+    locked = Applicant.objects.select_for_update(no_key=True).get(pk=applicant.pk)
     if locked.legal_hold == hold:
         applicant.legal_hold = hold
         return False

@@ -181,7 +181,7 @@ def update_vendor_config(
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise ValidationError(f"Not editable here: {', '.join(unknown)}.")
-    locked = VendorConfig.objects.select_for_update().get(pk=config.pk)
+    locked = VendorConfig.objects.select_for_update(no_key=True).get(pk=config.pk)
     before = snapshot(locked)
     for name, value in changes.items():
         setattr(locked, name, list(value) if name == "review_risk_tags" else value)

@@ -1,0 +1,74 @@
+"""Row locks cover only the row being changed, so they cannot deadlock with the audit chain lock.
+
+A plain `FOR UPDATE` on a pair joined to its client also locks the client row, and every insert
+that references that client (its next pair, an audit event, a webhook delivery) waits on it. Two
+workers recording results for one client then deadlocked in the pipeline benchmark: one held the
+client row and waited for the audit chain's advisory lock, the other held the advisory lock and
+waited for the client row. `FOR NO KEY UPDATE OF <pair>` leaves foreign-key checks free.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections, transaction
+
+from kyc.models import ApiClient, ImagePair
+from kyc.services import clients, pipeline
+from reviews.chain import Actor
+from tests.factories import AttemptFactory, ImagePairFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def insert_while_locked(lock: Callable[[], object], insert: Callable[[], object]) -> None:
+    """Run `insert` in another connection while this one holds `lock`; fail if it has to wait."""
+    errors: list[BaseException] = []
+
+    def other_connection() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                insert()
+        except BaseException as error:  # noqa: BLE001 - reported to the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        lock()
+        thread = threading.Thread(target=other_connection)
+        thread.start()
+        thread.join()
+    assert errors == []
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are tested on PostgreSQL")
+
+
+def test_recording_a_result_leaves_the_client_applicant_and_pair_keys_free() -> None:
+    pair = ImagePairFactory()
+    insert_while_locked(
+        lambda: pipeline._lock_pair(pair.pk),
+        lambda: (
+            ImagePairFactory(applicant=pair.applicant),
+            AttemptFactory(pair=pair),
+        ),
+    )
+    assert ImagePair.objects.filter(client=pair.client).count() == 2
+
+
+def test_editing_a_client_leaves_its_key_free_for_new_pairs() -> None:
+    pair = ImagePairFactory()
+    client = ApiClient.objects.get(pk=pair.client_id)
+    insert_while_locked(
+        lambda: clients.update_client(client, {"throttle_rate": "90/min"}, Actor.system("test")),
+        lambda: ImagePairFactory(applicant=pair.applicant),
+    )
+    assert ApiClient.objects.get(pk=client.pk).throttle_rate == "90/min"
