@@ -1,6 +1,6 @@
 """Pipeline overhead and throughput with one Celery worker process (PostgreSQL + Redis).
 
-    python bench/pipeline.py [--pairs 200] [--burst 300] [--concurrency 80]
+    python bench/pipeline.py [--pairs 200] [--burst 300] [--concurrency 150] [--db-pool 20]
 
 1. Sandbox latency 0 ms: pairs submitted one by one; our overhead per pair is the time from
    submission to decision minus the vendor's own time, broken down by stage from the timings
@@ -8,6 +8,9 @@
 2. Sandbox latency 1,500 ms: a burst of pairs is queued at once, then ONE worker process (thread
    pool) is started; pairs decided per second from its first claim to the last decision
    (target >= 40/s; the default prefork pool manages about 1.3/s on two cores).
+
+The worker runs as the README advises: a thread pool and a PostgreSQL connection pool
+(DB_POOL_MAX_SIZE), so threads waiting on the vendor hold no database connection.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
+import contextlib
 import os
 import signal
 import statistics
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -53,8 +58,11 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+@contextlib.contextmanager
+def running_worker(env: dict[str, str], concurrency: int) -> Iterator[subprocess.Popen[bytes]]:
+    """One Celery worker process, stopped however the phase ends (a stray one would keep
+    consuming the next run's queue and holding its database connections)."""
+    worker = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -78,6 +86,14 @@ def start_worker(env: dict[str, str], concurrency: int) -> subprocess.Popen[byte
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    try:
+        yield worker
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -87,19 +103,12 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--burst", type=int, default=300)
-    parser.add_argument("--concurrency", type=int, default=80)
+    parser.add_argument("--concurrency", type=int, default=150)
+    parser.add_argument("--db-pool", type=int, default=20)
     args = parser.parse_args()
 
     from vendors.sandboxes.registry import start_sandbox
@@ -108,6 +117,7 @@ def main() -> None:
     control = f"{sandbox.url}/__sandbox"
     env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
     env.update(sandbox.app.client_settings(sandbox.url))
+    env["DB_POOL_MAX_SIZE"] = str(args.db_pool)
     fresh_database(env)
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
     redis.Redis.from_url(env["CACHE_URL"]).flushdb()
@@ -137,20 +147,19 @@ def main() -> None:
         return pair
 
     # --- 1. overhead per pair at 0 ms vendor latency -----------------------------------------
-    worker = start_worker(env, args.concurrency)
-    time.sleep(3)
-    submit(-1)  # warm the worker (imports, connections)
-    time.sleep(2)
     pairs = []
-    for n in range(args.pairs):
-        pair = submit(n)
-        deadline = time.monotonic() + 30
-        while not ImagePair.objects.filter(pk=pair.pk, decided_at__isnull=False).exists():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"pair {n} was not decided in 30 s")
-            time.sleep(0.002)
-        pairs.append(pair.pk)
-    stop(worker)
+    with running_worker(env, args.concurrency):
+        time.sleep(3)
+        submit(-1)  # warm the worker (imports, connections)
+        time.sleep(2)
+        for n in range(args.pairs):
+            pair = submit(n)
+            deadline = time.monotonic() + 30
+            while not ImagePair.objects.filter(pk=pair.pk, decided_at__isnull=False).exists():
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"pair {n} was not decided in 30 s")
+                time.sleep(0.002)
+            pairs.append(pair.pk)
 
     rows = []
     for pair in ImagePair.objects.filter(pk__in=pairs).select_related("deciding_attempt"):
@@ -173,7 +182,8 @@ def main() -> None:
         )
     print(
         f"\n1. Overhead per pair, sandbox latency 0 ms, {len(rows)} pairs one at a time, "
-        f"1 worker process ({args.concurrency} threads), PostgreSQL + Redis\n"
+        f"1 worker process ({args.concurrency} threads, {args.db_pool} pooled connections), "
+        "PostgreSQL + Redis\n"
     )
     print(f"{'stage':36} {'p50 ms':>8} {'p99 ms':>8}")
     for key in rows[0]:
@@ -186,14 +196,13 @@ def main() -> None:
     client.refresh_from_db()
     httpx.post(f"{control}/config", json={"latency_ms": 1500})
     burst = [submit(10_000 + n).pk for n in range(args.burst)]
-    worker = start_worker(env, args.concurrency)
-    deadline = time.monotonic() + 300
-    while ImagePair.objects.filter(pk__in=burst, decided_at__isnull=True).exists():
-        if time.monotonic() > deadline:
-            raise SystemExit("the burst was not decided within 300 s")
-        time.sleep(0.2)
-    worker_cpu = cpu_seconds(worker.pid)
-    stop(worker)
+    with running_worker(env, args.concurrency) as worker:
+        deadline = time.monotonic() + 300
+        while ImagePair.objects.filter(pk__in=burst, decided_at__isnull=True).exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("the burst was not decided within 300 s")
+            time.sleep(0.2)
+        worker_cpu = cpu_seconds(worker.pid)
     sandbox.stop()
     first_claim = min(
         ComparisonAttempt.objects.filter(pair_id__in=burst).values_list("started_at", flat=True)
@@ -205,7 +214,7 @@ def main() -> None:
     )
     print(
         f"\n2. Throughput, sandbox latency 1,500 ms, {args.burst} pairs queued at once, ONE worker "
-        f"process with {args.concurrency} threads\n"
+        f"process with {args.concurrency} threads and {args.db_pool} pooled connections\n"
     )
     print(
         f"decided {args.burst} pairs in {seconds:.1f} s from the first claim: "

@@ -30,6 +30,7 @@ from reviews.models import AuditEvent
 from tests.conftest import face_bytes
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
+from vendors.sandboxes.advance import CHECK_PATH
 
 REDIS_URL = (
     os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
@@ -107,7 +108,7 @@ class Workers:
         self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, concurrency: int = 4, **env: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -119,14 +120,14 @@ class Workers:
                 "--pool",
                 "threads",
                 "--concurrency",
-                "4",
+                str(concurrency),
                 "--loglevel",
                 "WARNING",
                 "--without-gossip",
                 "--without-mingle",
             ],
             cwd=ROOT,
-            env=self.env,
+            env={**self.env, **env},
         )
         self.processes.append(process)
         return process
@@ -271,3 +272,31 @@ def test_a_worker_killed_mid_call_still_ends_in_exactly_one_decision(e2e, sandbo
     assert ids, "the webhook was never delivered"
     assert len(ids) == len(set(ids)), "an event id was delivered twice"
     assert Receiver.received[0][1] == "pair.approved"
+
+
+def test_a_pooled_worker_keeps_more_vendor_calls_in_flight_than_it_has_connections(e2e, sandboxes):
+    """Threads give their database connection back while the vendor answers (DESIGN §5).
+
+    Were a connection held through the call, a pool of two would let only two calls be in flight:
+    the third would reach the vendor only after the first answer.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("connection pooling is a PostgreSQL feature")
+    api, workers = e2e
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="advance").update(enabled=True)
+    sandboxes["advance"].configure(latency_ms=1500)
+    pairs = [submit(api, f"pooled-{n}") for n in range(8)]
+    workers.start(concurrency=8, DB_POOL_MAX_SIZE="2")
+    for pair in pairs:
+        wait_for(pair, FINAL)
+    arrivals = [
+        entry["time"]
+        for entry in sandboxes["advance"].requests()
+        if entry["path"].rstrip("/") == CHECK_PATH
+    ]
+    first_answer = min(
+        ComparisonAttempt.objects.filter(pair__in=pairs).values_list("finished_at", flat=True)
+    )
+    assert len(arrivals) == 8
+    assert max(arrivals) < first_answer.timestamp()

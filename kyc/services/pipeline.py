@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -109,6 +109,7 @@ def run_attempt(attempt_id: int) -> float | None:
         _record_result(attempt.pk, result, config, timings)
         return None
     timings["prepare_ms"] = _ms_since(clock)
+    _release_connection()
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
         result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
@@ -127,6 +128,16 @@ def run_attempt(attempt_id: int) -> float | None:
         routing.record_success(attempt.vendor)
         _record_result(attempt.pk, result, config, timings)
     return None
+
+
+def _release_connection() -> None:
+    """Hand the database connection back to the pool for the length of the vendor call.
+
+    A worker thread spends nearly all of an attempt waiting on the vendor; holding a connection
+    through that wait would cap the threads per worker at the server's connection limit.
+    """
+    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
+        connection.close()
 
 
 # --- claiming ------------------------------------------------------------------------------------
