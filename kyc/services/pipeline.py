@@ -235,8 +235,8 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
         locked.verdict_reasons = [] if outcome.passed else [outcome.reason]
         locked.finished_at = timezone.now()
         locked.save()
+        pair = _lock_pair(locked.pair_id)  # before the audit chain's lock, as everywhere
         events.attempt_recorded(locked)
-        pair = _lock_pair(locked.pair_id)
         if outcome.passed:
             nxt = ComparisonAttempt.objects.create(
                 pair=pair, vendor=target, number=locked.number + 1
@@ -356,10 +356,11 @@ def _record_failure(attempt_id: int, error: VendorError, config: VendorConfig) -
         attempt.details = {**attempt.details, "retry_after": error.retry_after}
         attempt.finished_at = timezone.now()
         attempt.save()
+        # The pair's row lock before the audit chain's, in the order every other writer takes them.
+        pair = _lock_pair(attempt.pair_id) if attempt.purpose == AttemptPurpose.DECIDE else None
         events.attempt_recorded(attempt)
-        if attempt.purpose != AttemptPurpose.DECIDE:
+        if pair is None:
             return
-        pair = _lock_pair(attempt.pair_id)
         if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
             return
         _retry_or_fail_over(pair, attempt, error, config)

@@ -10,15 +10,19 @@ waited for the client row. `FOR NO KEY UPDATE OF <pair>` leaves foreign-key chec
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
 from django.db import connection, connections, transaction
 
-from kyc.models import ApiClient, ImagePair
+from kyc.models import ApiClient, AttemptStatus, ImagePair
 from kyc.services import clients, pipeline
+from reviews import events
 from reviews.chain import Actor
 from tests.factories import AttemptFactory, ImagePairFactory
+from vendors.base import ErrorCode, VendorError
+from vendors.models import VendorConfig
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -33,7 +37,7 @@ def insert_while_locked(lock: Callable[[], object], insert: Callable[[], object]
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = '2s'")
                 insert()
-        except BaseException as error:  # noqa: BLE001 - reported to the main thread
+        except BaseException as error:  # reported to the main thread
             errors.append(error)
         finally:
             connections.close_all()
@@ -72,3 +76,32 @@ def test_editing_a_client_leaves_its_key_free_for_new_pairs() -> None:
         lambda: ImagePairFactory(applicant=pair.applicant),
     )
     assert ApiClient.objects.get(pk=client.pk).throttle_rate == "90/min"
+
+
+def test_a_failed_attempt_takes_the_pair_lock_before_the_audit_chain_lock(default_rows) -> None:
+    """A reviewer's decision locks the pair, then appends to the chain; recording a failure must
+    take the two locks in the same order, or the two wait on each other until PostgreSQL kills
+    one of them."""
+    attempt = AttemptFactory(status=AttemptStatus.RUNNING)
+    config = VendorConfig.objects.get(backend="advance")
+    errors: list[BaseException] = []
+
+    def record_failure() -> None:
+        try:
+            error = VendorError(ErrorCode.VENDOR_ERROR, "down", retryable=False)
+            pipeline._record_failure(attempt.pk, error, config)
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        pipeline._lock_pair(attempt.pair_id)  # a reviewer is deciding this pair
+        recorder = threading.Thread(target=record_failure)
+        recorder.start()
+        time.sleep(0.5)  # the recorder now waits for whichever lock it takes second
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+        events.pair_decided(attempt.pair, Actor.system("reviewer"))
+    recorder.join()
+    assert errors == []
