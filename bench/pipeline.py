@@ -25,7 +25,6 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import argparse
 import contextlib
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import httpx
 import redis
 
 from bench._env import FACES, ROOT, django_setup, environment, fresh_database
+from kyc.worker_process import QUIET, stop_worker, worker_command
 
 
 class _Accept(BaseHTTPRequestHandler):
@@ -64,24 +64,7 @@ def running_worker(env: dict[str, str], concurrency: int) -> Iterator[subprocess
     """One Celery worker process, stopped however the phase ends (a stray one would keep
     consuming the next run's queue and holding its database connections)."""
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "kyc",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            str(concurrency),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--prefetch-multiplier",
-            "4",
-        ],
+        worker_command(concurrency, *QUIET, "--prefetch-multiplier", "4"),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -90,11 +73,7 @@ def running_worker(env: dict[str, str], concurrency: int) -> Iterator[subprocess
     try:
         yield worker
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker, timeout=60)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from celery.result import AsyncResult
 
 from kyc.celery import app
 from kyc.tasks import ping
+from kyc.worker_process import QUIET, stop_worker, worker_command
 
 REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,22 +42,7 @@ def test_a_real_worker_on_redis_completes_a_task(tmp_path):
         "KYC_VAR_DIR": str(tmp_path),
     }
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "kyc",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        worker_command(2, *QUIET),
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -79,5 +63,4 @@ def test_a_real_worker_on_redis_completes_a_task(tmp_path):
         app.conf.update(broker_url=old_broker)
         app._pool = None
         app.amqp._producer_pool = None
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+        stop_worker(worker, timeout=30)

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from rest_framework.test import APIClient
 from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
+from kyc.worker_process import QUIET, stop_worker, worker_command
 from reviews.models import AuditEvent
 from tests.conftest import face_bytes
 from tests.factories import client_with_key
@@ -110,22 +110,7 @@ class Workers:
 
     def start(self, concurrency: int = 4, **env: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "kyc",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(concurrency),
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            worker_command(concurrency, *QUIET),
             cwd=ROOT,
             env={**self.env, **env},
         )
@@ -134,13 +119,7 @@ class Workers:
 
     def stop_all(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_worker(process)
 
 
 @pytest.fixture

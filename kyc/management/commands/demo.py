@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from kyc.demo import SeedReport, create_demo_users, enable_backends, seed_demo_data
+from kyc.worker_process import worker_command
 from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
 
 
@@ -65,23 +66,7 @@ class Command(BaseCommand):
                 ],
                 env=child_env,
             ),
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "kyc",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    "16",
-                    "--loglevel",
-                    "INFO",
-                ],
-                env=child_env,
-            ),
+            subprocess.Popen(worker_command(16, loglevel="INFO"), env=child_env),
             subprocess.Popen(
                 [
                     sys.executable,

@@ -1,0 +1,44 @@
+"""How this project starts and stops a Celery worker process (the demo, the tests, the benchmarks).
+
+A thread pool, as deployed (README): vendor calls wait on the network, so one process keeps
+many in flight. No Django imports here: the benchmarks call this before configuring Django.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+
+def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "kyc",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
+        *options,
+    ]
+
+
+#: For tests and benchmarks, which start one worker next to another on a quiet broker.
+QUIET = ("--without-gossip", "--without-mingle")
+
+
+def stop_worker(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """A warm shutdown (running tasks finish), killed if it takes longer than `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
