@@ -42,8 +42,9 @@ class Actor:
         return cls(ActorType.API_CLIENT, str(client.public_id), client.name)
 
 
-def canonical_json(event: AuditEvent) -> str:
-    body = {
+def hashed_fields(event: AuditEvent) -> dict[str, Any]:
+    """The event's fields that its hash covers, as they are hashed."""
+    return {
         "seq": event.seq,
         "created_at": _iso(event.created_at),
         "actor_type": event.actor_type,
@@ -54,7 +55,12 @@ def canonical_json(event: AuditEvent) -> str:
         "subject_id": event.subject_id,
         "params": event.params,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json(event: AuditEvent) -> str:
+    return json.dumps(
+        hashed_fields(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair
 from kyc.ops.stats import DateRange
-from reviews.chain import canonical_json, compute_hash
+from reviews.chain import canonical_json, compute_hash, hashed_fields
 from reviews.models import AuditEvent, Decision, DecisionStage, ReviewCase
 
 CSV_CHUNK = 2000
@@ -245,15 +245,7 @@ def _audit(pair: ImagePair) -> list[dict[str, Any]]:
     )
     return [
         {
-            "seq": event.seq,
-            "created_at": _iso(event.created_at),
-            "actor_type": event.actor_type,
-            "actor_id": event.actor_id,
-            "actor_label": event.actor_label,
-            "event_type": event.event_type,
-            "subject_type": event.subject_type,
-            "subject_id": event.subject_id,
-            "params": event.params,
+            **hashed_fields(event),  # as hashed, so the pack alone lets anyone recompute it
             "prev_hash": event.prev_hash,
             "hash": event.hash,
             "canonical_json": canonical_json(event),
