@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from kyc import webhooks
+from kyc.admin_base import ReadOnlyModelAdmin
 from kyc.admin_forms import ApiClientForm, ApplicantForm, NewApiKeyForm
 from kyc.models import (
     ApiClient,
@@ -403,7 +404,7 @@ class ApiClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
     """Read-only: what was sent to whom, and how it went."""
 
     list_display = (
@@ -436,19 +437,9 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "payload_pretty",
     )
     readonly_fields = fields
-    actions = None
 
     class Media:
         css = ADMIN_CSS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="Outcome", ordering="status")
     def outcome(self, delivery: WebhookDelivery) -> SafeString:

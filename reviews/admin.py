@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from kyc.admin_base import ReadOnlyModelAdmin
 from reviews.chain import Actor
 from reviews.models import AuditEvent, Decision, ReasonCode, ReviewCase
 from reviews.reason_codes import create_reason_code, update_reason_code
@@ -49,22 +50,13 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReviewCase)
-class ReviewCaseAdmin(admin.ModelAdmin):
+class ReviewCaseAdmin(ReadOnlyModelAdmin):
     """Read-only: cases are opened by the pipeline and moved only through the reviewer UI's
     audited services, never edited here."""
 
     list_display = ("public_id", "status", "queue", "assignee", "priority", "due_at", "created_at")
     list_filter = ("status", "queue")
     readonly_fields = [f.name for f in ReviewCase._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Decision)
@@ -81,7 +73,7 @@ class DecisionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyModelAdmin):
     """Read-only: the trail has no add, change or delete path."""
 
     list_display = (
@@ -96,13 +88,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("event_type", "actor_type")
     search_fields = ("subject_id", "actor_label")
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
-    actions = None
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
