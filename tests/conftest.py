@@ -41,9 +41,8 @@ def faces_dir() -> Path:
     return FACES_DIR
 
 
-@pytest.fixture(autouse=True)
-def _isolated_media(settings, tmp_path):
-    """Every test writes encrypted images into its own folder."""
+def store_images_in(settings, folder: Path) -> None:
+    """Encrypted image files in `folder` (Django resets default_storage on the change)."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -51,12 +50,17 @@ def _isolated_media(settings, tmp_path):
             "OPTIONS": {
                 "inner": {
                     "BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(tmp_path / "media")},
+                    "OPTIONS": {"location": str(folder)},
                 }
             },
         },
     }
-    # Django's setting_changed handler resets the storage registry and default_storage.
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    """Every test writes encrypted images into its own folder."""
+    store_images_in(settings, tmp_path / "media")
 
 
 @pytest.fixture(autouse=True)

@@ -27,7 +27,7 @@ from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
 from kyc.worker_process import QUIET, stop_worker, worker_command
 from reviews.models import AuditEvent
-from tests.conftest import face_bytes
+from tests.conftest import face_bytes, store_images_in
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
 from vendors.sandboxes.advance import CHECK_PATH
@@ -56,18 +56,7 @@ def media_dir(tmp_path_factory) -> Path:
 def _isolated_media(settings, media_dir):
     """Overrides the suite-wide fixture: the worker process must read the same folder."""
     settings.KYC_ENCRYPTION_KEYS = KEY
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "kyc.storage.EncryptedStorage",
-            "OPTIONS": {
-                "inner": {
-                    "BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": str(media_dir)},
-                }
-            },
-        },
-    }
+    store_images_in(settings, media_dir)
 
 
 class Receiver(BaseHTTPRequestHandler):
