@@ -7,24 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from tests.conftest import FACES_DIR
+from tests.vendors.contract import RESULT_KEYS
 from vendors.registry import reset_adapters
 
 SAME = (str(FACES_DIR / "df_img1.jpg"), str(FACES_DIR / "df_img2.jpg"))
-DESIGN_KEYS = {
-    "vendor",
-    "status",
-    "score",
-    "vendor_score",
-    "error_code",
-    "vendor_code",
-    "vendor_message",
-    "vendor_request_id",
-    "billable",
-    "same_person",
-    "risk_tags",
-    "faces",
-    "latency_ms",
-}
 
 
 @pytest.fixture
@@ -51,7 +37,7 @@ def test_compare_prints_the_design_json_for_every_backend(pointed_at_sandboxes, 
     status, out = run("--vendor", vendor, *SAME, "--json")
     result = json.loads(out)
     assert status == 0
-    assert set(result) == DESIGN_KEYS
+    assert set(result) == RESULT_KEYS
     assert result["vendor"] == vendor
     assert result["status"] == "completed"
     assert result["score"] >= 70

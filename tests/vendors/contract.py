@@ -25,6 +25,22 @@ from vendors.base import (
 )
 from vendors.registry import adapter_class
 
+#: The keys of a comparison result as JSON (DESIGN §10), for `compare --json` and the adapters.
+RESULT_KEYS = {
+    "vendor",
+    "status",
+    "score",
+    "vendor_score",
+    "error_code",
+    "vendor_code",
+    "vendor_message",
+    "vendor_request_id",
+    "billable",
+    "same_person",
+    "risk_tags",
+    "faces",
+    "latency_ms",
+}
 SAME_PERSON = ("df_img1.jpg", "df_img2.jpg")  # angelina
 DIFFERENT_PEOPLE = ("df_img1.jpg", "fr_obama.jpg")
 

@@ -11,25 +11,10 @@ from PIL import Image
 
 from kyc.images import prepare_for_backend
 from tests.conftest import BAD_DIR, face_bytes
+from tests.vendors.contract import RESULT_KEYS
 from vendors.base import CompareRequest, CompareResult, ErrorCode, PreparedImage, ResultStatus
 from vendors.local.adapter import LocalAdapter
 from vendors.registry import adapter_class
-
-DESIGN_10_KEYS = {
-    "vendor",
-    "status",
-    "score",
-    "vendor_score",
-    "error_code",
-    "vendor_code",
-    "vendor_message",
-    "vendor_request_id",
-    "billable",
-    "same_person",
-    "risk_tags",
-    "faces",
-    "latency_ms",
-}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +167,7 @@ def test_the_raw_response_holds_no_descriptor_or_image_data(adapter, faces_dir):
 
 def test_the_result_has_the_json_keys_of_design_section_10(adapter, faces_dir):
     data = compare(adapter, "df_img1.jpg", "df_img2.jpg").as_dict()
-    assert set(data) == DESIGN_10_KEYS
+    assert set(data) == RESULT_KEYS
     assert set(data["faces"]) == {"selfie", "reference"}
     assert set(data["faces"]["selfie"]) == {"left", "top", "width", "height"}
     assert data["status"] == "completed"
