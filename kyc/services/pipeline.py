@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -106,7 +107,7 @@ def run_attempt(attempt_id: int) -> float | None:
             vendor_message=rejected.message,
             details={"which": rejected.field, "local_check": rejected.code},
         )
-        _record_result(attempt.pk, result, config, timings)
+        _record_result(attempt, result, config, timings)
         return None
     timings["prepare_ms"] = _ms_since(clock)
     _release_connection()
@@ -115,10 +116,10 @@ def run_attempt(attempt_id: int) -> float | None:
         result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
     except VendorError as error:
         routing.record_failure(attempt.vendor)
-        _record_failure(attempt.pk, error, config)
+        _record_failure(attempt, error, config)
     except VendorNotConfigured as error:
         _record_failure(
-            attempt.pk,
+            attempt,
             VendorError(
                 ErrorCode.BAD_REQUEST, str(error), retryable=False, vendor_code="not_configured"
             ),
@@ -126,7 +127,7 @@ def run_attempt(attempt_id: int) -> float | None:
         )
     else:
         routing.record_success(attempt.vendor)
-        _record_result(attempt.pk, result, config, timings)
+        _record_result(attempt, result, config, timings)
     return None
 
 
@@ -150,11 +151,13 @@ def _claim(
 
     Returns (attempt, its backend's config, None) when claimed, (None, None, seconds) when
     another worker holds it until its deadline, and (None, None, None) when nothing is left to do.
+    The attempt, its pair and the pair's client and applicant are read once, before the claim:
+    whoever wins the conditional UPDATE works from that read.
     """
     now = timezone.now()
     attempt = (
-        ComparisonAttempt.objects.filter(pk=attempt_id)
-        .only("vendor", "status", "deadline_at")
+        ComparisonAttempt.objects.select_related("pair__client", "pair__applicant")
+        .filter(pk=attempt_id)
         .first()
     )
     if attempt is None:
@@ -178,11 +181,10 @@ def _claim(
         ):
             return None, None, (attempt.deadline_at - now).total_seconds() + 1
         return None, None, None
-    attempt = ComparisonAttempt.objects.select_related("pair__client", "pair__applicant").get(
-        pk=attempt_id
-    )
-    if attempt.purpose == AttemptPurpose.DECIDE:
-        ImagePair.objects.filter(pk=attempt.pair_id, status=PairStatus.RECEIVED).update(
+    attempt.status, attempt.started_at, attempt.deadline_at = AttemptStatus.RUNNING, now, deadline
+    pair = attempt.pair
+    if attempt.purpose == AttemptPurpose.DECIDE and pair.status == PairStatus.RECEIVED:
+        ImagePair.objects.filter(pk=pair.pk, status=PairStatus.RECEIVED).update(
             status=PairStatus.COMPARING
         )
     return attempt, config, None
@@ -217,29 +219,28 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
     outcome = run_preflight(selfie, reference)
     target = str(attempt.details.get("target_vendor", ""))
     with transaction.atomic():
-        locked = _lock_running(attempt.pk)
-        if locked is None:
+        if not _store_outcome(
+            attempt,
+            status=AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
+            error_code=str(outcome.error_code or ""),
+            latency_ms=outcome.latency_ms,
+            details={
+                **attempt.details,
+                "selfie_faces": outcome.selfie_faces,
+                "reference_faces": outcome.reference_faces,
+                "which": outcome.which,
+                "reason": outcome.reason,
+                "vendor_called": False if not outcome.passed else None,
+            },
+            verdict="" if outcome.passed else RESUBMIT,
+            verdict_reasons=[] if outcome.passed else [outcome.reason],
+        ):
             return
-        locked.status = AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT
-        locked.error_code = str(outcome.error_code or "")
-        locked.latency_ms = outcome.latency_ms
-        locked.details = {
-            **locked.details,
-            "selfie_faces": outcome.selfie_faces,
-            "reference_faces": outcome.reference_faces,
-            "which": outcome.which,
-            "reason": outcome.reason,
-            "vendor_called": False if not outcome.passed else None,
-        }
-        locked.verdict = "" if outcome.passed else RESUBMIT
-        locked.verdict_reasons = [] if outcome.passed else [outcome.reason]
-        locked.finished_at = timezone.now()
-        locked.save()
-        pair = _lock_pair(locked.pair_id)  # before the audit chain's lock, as everywhere
-        events.attempt_recorded(locked)
+        pair = _lock_pair(attempt.pair_id)  # before the audit chain's lock, as everywhere
+        events.attempt_recorded(attempt)
         if outcome.passed:
             nxt = ComparisonAttempt.objects.create(
-                pair=pair, vendor=target, number=locked.number + 1
+                pair=pair, vendor=target, number=attempt.number + 1
             )
             enqueue_attempt(nxt)
             return
@@ -247,15 +248,26 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
         verdict = Verdict(
             REVIEW if config.image_problems_to_review else RESUBMIT, (outcome.reason,)
         )
-        _decide(pair, locked, verdict)
+        _decide(pair, attempt, verdict)
 
 
 # --- recording outcomes --------------------------------------------------------------------------
 
 
-def _lock_running(attempt_id: int) -> ComparisonAttempt | None:
-    attempt = ComparisonAttempt.objects.select_for_update(no_key=True).get(pk=attempt_id)
-    return attempt if attempt.status == AttemptStatus.RUNNING else None
+def _store_outcome(attempt: ComparisonAttempt, **fields: Any) -> bool:
+    """Write the attempt's outcome if this worker still holds its claim; False if it does not.
+
+    One conditional UPDATE: it also row-locks the attempt until the transaction ends. The claim
+    is identified by its start time, so a worker whose attempt was swept and re-claimed by
+    another (it ran past its deadline) cannot record over the new claim.
+    """
+    fields["finished_at"] = timezone.now()
+    stored = ComparisonAttempt.objects.filter(
+        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
+    ).update(**fields)
+    for name, value in fields.items():
+        setattr(attempt, name, value)
+    return bool(stored)
 
 
 def _lock_pair(pair_id: int) -> ImagePair:
@@ -267,7 +279,7 @@ def _lock_pair(pair_id: int) -> ImagePair:
 
 
 def _record_result(
-    attempt_id: int,
+    attempt: ComparisonAttempt,
     result: CompareResult,
     config: VendorConfig,
     timings: dict[str, float] | None = None,
@@ -280,45 +292,39 @@ def _record_result(
     clock = time.perf_counter()
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
+    band = verdict.band
     with transaction.atomic():
-        attempt = _lock_running(attempt_id)
-        if attempt is None:
-            return
-        attempt.status = (
-            AttemptStatus.COMPLETED
+        stored = _store_outcome(
+            attempt,
+            status=AttemptStatus.COMPLETED
             if result.status == ResultStatus.COMPLETED
-            else AttemptStatus.INVALID_INPUT
+            else AttemptStatus.INVALID_INPUT,
+            score=result.score,
+            vendor_score=result.vendor_score,
+            error_code=str(result.error_code or ""),
+            vendor_code=result.vendor_code[:120],
+            vendor_message=result.vendor_message,
+            vendor_request_id=result.vendor_request_id[:200],
+            billable=result.billable,
+            same_person=result.same_person,
+            risk_tags=list(result.risk_tags),
+            faces=result.as_dict()["faces"],
+            details={**attempt.details, **dict(result.details), "timings": timings or {}},
+            raw_response=result.raw_response,
+            latency_ms=result.latency_ms,
+            thresholds={
+                **thresholds,
+                **(
+                    {"band": {"approve_at": band.approve_at, "reject_below": band.reject_below}}
+                    if band
+                    else {}
+                ),
+            },
+            verdict=verdict.outcome,
+            verdict_reasons=list(verdict.reasons),
         )
-        attempt.score = result.score
-        attempt.vendor_score = result.vendor_score
-        attempt.error_code = str(result.error_code or "")
-        attempt.vendor_code = result.vendor_code[:120]
-        attempt.vendor_message = result.vendor_message
-        attempt.vendor_request_id = result.vendor_request_id[:200]
-        attempt.billable = result.billable
-        attempt.same_person = result.same_person
-        attempt.risk_tags = list(result.risk_tags)
-        attempt.faces = result.as_dict()["faces"]
-        attempt.details = {**attempt.details, **dict(result.details), "timings": timings or {}}
-        attempt.raw_response = result.raw_response
-        attempt.latency_ms = result.latency_ms
-        attempt.thresholds = {
-            **thresholds,
-            **(
-                {
-                    "band": {
-                        "approve_at": verdict.band.approve_at,
-                        "reject_below": verdict.band.reject_below,
-                    }
-                }
-                if verdict.band
-                else {}
-            ),
-        }
-        attempt.verdict = verdict.outcome
-        attempt.verdict_reasons = list(verdict.reasons)
-        attempt.finished_at = timezone.now()
-        attempt.save()
+        if not stored:
+            return
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
             attempt.pair = _lock_pair(attempt.pair_id)
@@ -328,11 +334,11 @@ def _record_result(
         ComparisonAttempt.objects.filter(pk=attempt.pk).update(details=attempt.details)
 
 
-def _record_failure(attempt_id: int, error: VendorError, config: VendorConfig) -> None:
+def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: VendorConfig) -> None:
     logger.warning(
         "comparison attempt failed",
         extra={
-            "attempt_id": attempt_id,
+            "attempt_id": attempt.pk,
             "vendor": config.backend,
             "error_code": str(error.code),
             "vendor_code": error.vendor_code,
@@ -340,22 +346,22 @@ def _record_failure(attempt_id: int, error: VendorError, config: VendorConfig) -
         },
     )
     with transaction.atomic():
-        attempt = _lock_running(attempt_id)
-        if attempt is None:
+        stored = _store_outcome(
+            attempt,
+            status=AttemptStatus.FAILED,
+            error_code=str(error.code),
+            error_message=error.message[:2000],
+            retryable=error.retryable,
+            vendor_code=error.vendor_code[:120],
+            vendor_request_id=error.vendor_request_id[:200],
+            http_status=error.http_status,
+            billable=error.billable,
+            raw_response=error.raw_response,
+            latency_ms=error.latency_ms,
+            details={**attempt.details, "retry_after": error.retry_after},
+        )
+        if not stored:
             return
-        attempt.status = AttemptStatus.FAILED
-        attempt.error_code = str(error.code)
-        attempt.error_message = error.message[:2000]
-        attempt.retryable = error.retryable
-        attempt.vendor_code = error.vendor_code[:120]
-        attempt.vendor_request_id = error.vendor_request_id[:200]
-        attempt.http_status = error.http_status
-        attempt.billable = error.billable
-        attempt.raw_response = error.raw_response
-        attempt.latency_ms = error.latency_ms
-        attempt.details = {**attempt.details, "retry_after": error.retry_after}
-        attempt.finished_at = timezone.now()
-        attempt.save()
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         pair = _lock_pair(attempt.pair_id) if attempt.purpose == AttemptPurpose.DECIDE else None
         events.attempt_recorded(attempt)
@@ -447,14 +453,13 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> fl
 def _finish_without_images(attempt: ComparisonAttempt) -> None:
     """The applicant was erased while the pair waited: nothing left to compare."""
     with transaction.atomic():
-        locked = _lock_running(attempt.pk)
-        if locked is None:
+        if not _store_outcome(
+            attempt,
+            status=AttemptStatus.FAILED,
+            error_message="Images were erased before the comparison ran.",
+        ):
             return
-        locked.status = AttemptStatus.FAILED
-        locked.error_message = "Images were erased before the comparison ran."
-        locked.finished_at = timezone.now()
-        locked.save()
-        pair = _lock_pair(locked.pair_id)
+        pair = _lock_pair(attempt.pair_id)
         if pair.status not in FINAL_PAIR_STATUSES:
             pair.status = PairStatus.FAILED
             pair.status_reason = "images_erased"

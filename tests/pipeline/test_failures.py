@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
 from kyc.services import pipeline
-from reviews.models import ReviewCase
+from reviews.models import AuditEvent, ReviewCase
+from vendors.base import CompareResult, ResultStatus
 
 
 def test_a_5xx_then_success_leaves_two_attempts_and_an_approval(harness):
@@ -94,4 +95,31 @@ def test_an_attempt_whose_worker_died_is_taken_again_after_its_deadline(harness)
     harness.tasks.sent.clear()
     assert pipeline.sweep_stuck_attempts() == 1
     pair = harness.run(pair)
+    assert pair.status == PairStatus.APPROVED
+
+
+def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
+    """A worker stalled past its deadline; the sweeper gave the attempt to another worker. The
+    first one's late answer must not overwrite the second's, nor decide the pair."""
+    harness.enable("advance")
+    pair = harness.submit()
+    attempt_id = harness.tasks.sent[0].args[0]
+    stalled, config, _ = pipeline._claim(attempt_id)
+    ComparisonAttempt.objects.filter(pk=attempt_id).update(
+        deadline_at=timezone.now() - timedelta(seconds=1)
+    )
+    taken_over, _, _ = pipeline._claim(attempt_id)
+    assert stalled is not None and taken_over is not None and config is not None
+
+    late = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=12.0)
+    pipeline._record_result(stalled, late, config)
+    attempt = ComparisonAttempt.objects.get(pk=attempt_id)
+    assert (attempt.status, attempt.score) == (AttemptStatus.RUNNING, None)
+    assert not AuditEvent.objects.filter(event_type="comparison.recorded").exists()
+
+    answer = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=93.0)
+    pipeline._record_result(taken_over, answer, config)
+    attempt.refresh_from_db()
+    pair.refresh_from_db()
+    assert (attempt.status, attempt.score) == (AttemptStatus.COMPLETED, 93.0)
     assert pair.status == PairStatus.APPROVED

@@ -89,7 +89,7 @@ def test_a_failed_attempt_takes_the_pair_lock_before_the_audit_chain_lock(defaul
     def record_failure() -> None:
         try:
             error = VendorError(ErrorCode.VENDOR_ERROR, "down", retryable=False)
-            pipeline._record_failure(attempt.pk, error, config)
+            pipeline._record_failure(attempt, error, config)
         except BaseException as error:  # reported to the main thread
             errors.append(error)
         finally:
