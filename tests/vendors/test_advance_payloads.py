@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request
 
 from vendors.advance.adapter import AdvanceAdapter
 from vendors.advance.auth import AccessToken, TokenStore
-from vendors.advance.consts import CHECK_PATH, TOKEN_PATH
+from vendors.advance.consts import CHECK_PATH, TOKEN_PATH, TOKEN_REFRESH_MARGIN_SECONDS
 from vendors.base import (
     CompareRequest,
     ErrorCode,
@@ -615,4 +615,52 @@ def test_a_token_already_replaced_by_another_thread_is_not_fetched_again():
     newer = store.replace(stale)
 
     assert store.replace(stale) == newer
+    assert [token.value for token in fetched] == ["token-0", "token-1"]
+
+
+class CountingCache(LocMemCache):
+    def __init__(self) -> None:
+        super().__init__(f"advance-{uuid.uuid4()}", {})
+        self.reads = 0
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        self.reads += 1
+        return super().get(key, default, version)
+
+
+def counting_store(cache: CountingCache, fetched: list[AccessToken], clock: Clock) -> TokenStore:
+    def fetch() -> AccessToken:
+        token = AccessToken(f"token-{len(fetched)}", clock() + 3600)
+        fetched.append(token)
+        return token
+
+    return TokenStore(
+        cache=cache, base_url="u", access_key="a", secret_key="s", fetch=fetch, clock=clock
+    )
+
+
+def test_a_process_reads_the_shared_token_once_until_it_nears_expiry():
+    cache, fetched, clock = CountingCache(), [], Clock()
+    store = counting_store(cache, fetched, clock)
+
+    tokens = [store.get() for _ in range(5)]
+    reads_while_fresh = cache.reads
+    clock.now += 3600 - TOKEN_REFRESH_MARGIN_SECONDS  # now inside the refresh margin
+    renewed = store.get()
+
+    assert {token.value for token in tokens} == {"token-0"}
+    assert reads_while_fresh == 2  # the first get: once before and once under the refresh lock
+    assert renewed.value == "token-1"
+
+
+def test_a_copy_replaced_by_another_process_is_swapped_for_the_shared_one_without_a_fetch():
+    cache, fetched, clock = CountingCache(), [], Clock()
+    this_process = counting_store(cache, fetched, clock)
+    other_process = counting_store(cache, fetched, clock)
+    stale = this_process.get()
+    newer = other_process.replace(other_process.get())  # ADVANCE refused it over there
+
+    assert this_process.get() == stale  # this process cannot know yet
+    assert this_process.replace(stale) == newer  # ADVANCE refused it here too
+    assert this_process.get() == newer
     assert [token.value for token in fetched] == ["token-0", "token-1"]

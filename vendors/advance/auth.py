@@ -2,9 +2,9 @@
 
 ADVANCE authenticates every API call with a short-lived token from its token endpoint
 (VENDOR-PROTOCOLS.md §2.2). Fetching one costs a round trip, so a token is kept in the Django cache
-(shared by every web and worker process) until 60 s before its `expiredTime`, and a per-key lock
-keeps the threads of one process from all refreshing at once. The token is a bearer secret: it is
-never logged, put in an exception or kept in a raw response.
+(shared by every web and worker process, each also keeping its own copy) until 60 s before its
+`expiredTime`, and a per-key lock keeps the threads of one process from all refreshing at once.
+The token is a bearer secret: it is never logged, put in an exception or kept in a raw response.
 """
 
 from __future__ import annotations
@@ -107,9 +107,17 @@ class TokenStore:
         self.key = f"vendors:advance:token:{digest[:32]}"
         self._fetch = fetch
         self._clock = clock
+        # This process's copy of the shared token: every call would otherwise be a cache round
+        # trip. A copy another process has since replaced is refused by ADVANCE once, and
+        # `replace` then finds the newer token in the shared cache.
+        self._known: AccessToken | None = None
 
     def get(self) -> AccessToken:
-        """A usable token: the cached one, or a fresh one fetched by exactly one thread."""
+        """A usable token: the one this process knows, the shared one, or a fresh one fetched by
+        exactly one thread."""
+        token = self._known
+        if token is not None and token.usable_at(self._clock()):
+            return token
         token = self._cached()
         if token is not None and token.usable_at(self._clock()):
             return token
@@ -130,6 +138,7 @@ class TokenStore:
             if token is not None and token.value != rejected.value:
                 return token
             self.cache.delete(self.key)
+            self._known = None
             return self._refresh()
 
     def _refresh(self) -> AccessToken:
@@ -138,6 +147,7 @@ class TokenStore:
         if ttl >= 1:
             stored = {"token": token.value, "expires_at": token.expires_at}
             self.cache.set(self.key, stored, int(ttl))
+        self._known = token
         return token
 
     def _cached(self) -> AccessToken | None:
@@ -145,9 +155,11 @@ class TokenStore:
         if not isinstance(stored, dict):
             return None
         try:
-            return AccessToken(str(stored["token"]), float(stored["expires_at"]))
+            token = AccessToken(str(stored["token"]), float(stored["expires_at"]))
         except (KeyError, TypeError, ValueError):
             return None
+        self._known = token
+        return token
 
 
 class AccessTokenAuth(httpx.Auth):
