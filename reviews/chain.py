@@ -76,9 +76,10 @@ def append(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-        head = AuditEvent.objects.order_by("-seq").only("seq", "hash").first()
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = head or (0, GENESIS_HASH)
         event = AuditEvent(
-            seq=(head.seq + 1) if head else 1,
+            seq=seq + 1,
             created_at=timezone.now(),
             actor_type=actor.type,
             actor_id=actor.id,
@@ -87,7 +88,7 @@ def append(
             subject_type=subject_type,
             subject_id=str(subject_id),
             params=_jsonable(params),
-            prev_hash=head.hash if head else GENESIS_HASH,
+            prev_hash=prev_hash,
         )
         event.hash = compute_hash(event.prev_hash, event)
         event.save()
