@@ -264,7 +264,9 @@ def _task_postrun(task_id: str | None = None, **_: Any) -> None:
 
 
 def _remember_applicant(sender: Any, instance: Any, **_: Any) -> None:
-    remember_sensitive(getattr(instance, "external_ref", None))
+    # From __dict__: a query that deferred the reference has not loaded it (so cannot log it),
+    # and reading the attribute would fetch it with one more query per applicant.
+    remember_sensitive(instance.__dict__.get("external_ref"))
 
 
 def connect_signals() -> None:

@@ -144,6 +144,17 @@ def _release_connection() -> None:
 # --- claiming ------------------------------------------------------------------------------------
 
 
+#: What running and recording an attempt read (the audit event names the attempt's score, code,
+#: verdict and billing); recording locks and re-reads the pair in full.
+_CLAIM_FIELDS = (
+    *("public_id", "pair_id", "vendor", "number", "purpose", "status", "deadline_at", "details"),
+    *("score", "error_code", "verdict", "billable"),
+    *("pair__public_id", "pair__status", "pair__selfie", "pair__reference"),
+    *("pair__reference_source", "pair__images_purged_at"),
+    *("pair__client__public_id", "pair__applicant__public_id"),
+)
+
+
 def _claim(
     attempt_id: int,
 ) -> tuple[ComparisonAttempt | None, VendorConfig | None, float | None]:
@@ -157,6 +168,7 @@ def _claim(
     now = timezone.now()
     attempt = (
         ComparisonAttempt.objects.select_related("pair__client", "pair__applicant")
+        .only(*_CLAIM_FIELDS)
         .filter(pk=attempt_id)
         .first()
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
 from rest_framework.test import APIClient
 
 from kyc import webhooks
@@ -17,6 +20,23 @@ from tests.conftest import face_bytes
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
 from vendors.registry import reset_adapters
+
+
+@contextmanager
+def no_deferred_loads() -> Iterator[None]:
+    """The pipeline reads only some columns when it claims an attempt (`_CLAIM_FIELDS`); reading
+    any other one would quietly cost a query per attempt. Fail instead."""
+    original = Model.refresh_from_db
+
+    def refresh(self: Model, using: Any = None, fields: Any = None, **kwargs: Any) -> None:
+        assert fields is None, f"{type(self).__name__}.{fields} was loaded on its own"
+        original(self, using, fields, **kwargs)
+
+    Model.refresh_from_db = refresh  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Model.refresh_from_db = original  # type: ignore[method-assign]
 
 
 @dataclass
@@ -50,7 +70,8 @@ class TaskQueue:
                 return
             task = self.sent.pop(0)
             if task.name == pipeline.TASK_NAME:
-                pipeline.run_attempt(*task.args)
+                with no_deferred_loads():
+                    pipeline.run_attempt(*task.args)
             elif task.name == "kyc.deliver_webhook":
                 webhooks.deliver(*task.args)
         raise AssertionError("the pipeline did not settle")
