@@ -71,7 +71,8 @@ def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
 
 
 def run_attempt(attempt_id: int) -> float | None:
-    """Run one attempt. Returns seconds to wait and try again when another worker holds it.
+    """Run one attempt. Returns seconds to wait and try again, when another worker holds it or
+    its vendor's calls-per-minute limit is used up.
 
     A redelivered message (its first worker died mid-call) may arrive before the dead worker's
     deadline has passed; it must come back later rather than be dropped.
@@ -79,6 +80,11 @@ def run_attempt(attempt_id: int) -> float | None:
     attempt, config, busy_for = _claim(attempt_id)
     if attempt is None or config is None:
         return busy_for
+    if attempt.purpose != AttemptPurpose.PREFLIGHT:  # pre-flight runs locally, calls no vendor
+        over_limit_for = routing.rate_limit_delay(config)
+        if over_limit_for > 0:
+            _postpone(attempt, over_limit_for)
+            return over_limit_for
     pair = attempt.pair
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
@@ -129,6 +135,17 @@ def run_attempt(attempt_id: int) -> float | None:
         routing.record_success(attempt.vendor)
         _record_result(attempt, result, config, timings)
     return None
+
+
+def _postpone(attempt: ComparisonAttempt, seconds: float) -> None:
+    """Hand a claimed attempt back as pending, not to be run (or swept) for `seconds`."""
+    ComparisonAttempt.objects.filter(
+        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
+    ).update(
+        status=AttemptStatus.PENDING,
+        deadline_at=None,
+        not_before=timezone.now() + timedelta(seconds=seconds),
+    )
 
 
 def _release_connection() -> None:

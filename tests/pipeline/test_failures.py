@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.utils import timezone
 
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
-from kyc.services import pipeline
+from kyc.services import pipeline, routing
 from reviews.models import AuditEvent, ReviewCase
 from vendors.base import CompareResult, ResultStatus
 
@@ -123,3 +124,26 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
     pair.refresh_from_db()
     assert (attempt.status, attempt.score) == (AttemptStatus.COMPLETED, 93.0)
     assert pair.status == PairStatus.APPROVED
+
+
+def test_over_the_vendors_rate_limit_an_attempt_waits_for_the_next_minute(harness, monkeypatch):
+    harness.enable("advance", rate_limit_per_minute=1)
+    harness.sandboxes["advance"].script({"score": 91}, {"score": 92})
+    # 30 s into a minute, as the routing module sees the clock
+    monkeypatch.setattr(routing, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    harness.submit(applicant_ref="first")
+    harness.submit(applicant_ref="second")
+    first_id, second_id = (task.args[0] for task in harness.tasks.sent)
+
+    assert pipeline.run_attempt(first_id) is None
+    wait = pipeline.run_attempt(second_id)
+
+    assert wait is not None and 30 <= wait <= 32  # the rest of this minute, plus jitter
+    postponed = ComparisonAttempt.objects.get(pk=second_id)
+    assert postponed.status == AttemptStatus.PENDING
+    assert postponed.not_before > timezone.now() + timedelta(seconds=29)
+    assert len([r for r in harness.sandboxes["advance"].requests() if "check" in r["path"]]) == 1
+
+    monkeypatch.setattr(routing, "time", SimpleNamespace(time=lambda: 1_800_000_061.0))
+    assert pipeline.run_attempt(second_id) is None
+    assert ComparisonAttempt.objects.get(pk=second_id).status == AttemptStatus.COMPLETED
