@@ -117,6 +117,21 @@ def image_path(instance: ImagePair | None, filename: str) -> str:
     return f"pairs/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}.bin"
 
 
+class ImagePairQuerySet(models.QuerySet["ImagePair"]):
+    def lock_for_change(self, pk: int) -> ImagePair:
+        """The pair with its client and applicant, its row locked until the transaction ends.
+
+        FOR NO KEY UPDATE of the pair's row only: a plain FOR UPDATE through the join would also
+        lock the client row, on which every insert referencing that client waits for its foreign
+        key check (tests/pipeline/test_row_locks.py).
+        """
+        return (
+            self.select_for_update(no_key=True, of=("self",))
+            .select_related("client", "applicant")
+            .get(pk=pk)
+        )
+
+
 class ImagePair(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(ApiClient, on_delete=models.PROTECT, related_name="pairs")
@@ -156,6 +171,8 @@ class ImagePair(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     images_purged_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ImagePairQuerySet.as_manager()
+
     class Meta:
         permissions = [
             ("view_dashboard", "Can view the operations dashboard"),
@@ -186,6 +203,11 @@ class ImagePair(models.Model):
 
     def __str__(self) -> str:
         return str(self.public_id)
+
+    def next_attempt_number(self) -> int:
+        """The number this pair's next attempt gets (call it with the pair's row locked)."""
+        last = self.attempts.order_by("-number").values_list("number", flat=True).first()
+        return (last or 0) + 1
 
 
 class AttemptStatus(models.TextChoices):

@@ -68,7 +68,7 @@ def request_rerun(pair_id: int, vendor: str, actor: Actor) -> ComparisonAttempt 
     )
     if pair.images_purged_at is not None or not pair.selfie.name:
         return None
-    number = (pair.attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    number = pair.next_attempt_number()
     deciding = pair.deciding_attempt
     attempt = ComparisonAttempt.objects.create(
         pair=pair,

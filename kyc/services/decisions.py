@@ -31,11 +31,7 @@ def apply_reviewer_outcome(
 
     if status not in REVIEWER_OUTCOMES:
         raise ValueError(f"A reviewer cannot set status {status!r}.")
-    locked = (
-        ImagePair.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("client", "applicant")
-        .get(pk=pair.pk)
-    )
+    locked = ImagePair.objects.lock_for_change(pair.pk)
     if locked.status != PairStatus.NEEDS_REVIEW:
         raise PairNotAwaitingReview(f"Pair {locked.public_id} is already {locked.status}.")
     locked.status = status
@@ -56,9 +52,11 @@ def request_second_opinion(pair: ImagePair, vendor: str, actor: Actor) -> Compar
     locked = ImagePair.objects.select_for_update(no_key=True).get(pk=pair.pk)
     if locked.images_purged_at is not None:
         raise ImagesGone("The images of this pair were purged.")
-    number = (locked.attempts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     attempt = ComparisonAttempt.objects.create(
-        pair=locked, vendor=vendor, number=number, purpose=AttemptPurpose.SECOND_OPINION
+        pair=locked,
+        vendor=vendor,
+        number=locked.next_attempt_number(),
+        purpose=AttemptPurpose.SECOND_OPINION,
     )
     events.second_opinion_requested(locked, actor, vendor=vendor, attempt=str(attempt.public_id))
     enqueue_attempt(attempt)

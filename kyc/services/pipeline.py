@@ -265,7 +265,8 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
             verdict_reasons=[] if outcome.passed else [outcome.reason],
         ):
             return
-        pair = _lock_pair(attempt.pair_id)  # before the audit chain's lock, as everywhere
+        # The pair's row lock before the audit chain's, in the order every other writer takes them.
+        pair = ImagePair.objects.lock_for_change(attempt.pair_id)
         events.attempt_recorded(attempt)
         if outcome.passed:
             nxt = ComparisonAttempt.objects.create(
@@ -297,14 +298,6 @@ def _store_outcome(attempt: ComparisonAttempt, **fields: Any) -> bool:
     for name, value in fields.items():
         setattr(attempt, name, value)
     return bool(stored)
-
-
-def _lock_pair(pair_id: int) -> ImagePair:
-    return (
-        ImagePair.objects.select_for_update(no_key=True, of=("self",))
-        .select_related("client", "applicant")
-        .get(pk=pair_id)
-    )
 
 
 def _record_result(
@@ -356,7 +349,7 @@ def _record_result(
             return
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
-            attempt.pair = _lock_pair(attempt.pair_id)
+            attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
         events.attempt_recorded(attempt)
         webhook_ms = _decide(attempt.pair, attempt, verdict) if deciding else 0.0
         attempt.details["timings"].update(webhook_ms=webhook_ms, record_ms=_ms_since(clock))
@@ -392,7 +385,8 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
         if not stored:
             return
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
-        pair = _lock_pair(attempt.pair_id) if attempt.purpose == AttemptPurpose.DECIDE else None
+        deciding = attempt.purpose == AttemptPurpose.DECIDE
+        pair = ImagePair.objects.lock_for_change(attempt.pair_id) if deciding else None
         events.attempt_recorded(attempt)
         if pair is None:
             return
@@ -409,13 +403,7 @@ def _retry_or_fail_over(
             "vendor", flat=True
         )
     )
-    next_number = (
-        ComparisonAttempt.objects.filter(pair=pair)
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-        or 0
-    ) + 1
+    next_number = pair.next_attempt_number()
     retries_used = decide_attempts.count(attempt.vendor) - 1
     if (
         error.retryable
@@ -488,7 +476,7 @@ def _finish_without_images(attempt: ComparisonAttempt) -> None:
             error_message="Images were erased before the comparison ran.",
         ):
             return
-        pair = _lock_pair(attempt.pair_id)
+        pair = ImagePair.objects.lock_for_change(attempt.pair_id)
         if pair.status not in FINAL_PAIR_STATUSES:
             pair.status = PairStatus.FAILED
             pair.status_reason = "images_erased"

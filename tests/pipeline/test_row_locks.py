@@ -59,7 +59,7 @@ def _postgres_only() -> None:
 def test_recording_a_result_leaves_the_client_applicant_and_pair_keys_free() -> None:
     pair = ImagePairFactory()
     insert_while_locked(
-        lambda: pipeline._lock_pair(pair.pk),
+        lambda: ImagePair.objects.lock_for_change(pair.pk),
         lambda: (
             ImagePairFactory(applicant=pair.applicant),
             AttemptFactory(pair=pair),
@@ -96,7 +96,7 @@ def test_a_failed_attempt_takes_the_pair_lock_before_the_audit_chain_lock(defaul
             connections.close_all()
 
     with transaction.atomic():
-        pipeline._lock_pair(attempt.pair_id)  # a reviewer is deciding this pair
+        ImagePair.objects.lock_for_change(attempt.pair_id)  # a reviewer is deciding this pair
         recorder = threading.Thread(target=record_failure)
         recorder.start()
         time.sleep(0.5)  # the recorder now waits for whichever lock it takes second
