@@ -292,7 +292,9 @@ def enqueue_pair_event(
 
     Returns None when neither the pair nor its client has a URL. An event type is sent at most
     once per pair: a second call (a redelivered Celery task re-running the pipeline) returns the
-    delivery already recorded and schedules nothing.
+    delivery already recorded and schedules nothing. Callers hold the pair's row lock (they have
+    just changed its status), which serializes them; the unique (pair, event_type) constraint
+    settles any other race.
     """
     client = pair.client
     url = pair.callback_url or client.webhook_url
@@ -301,11 +303,6 @@ def enqueue_pair_event(
     if callable(data):  # built only when there is someone to send it to
         data = data()
     with transaction.atomic():
-        # Locking the pair serializes concurrent callers on PostgreSQL; SQLite's IMMEDIATE
-        # transactions already serialize writers (kyc/settings.py).
-        ImagePair.objects.select_for_update(no_key=True).filter(pk=pair.pk).values_list(
-            "pk"
-        ).first()
         existing = WebhookDelivery.objects.filter(pair=pair, event_type=event_type).first()
         if existing is not None:
             return existing
