@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connections, transaction
 from PIL import Image
 
 from kyc.models import AttemptStatus, ImagePair, PairStatus, image_path
@@ -19,6 +21,29 @@ from tests.factories import ApiClientFactory, ApplicantFactory, AttemptFactory, 
 from tests.factories import UserFactory as UserFactory
 
 PASSWORD = "correct horse battery"
+
+
+def at_the_same_instant(press: Callable[[Any], Any], users: list[Any]) -> list[Any]:
+    """Each user presses at once: `press(user)` in its own thread and database connection, all
+    released together. What each press returned, or the exception it raised, in users' order."""
+    barrier = threading.Barrier(len(users))
+    outcomes: list[Any] = [None] * len(users)
+
+    def run(index: int, user: Any) -> None:
+        try:
+            barrier.wait()
+            outcomes[index] = press(user)
+        except BaseException as error:  # handed back to the test
+            outcomes[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(users)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
 
 
 def user_with_role(username: str, role: str | None, **fields: Any):

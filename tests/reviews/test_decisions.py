@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from kyc.models import PairStatus, WebhookDelivery
 from reviews import services
 from reviews.models import AuditEvent, CaseQueue, CaseStatus, Decision, ReasonCode
-from tests.reviews.cases import decide, make_case, reason, user_with_role
+from tests.reviews.cases import at_the_same_instant, decide, make_case, reason, user_with_role
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -276,12 +274,9 @@ def test_two_reviewers_deciding_one_case_at_the_same_instant_record_exactly_one_
         pytest.skip("row locks are tested on PostgreSQL")
     case = make_case()
     users = [user_with_role(f"racer{n}", "Reviewers") for n in range(2)]
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def press(user) -> None:
+    def press(user) -> str:
         try:
-            barrier.wait()
             services.decide(
                 case.public_id,
                 user,
@@ -290,17 +285,11 @@ def test_two_reviewers_deciding_one_case_at_the_same_instant_record_exactly_one_
                 expected_stage="first",
                 expected_status="open",
             )
-            outcomes.append("decided")
         except services.StaleDecision:
-            outcomes.append("stale")
-        finally:
-            connections.close_all()
+            return "stale"
+        return "decided"
 
-    threads = [threading.Thread(target=press, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_the_same_instant(press, users)
     assert sorted(outcomes) == ["decided", "stale"]
     assert Decision.objects.filter(case=case).count() == 1
     assert AuditEvent.objects.filter(event_type="pair.decided").count() == 1

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from kyc.celery import app
 from reviews import services
 from reviews.models import AuditEvent, CaseQueue, CaseStatus, ReviewCase
-from tests.reviews.cases import decide, make_case, user_with_role
+from tests.reviews.cases import at_the_same_instant, decide, make_case, user_with_role
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -245,25 +244,14 @@ def test_two_reviewers_pressing_take_next_at_once_get_two_different_cases():
         pytest.skip("row locks with SKIP LOCKED are tested on PostgreSQL")
     cases = [make_case(priority=1) for _ in range(2)]
     users = [user_with_role(f"racer{n}", "Reviewers") for n in range(2)]
-    barrier = threading.Barrier(2)
-    taken: list[int] = []
-    errors: list[BaseException] = []
 
-    def press(user) -> None:
-        try:
-            barrier.wait()
-            case = services.take_next(user)
-            taken.append(case.pk if case else None)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+    def press(user) -> int | None:
+        case = services.take_next(user)
+        return case.pk if case else None
 
-    threads = [threading.Thread(target=press, args=(user,)) for user in users]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_the_same_instant(press, users)
+    errors = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    taken = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
     assert errors == []
     assert sorted(taken) == sorted(c.pk for c in cases)
     assert set(ReviewCase.objects.values_list("assignee__username", flat=True)) == {
