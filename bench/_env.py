@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
+import httpx
 import psycopg
+import redis
 
 from kyc.crypto import generate_master_key_entry
 
@@ -38,11 +43,17 @@ def environment(var_dir: Path, broker_db: int = 13) -> dict[str, str]:
     }
 
 
-def fresh_database(env: dict[str, str]) -> None:
+def fresh_database(env: dict[str, str], *, static: bool = True) -> None:
+    """Drop and re-create the database env's DATABASE_URL names, then migrate (and collect static
+    files for the servers that serve them)."""
+    name = urlparse(env["DATABASE_URL"]).path.lstrip("/")
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    commands = [["migrate", "--noinput", "-v0"]]
+    if static:
+        commands.append(["collectstatic", "--noinput", "-v0"])
+    for command in commands:
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
 
 
@@ -52,3 +63,31 @@ def django_setup(env: dict[str, str]) -> None:
     import django
 
     django.setup()
+
+
+def advance_only(**settings: str) -> tuple[Any, dict[str, str]]:
+    """The ADVANCE sandbox (a thread of this process, 0 ms latency, scripted scores) and a fresh
+    production-like environment, `settings` applied, in which it is the only enabled vendor.
+    Django is set up in this process; returns (sandbox, env)."""
+    from vendors.sandboxes.registry import start_sandbox
+
+    sandbox = start_sandbox("advance")
+    env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
+    env.update(sandbox.app.client_settings(sandbox.url))
+    env.update(settings)
+    fresh_database(env)
+    for url in {env["CELERY_BROKER_URL"], env["CACHE_URL"]}:
+        if url.startswith("redis://"):
+            redis.Redis.from_url(url).flushdb()
+    django_setup(env)
+    from vendors.models import VendorConfig
+
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
+    httpx.post(f"{sandbox.url}/__sandbox/config", json={"engine": False, "latency_ms": 0})
+    return sandbox, env
+
+
+def bench_pair() -> tuple[bytes, bytes]:
+    """The selfie and reference every pipeline benchmark submits (~280 KB and ~350 KB JPEGs)."""
+    return (FACES / "fr_obama.jpg").read_bytes(), (FACES / "df_img2.jpg").read_bytes()

@@ -24,13 +24,9 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 import argparse
 import os
 import subprocess
-import tempfile
 import time
 
-import httpx
-import redis
-
-from bench._env import FACES, django_setup, environment, fresh_database
+from bench._env import advance_only, bench_pair
 
 WARM_UP = 20
 
@@ -63,33 +59,22 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from vendors.sandboxes.registry import start_sandbox
-
-    sandbox = start_sandbox("advance")
-    env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
-    env.update(sandbox.app.client_settings(sandbox.url))
-    env["DB_POOL_MAX_SIZE"] = "4"
-    fresh_database(env)
-    redis.Redis.from_url(env["CACHE_URL"]).flushdb()
-    django_setup(env)
+    # The tasks the submissions queue are never consumed (this loop runs the attempts itself):
+    # an in-memory broker lets them vanish with the process.
+    sandbox, _ = advance_only(DB_POOL_MAX_SIZE="4", CELERY_BROKER_URL="memory://localhost/")
 
     from kyc.models import ApiClient, ComparisonAttempt
     from kyc.services import pipeline
     from kyc.services.submissions import Submission, submit_pair
-    from vendors.models import VendorConfig
 
-    VendorConfig.objects.update(enabled=False)
-    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
     client = ApiClient.objects.create(name="bench", throttle_rate="1000000/min")
-    httpx.post(f"{sandbox.url}/__sandbox/config", json={"engine": False, "latency_ms": 0})
-    selfie, reference = (FACES / "fr_obama.jpg").read_bytes(), (FACES / "df_img2.jpg").read_bytes()
+    selfie, reference = bench_pair()
     pairs = [
         submit_pair(client, Submission(applicant_ref=f"u{n}", selfie=selfie, reference=reference))[
             0
         ]
         for n in range(WARM_UP + args.attempts)
     ]
-    # The tasks these submissions queued are never consumed: this loop runs the attempts itself.
     attempt_ids = list(
         ComparisonAttempt.objects.filter(pair__in=pairs).order_by("pk").values_list("pk", flat=True)
     )

@@ -32,7 +32,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -40,10 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-import redis
 from django.db import transaction
 
-from bench._env import FACES, ROOT, django_setup, environment, fresh_database
+from bench._env import ROOT, advance_only, bench_pair
 from kyc.worker_process import QUIET, stop_worker, worker_command
 
 
@@ -97,24 +95,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from vendors.sandboxes.registry import start_sandbox
-
-    sandbox = start_sandbox("advance")
+    sandbox, env = advance_only(DB_POOL_MAX_SIZE=str(args.db_pool))
     control = f"{sandbox.url}/__sandbox"
-    env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
-    env.update(sandbox.app.client_settings(sandbox.url))
-    env["DB_POOL_MAX_SIZE"] = str(args.db_pool)
-    fresh_database(env)
-    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
-    redis.Redis.from_url(env["CACHE_URL"]).flushdb()
-    django_setup(env)
 
     from kyc.models import ApiClient, ComparisonAttempt, ImagePair
     from kyc.services.submissions import Submission, submit_pair
-    from vendors.models import VendorConfig
 
-    VendorConfig.objects.update(enabled=False)
-    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     # Phase 1 clients have a webhook target, so its enqueue is part of the measured path.
@@ -123,8 +109,7 @@ def main() -> None:
         throttle_rate="1000000/min",
         webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook",
     )
-    selfie, reference = (FACES / "fr_obama.jpg").read_bytes(), (FACES / "df_img2.jpg").read_bytes()
-    httpx.post(f"{control}/config", json={"engine": False, "latency_ms": 0})
+    selfie, reference = bench_pair()
 
     def submit(n: int) -> ImagePair:
         pair, _ = submit_pair(

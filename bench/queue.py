@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -40,7 +39,8 @@ from typing import Any
 
 import psycopg
 
-PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+from bench._env import PG, fresh_database
+
 DB_NAME = "kyc_bench_queue"
 VENDORS = ["advance", "finauth", "zoloz", "alibaba", "local"]
 BANDS = {
@@ -73,15 +73,6 @@ def environment() -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "KYC_VAR_DIR": str(REPO / "var" / "bench-queue"),
     }
-
-
-def fresh_database(env: dict[str, str]) -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True
-    )
 
 
 def database_is_seeded() -> bool:
@@ -407,7 +398,7 @@ def main() -> None:
     env = environment()
     if not (args.reuse and database_is_seeded()):
         print(f"Creating {DB_NAME} and migrating…")
-        fresh_database(env)
+        fresh_database(env, static=False)
         os.environ.update(env)
         import django
 
