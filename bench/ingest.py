@@ -110,9 +110,9 @@ def main() -> None:
     fresh_database(env)
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
     django_setup(env)
+    from kyc.audit.chain import Actor
     from kyc.models import ApiClient
-    from kyc.services.api_keys import create_api_key
-    from reviews.chain import Actor
+    from kyc.services.api_clients import create_api_key
 
     client = ApiClient.objects.create(name="bench", throttle_rate="1000000/min")
     _, key = create_api_key(client, Actor.system("bench"))

@@ -125,8 +125,9 @@ def seed(cases: int, attempts_total: int) -> None:
     from django.contrib.auth.models import Group
     from django.db import connection, transaction
 
+    from kyc.audit.models import AuditEvent
     from kyc.models import ApiClient, Applicant, ComparisonAttempt, ImagePair
-    from reviews.models import AuditEvent, ReviewCase
+    from reviews.models import ReviewCase
     from reviews.roles import bootstrap_roles
 
     rng = random.Random(7)
@@ -302,7 +303,7 @@ def seed(cases: int, attempts_total: int) -> None:
             "kyc_imagepair",
             "kyc_comparisonattempt",
             "reviews_reviewcase",
-            "reviews_auditevent",
+            "audit_auditevent",
         ):
             cursor.execute(  # table names are the constants above
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608

@@ -168,7 +168,7 @@ def timed(function: Callable[[], object], repeat: int = 3) -> float:
 
 def measure(label: str) -> None:
     from kyc.ops import dashboard, metrics, stats
-    from kyc.ops.exports import decision_csv_lines
+    from reviews.reporting.exports import decision_csv_lines
 
     period = stats.DateRange.last(30)
     cases: dict[str, Callable[[], object]] = {

@@ -197,8 +197,8 @@ def demo_client_has_pairs() -> bool:
 
 
 def _demo_key() -> str:
-    from kyc.services.api_keys import create_api_key
-    from reviews.events import Actor
+    from kyc.audit.chain import Actor
+    from kyc.services.api_clients import create_api_key
 
     client, _ = ApiClient.objects.get_or_create(name=DEMO_CLIENT)
     with transaction.atomic():

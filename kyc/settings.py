@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "vendors",
+    "kyc.audit",
     "kyc",
     "reviews",
 ]
@@ -329,8 +330,6 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 KYC_METRICS_USER = env.str("KYC_METRICS_USER", default="")
 KYC_METRICS_PASSWORD = env.str("KYC_METRICS_PASSWORD", default="")
 KYC_METRICS_TOKEN = env.str("KYC_METRICS_TOKEN", default="")
-# Used only while the admin's retention policy (kyc.services.retention) is unavailable.
-KYC_IMAGE_RETENTION_DAYS = env.int("KYC_IMAGE_RETENTION_DAYS", default=30)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

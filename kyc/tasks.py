@@ -1,33 +1,46 @@
-"""Celery tasks: thin wrappers that hand straight over to services."""
+"""Every Celery task of the kyc app: thin wrappers that hand straight over to services.
+
+Names are explicit and come from `kyc.dispatch`, the one place that sends them, so messages
+already in the broker stay valid when code moves.
+"""
 
 from __future__ import annotations
 
 from celery import Task, shared_task
 
-from kyc.ops.tasks import purge_expired_images_task
+from kyc import dispatch, webhooks
 from kyc.services import pipeline
-from kyc.webhook_tasks import deliver_webhook, sweep_due_webhooks
-
-__all__ = [
-    "comparison_attempt_run",
-    "deliver_webhook",
-    "ping",
-    "purge_expired_images_task",
-    "sweep_due_webhooks",
-    "sweep_stuck_attempts",
-]
+from kyc.services.retention import purge_expired_images
 
 
-@shared_task(bind=True, name=pipeline.TASK_NAME, max_retries=None)
+@shared_task(bind=True, name=dispatch.COMPARE, max_retries=None)
 def comparison_attempt_run(self: Task, attempt_id: int) -> None:
     busy_for = pipeline.run_attempt(attempt_id)
     if busy_for is not None:
         raise self.retry(countdown=busy_for)
 
 
-@shared_task(name="kyc.sweep_stuck_attempts")
+@shared_task(name=dispatch.SWEEP_STUCK_ATTEMPTS)
 def sweep_stuck_attempts() -> int:
     return pipeline.sweep_stuck_attempts()
+
+
+@shared_task(name=dispatch.DELIVER_WEBHOOK)
+def deliver_webhook(delivery_id: int) -> None:
+    """One attempt at one delivery; a duplicate message finds it claimed and does nothing."""
+    webhooks.deliver(delivery_id)
+
+
+@shared_task(name=dispatch.SWEEP_DUE_WEBHOOKS)
+def sweep_due_webhooks() -> int:
+    """Beat: re-enqueue deliveries whose message was lost, and long retries that are due."""
+    return webhooks.sweep_due()
+
+
+@shared_task(name=dispatch.PURGE_EXPIRED_IMAGES)
+def purge_expired_images_task() -> int:
+    """Beat, hourly: delete images past the retention period; returns how many pairs."""
+    return purge_expired_images().purged
 
 
 @shared_task(ignore_result=False)

@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from kyc.admin_base import ReadOnlyModelAdmin
-from reviews.chain import Actor
-from reviews.models import AuditEvent, Decision, ReasonCode, ReviewCase
+from kyc.admin.base import ReadOnlyModelAdmin
+from kyc.audit.chain import Actor
+from reviews.models import Decision, ReasonCode, ReviewCase
 from reviews.reason_codes import create_reason_code, update_reason_code
 
 
@@ -70,21 +70,3 @@ class DecisionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyModelAdmin):
-    """Read-only: the trail has no add, change or delete path."""
-
-    list_display = (
-        "seq",
-        "created_at",
-        "actor_type",
-        "actor_label",
-        "event_type",
-        "subject_type",
-        "subject_id",
-    )
-    list_filter = ("event_type", "actor_type")
-    search_fields = ("subject_id", "actor_label")
-    readonly_fields = [f.name for f in AuditEvent._meta.fields]

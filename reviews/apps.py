@@ -3,10 +3,15 @@ from django.apps import AppConfig
 
 class ReviewsConfig(AppConfig):
     name = "reviews"
-    verbose_name = "Reviews and audit"
+    verbose_name = "Reviews"
 
     def ready(self) -> None:
+        # The two ways up from kyc (DESIGN §3): the signal that opens a case, and the queue's
+        # figures on kyc's /metrics.
+        from kyc.ops.metrics import register_collector
         from kyc.signals import pair_needs_review
+        from reviews.reporting.metrics import ReviewQueueCollector
         from reviews.services import on_pair_needs_review
 
         pair_needs_review.connect(on_pair_needs_review, dispatch_uid="reviews.open_case")
+        register_collector(ReviewQueueCollector())

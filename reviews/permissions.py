@@ -17,7 +17,7 @@ from django.http.response import HttpResponseBase
 
 REVIEW = "reviews.review_case"
 SECOND_REVIEW = "reviews.second_review"
-VIEW_AUDIT = "reviews.view_audit_trail"
+VIEW_AUDIT = "audit.view_audit_trail"
 VIEW_DASHBOARD = "kyc.view_dashboard"
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])

@@ -12,8 +12,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from kyc.audit.chain import Actor
 from reviews import events
-from reviews.events import Actor
 from reviews.models import ReasonCode
 
 EDITABLE_FIELDS = ("label", "position", "is_active")

@@ -12,9 +12,9 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair
 from reviews.models import (
-    AuditEvent,
     CaseQueue,
     CaseStatus,
     Decision,

@@ -18,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from kyc.audit.chain import Actor
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from reviews import events
-from reviews.events import Actor
 from reviews.models import (
     CaseQueue,
     CaseStatus,

@@ -6,9 +6,9 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
+from kyc.audit.chain import Actor
 from kyc.models import ApiClient, Applicant, ComparisonAttempt, ImagePair
-from kyc.services.api_keys import create_api_key
-from reviews.chain import Actor
+from kyc.services.api_clients import create_api_key
 
 
 class ApiClientFactory(factory.django.DjangoModelFactory):

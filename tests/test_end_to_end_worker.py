@@ -22,11 +22,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.test import APIClient
 
+from kyc.audit.models import AuditEvent
 from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
 from kyc.worker_process import QUIET, stop_worker, worker_command
-from reviews.models import AuditEvent
 from tests.conftest import face_bytes, store_images_in
 from tests.factories import client_with_key
 from vendors.models import VendorConfig

@@ -24,26 +24,24 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from kyc import webhooks
+from kyc import dispatch, webhooks
+from kyc.audit.chain import Actor
+from kyc.audit.models import AuditEvent
 from kyc.models import ApiClient, Applicant, DeliveryStatus, ImagePair, WebhookDelivery
-from kyc.webhook_tasks import deliver_webhook, sweep_due_webhooks
+from kyc.services.api_clients import retire_webhook_secret, rotate_webhook_secret
+from kyc.tasks import deliver_webhook, sweep_due_webhooks
 from kyc.webhooks import (
-    MAX_ATTEMPTS,
-    RETRY_SCHEDULE,
     WebhookTargetRefused,
     WebhookVerificationError,
     check_target_url,
     deliver,
     enqueue_pair_event,
     generate_secret,
-    retire_previous_secret,
-    rotate_secret,
     sign,
     sweep_due,
     verify,
 )
-from reviews.events import Actor
-from reviews.models import AuditEvent
+from kyc.webhooks.delivery import MAX_ATTEMPTS, RETRY_SCHEDULE
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -127,14 +125,11 @@ def scheduled(monkeypatch) -> list[tuple[int, int | None]]:
     """(delivery id, countdown or None) for every task message the code would send."""
     calls: list[tuple[int, int | None]] = []
 
-    def delay(delivery_id: int) -> None:
-        calls.append((delivery_id, None))
-
-    def apply_async(args: tuple[int], countdown: int | None = None, **options: Any) -> None:
+    def send(task_name: str, *args: Any, countdown: float | None = None) -> None:
+        assert task_name == dispatch.DELIVER_WEBHOOK
         calls.append((args[0], countdown))
 
-    monkeypatch.setattr(deliver_webhook, "delay", delay)
-    monkeypatch.setattr(deliver_webhook, "apply_async", apply_async)
+    monkeypatch.setattr(dispatch, "send", send)
     return calls
 
 
@@ -232,7 +227,7 @@ def test_a_delivered_webhook_carries_the_three_headers_and_a_signature_that_reco
     assert received.headers["webhook-id"].startswith("msg_")
     assert received.headers["webhook-timestamp"].isdigit()
     assert received.headers["content-type"] == "application/json"
-    assert received.headers["user-agent"] == webhooks.USER_AGENT
+    assert received.headers["user-agent"] == webhooks.delivery.USER_AGENT
     assert received.headers["host"] == f"127.0.0.1:{receiver.port}"
     assert received.headers["webhook-signature"] == expected_signature(secret, received)
     assert verify(secret, received.headers, received.body) == {
@@ -255,7 +250,7 @@ def test_during_a_rotation_two_signatures_are_sent_and_each_verifies_with_its_ow
 ):
     old_secret = generate_secret()
     pair = make_pair(webhook_url=receiver.url, secret=old_secret)
-    new_secret = rotate_secret(pair.client, Actor.system("test"))
+    new_secret = rotate_webhook_secret(pair.client, Actor.system("test"))
     delivery = enqueue_pair_event(pair, "pair.rejected", {"status": "rejected"})
     assert delivery is not None
 
@@ -276,8 +271,8 @@ def test_during_a_rotation_two_signatures_are_sent_and_each_verifies_with_its_ow
 @pytest.mark.django_db
 def test_after_the_previous_secret_is_retired_only_the_new_one_signs(receiver, scheduled):
     pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    new_secret = rotate_secret(pair.client, Actor.system("test"))
-    retire_previous_secret(pair.client)
+    new_secret = rotate_webhook_secret(pair.client, Actor.system("test"))
+    retire_webhook_secret(pair.client, Actor.system("test"))
     delivery = enqueue_pair_event(pair, "pair.approved", {})
     assert delivery is not None
 
@@ -321,7 +316,7 @@ def test_rotating_the_secret_keeps_the_old_one_as_previous_and_writes_an_audit_e
     pair = make_pair(secret=old_secret)
     client = pair.client
 
-    new_secret = rotate_secret(client, Actor.system("admin-test"))
+    new_secret = rotate_webhook_secret(client, Actor.system("admin-test"))
 
     stored = ApiClient.objects.get(pk=client.pk)
     assert stored.webhook_secret == new_secret != old_secret
@@ -432,13 +427,13 @@ def test_a_second_worker_arriving_while_a_delivery_is_in_flight_sends_nothing(
     pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
     delivery = enqueue_pair_event(pair, "pair.approved", {})
     assert delivery is not None
-    send = webhooks._post
+    send = webhooks.delivery._post
 
     def redelivered_meanwhile(target: Any, claimed: WebhookDelivery) -> Any:
         deliver(claimed.pk)  # the same Celery message, redelivered to another worker
         return send(target, claimed)
 
-    monkeypatch.setattr(webhooks, "_post", redelivered_meanwhile)
+    monkeypatch.setattr(webhooks.delivery, "_post", redelivered_meanwhile)
     deliver(delivery.pk)
 
     delivery.refresh_from_db()

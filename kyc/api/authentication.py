@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from kyc.models import ApiClient, ApiKey
-from kyc.services.api_keys import authenticate_key
+from kyc.services.api_clients import authenticate_key
 
 
 @dataclass(frozen=True)

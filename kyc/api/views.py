@@ -29,11 +29,11 @@ from kyc.api.serializers import (
     PairListQuerySerializer,
     PairSerializer,
 )
+from kyc.audit.chain import Actor
 from kyc.models import ApiClient, Applicant, ImagePair
 from kyc.selectors import pair_representation, pairs_for_client
 from kyc.services.erasure import LegalHold, erase_applicant
 from kyc.services.submissions import Submission, record_first_response, submit_pair
-from reviews.events import Actor
 
 ERRORS = {
     code: OpenApiResponse(ErrorSerializer, description=text)

@@ -4,8 +4,9 @@ Two sources, chosen for a deployment with several gunicorn workers, Celery worke
 machines and one PostgreSQL:
 
 * **From the database, at scrape time** (a custom collector): everything about the work itself —
-  vendor calls by outcome, their latency histograms and billable counts, review queue depth and
-  age, attempts in flight, webhook deliveries. Every vendor call already leaves a
+  vendor calls by outcome, their latency histograms and billable counts, attempts in flight,
+  webhook deliveries; apps above kyc add theirs with `register_collector` (the review queue's
+  depth and age come from reviews.reporting.metrics). Every vendor call already leaves a
   ComparisonAttempt row (DESIGN §11 habit 3), so these figures are the same whichever process
   or machine answers the scrape, survive restarts, and need no coordination between Celery
   workers (which are never scraped). Vendor-call counters are cumulative over all time; the part
@@ -32,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from prometheus_client import (
@@ -60,19 +61,14 @@ from kyc.models import (
     PairStatus,
     WebhookDelivery,
 )
-from kyc.ops.stats import WAITING_CASE_STATUSES
-from reviews.models import ReviewCase
 
-#: Every metric name /metrics exposes (the collector's and the middleware's); documented here.
+#: Every metric name kyc itself exposes on /metrics (the collector's and the middleware's).
 METRIC_NAMES = (
     "kyc_http_requests_total",
     "kyc_http_request_duration_seconds",
     "kyc_vendor_calls_total",
     "kyc_vendor_billable_calls_total",
     "kyc_vendor_call_duration_seconds",
-    "kyc_review_cases_open",
-    "kyc_review_cases_overdue",
-    "kyc_review_oldest_open_case_age_seconds",
     "kyc_comparison_attempts_in_flight",
     "kyc_image_pairs_in_progress",
     "kyc_webhook_deliveries_failed_total",
@@ -166,7 +162,7 @@ def vendor_totals(now: datetime | None = None) -> dict[str, Any]:
 
 
 class DatabaseCollector(Collector):
-    """Queue depth, vendor outcomes and latency, webhooks: computed from the database."""
+    """Vendor outcomes and latency, work in flight, webhooks: computed from the database."""
 
     def describe(self) -> Iterable[Metric]:
         return []  # nothing to check at registration; collect() runs at scrape time only
@@ -174,7 +170,7 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
         yield from self._vendor_metrics(now)
-        yield from self._queue_metrics(now)
+        yield from self._work_metrics()
         yield from self._webhook_metrics()
 
     def _vendor_metrics(self, now: datetime) -> Iterator[Metric]:
@@ -211,27 +207,7 @@ class DatabaseCollector(Collector):
             duration.add_metric([vendor], [*buckets, ("+Inf", count)], total_ms / 1000)
         yield from (calls, billable, duration)
 
-    def _queue_metrics(self, now: datetime) -> Iterator[Metric]:
-        open_cases = ReviewCase.objects.filter(status__in=WAITING_CASE_STATUSES)
-        by_queue = GaugeMetricFamily(
-            "kyc_review_cases_open",
-            "Review cases not yet decided, by queue and status.",
-            labels=["queue", "status"],
-        )
-        for row in open_cases.values("queue", "status").annotate(n=Count("id")).order_by():
-            by_queue.add_metric([row["queue"], row["status"]], row["n"])
-        yield by_queue
-        yield GaugeMetricFamily(
-            "kyc_review_cases_overdue",
-            "Review cases not yet decided whose due time has passed.",
-            value=open_cases.filter(due_at__lt=now).count(),
-        )
-        oldest = open_cases.aggregate(oldest=Min("created_at"))["oldest"]
-        yield GaugeMetricFamily(
-            "kyc_review_oldest_open_case_age_seconds",
-            "Age of the oldest review case not yet decided (0 when the queue is empty).",
-            value=(now - oldest).total_seconds() if oldest else 0,
-        )
+    def _work_metrics(self) -> Iterator[Metric]:
         in_flight = GaugeMetricFamily(
             "kyc_comparison_attempts_in_flight",
             "Comparison attempts waiting for or holding a worker, by vendor and status.",
@@ -300,6 +276,16 @@ class _Forward(Collector):
         return self.registry.collect()
 
 
+#: Collectors that apps above kyc add (reviews: its queue), read at every scrape.
+_app_collectors: list[Collector] = []
+
+
+def register_collector(collector: Collector) -> None:
+    """Add an app's own figures to /metrics (called from an AppConfig.ready, once)."""
+    if collector not in _app_collectors:
+        _app_collectors.append(collector)
+
+
 def render() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -309,6 +295,8 @@ def render() -> bytes:
     else:
         registry.register(_Forward(HTTP_REGISTRY))
     registry.register(DatabaseCollector())
+    for collector in _app_collectors:
+        registry.register(collector)
     return generate_latest(registry)
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.models import AttemptPurpose, ComparisonAttempt, DecisionSource, ImagePair, PairStatus
 from kyc.selectors import pair_representation
 from kyc.services.pipeline import enqueue_attempt
-from reviews import events
-from reviews.events import Actor
 
 REVIEWER_OUTCOMES = {PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT}
 

@@ -6,9 +6,9 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.models import Applicant, ImagePair
-from reviews import events
-from reviews.events import Actor
 
 
 class LegalHold(Exception):

@@ -15,12 +15,14 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from kyc import dispatch
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.images import ImageRejected, prepare_for_backend
 from kyc.models import (
     FINAL_PAIR_STATUSES,
@@ -34,8 +36,6 @@ from kyc.models import (
 from kyc.ops.vendor_calls import vendor_call
 from kyc.services import routing
 from kyc.signals import pair_needs_review
-from reviews import events
-from reviews.events import Actor
 from vendors.base import (
     CompareRequest,
     CompareResult,
@@ -51,7 +51,6 @@ from vendors.verdicts import APPROVE, REJECT, RESUBMIT, REVIEW, Verdict, judge
 
 logger = logging.getLogger(__name__)
 
-TASK_NAME = "kyc.comparison_attempt_run"
 _PAIR_STATUS = {
     APPROVE: PairStatus.APPROVED,
     REJECT: PairStatus.REJECTED,
@@ -63,11 +62,7 @@ _URGENT_REASONS = {"vendor_failed", "vendor_disagreement", "age_risk", "gender_r
 
 def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
     """Schedule the attempt once the surrounding transaction commits."""
-    attempt_id = attempt.pk
-    countdown = max(0.0, delay)
-    transaction.on_commit(
-        lambda: current_app.send_task(TASK_NAME, args=(attempt_id,), countdown=countdown)
-    )
+    dispatch.send_on_commit(dispatch.COMPARE, attempt.pk, countdown=max(0.0, delay))
 
 
 def run_attempt(attempt_id: int) -> float | None:
@@ -495,7 +490,7 @@ def sweep_stuck_attempts(older_than: timedelta = timedelta(minutes=2)) -> int:
     ).values_list("pk", flat=True)[:1000]
     ids = list(stuck)
     for attempt_id in ids:
-        current_app.send_task(TASK_NAME, args=(attempt_id,))
+        dispatch.send(dispatch.COMPARE, attempt_id)
     return len(ids)
 
 

@@ -11,6 +11,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.images import ImageInfo, check_fits_backend, inspect_upload
 from kyc.models import (
     ApiClient,
@@ -23,8 +25,6 @@ from kyc.models import (
 )
 from kyc.services import routing
 from kyc.services.pipeline import enqueue_attempt
-from reviews import events
-from reviews.events import Actor
 
 
 class SubmissionError(Exception):

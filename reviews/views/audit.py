@@ -16,9 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kyc.audit.chain import Actor, verify_chain
 from reviews import events, selectors
-from reviews.chain import verify_chain
-from reviews.events import Actor
 from reviews.forms import AuditFilterForm
 from reviews.permissions import VIEW_AUDIT, staff_page
 

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kyc.audit.chain import Actor
 from kyc.models import AttemptStatus
 from kyc.services.decisions import ImagesGone, request_second_opinion
 from reviews import selectors, services
-from reviews.events import Actor
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
 from reviews.permissions import REVIEW, can_second_review, staff_page

@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.images import ImageRejected, load_upright
 from kyc.models import ImagePair
-from reviews import events
-from reviews.events import Actor
 from reviews.permissions import REVIEW, staff_page
 
 #: Large enough to zoom into a face, small enough to send quickly.

@@ -10,11 +10,11 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from kyc.audit.chain import Actor, verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.models import ApiClient, ApiKey, WebhookDelivery
-from kyc.services.api_keys import authenticate_key, create_api_key
-from kyc.webhooks import rotate_secret
-from reviews.chain import Actor, verify_chain
-from reviews.models import AuditEvent
+from kyc.services.api_clients import authenticate_key, create_api_key
+from kyc.services.api_clients import rotate_webhook_secret as rotate_secret
 from tests.factories import ApiClientFactory, ImagePairFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_a_new_key_is_shown_once_and_only_its_hash_is_stored(admin_client):
         url("changelist"),
         url("history", client.pk),
         url("new_key", client.pk),
-        reverse("admin:reviews_auditevent_changelist"),
+        reverse("admin:audit_auditevent_changelist"),
         reverse("admin:index"),
     ):
         text = admin_client.get(page).content.decode()

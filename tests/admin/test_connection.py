@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
-from reviews.models import AuditEvent
+from kyc.audit.models import AuditEvent
 from vendors.models import VendorConfig
 from vendors.registry import reset_adapters
 from vendors.samples import sample_pair

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from kyc.admin.impact import compare_thresholds, recent_decisions
 from kyc.models import AttemptPurpose, AttemptStatus
-from kyc.vendor_config.impact import compare_thresholds, recent_decisions
 from tests.admin.conftest import change_url, vendor_form_data
 from tests.factories import AttemptFactory
 from vendors.models import VendorConfig

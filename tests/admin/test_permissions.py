@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from reviews.models import AuditEvent
+from kyc.audit.models import AuditEvent
 from tests.admin.conftest import change_url, vendor_form_data
 from tests.factories import UserFactory
 from vendors.models import VendorConfig

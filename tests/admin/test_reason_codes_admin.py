@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from reviews.models import AuditEvent, ReasonCode
+from kyc.audit.models import AuditEvent
+from reviews.models import ReasonCode
 
 pytestmark = pytest.mark.django_db
 

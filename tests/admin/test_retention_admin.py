@@ -7,9 +7,9 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
+from kyc.audit.models import AuditEvent
 from kyc.models import Applicant, RetentionPolicy
 from kyc.services.retention import get_policy, image_retention_days
-from reviews.models import AuditEvent
 from tests.factories import ApplicantFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from kyc.vendor_config.services import update_vendor_config
-from reviews.chain import Actor, verify_chain
-from reviews.models import AuditEvent
+from kyc.audit.chain import Actor, verify_chain
+from kyc.audit.models import AuditEvent
+from kyc.services.vendor_config import update_vendor_config
 from tests.admin.conftest import change_url, vendor_form_data
 from vendors.models import VendorConfig
 

@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from rest_framework.test import APIClient
 
+from kyc.audit.chain import Actor, verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.models import ApiKey, AttemptPurpose, AttemptStatus, ComparisonAttempt, ImagePair
-from kyc.services.api_keys import revoke_api_key
-from reviews.chain import Actor, verify_chain
-from reviews.models import AuditEvent
+from kyc.services.api_clients import revoke_api_key
 from tests.conftest import face_bytes
 from tests.factories import ImagePairFactory, client_with_key
 from vendors.models import VendorConfig
@@ -238,7 +238,7 @@ def test_requests_without_a_valid_key_are_401():
 
 def test_a_revoked_key_stops_working_while_a_second_key_keeps_working(api_client_and_key):
     client, key = api_client_and_key
-    from kyc.services.api_keys import create_api_key
+    from kyc.services.api_clients import create_api_key
 
     _, second = create_api_key(client, Actor.system("test"))
     revoke_api_key(ApiKey.objects.get(prefix=key.split("_")[1]), Actor.system("test"))

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
-from reviews.models import AuditEvent, ReviewCase
+from reviews.models import ReviewCase
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.factories import AttemptFactory, UserFactory
 from tests.pipeline import conftest as pipeline_fixtures

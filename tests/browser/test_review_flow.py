@@ -10,10 +10,11 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from kyc.audit.chain import Actor
+from kyc.audit.models import AuditEvent
 from kyc.models import PairStatus, WebhookDelivery
-from kyc.services.api_keys import create_api_key
-from reviews.events import Actor
-from reviews.models import AuditEvent, ReviewCase
+from kyc.services.api_clients import create_api_key
+from reviews.models import ReviewCase
 from tests.browser.conftest import screenshot, sign_in
 from tests.pipeline.conftest import harness as harness
 from tests.pipeline.conftest import tasks as tasks

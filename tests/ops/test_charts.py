@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from kyc.ops import charts
-from kyc.ops.charts import Marker, Series, nice_ticks, number
+from reviews.reporting import charts
+from reviews.reporting.charts import Marker, Series, nice_ticks, number
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from kyc.ops import stats
-from kyc.ops.stats import DateRange, percentile
+from reviews.reporting import stats
+from reviews.reporting.stats import DateRange, percentile
 from tests.ops.conftest import user_with
 
 pytestmark = pytest.mark.django_db

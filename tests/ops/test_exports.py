@@ -11,11 +11,12 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from kyc.audit.chain import compute_hash, verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.models import ComparisonAttempt, ImagePair
-from kyc.ops.exports import CSV_COLUMNS
-from reviews.chain import compute_hash, verify_chain
 from reviews.events import Actor, evidence_exported
-from reviews.models import AuditEvent, Decision, ReasonCode, ReviewCase
+from reviews.models import Decision, ReasonCode, ReviewCase
+from reviews.reporting.exports import CSV_COLUMNS
 from tests.factories import ApiClientFactory, ApplicantFactory
 from tests.ops.conftest import pair_with_images, user_with
 

@@ -8,11 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from kyc.audit.chain import Actor, verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair
 from kyc.services.erasure import purge_pair_images
-from reviews.chain import verify_chain
-from reviews.events import Actor
-from reviews.models import AuditEvent
 
 
 def decided_pairs(harness, scores):

@@ -12,12 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from kyc.models import ComparisonAttempt, ImagePair
-from kyc.ops.tasks import purge_expired_images_task
-from kyc.services import purge
-from kyc.services.purge import purge_expired_images
-from reviews.chain import verify_chain
-from reviews.models import AuditEvent
+from kyc.audit.chain import verify_chain
+from kyc.audit.models import AuditEvent
+from kyc.models import ComparisonAttempt, ImagePair, RetentionPolicy
+from kyc.services.retention import purge_expired_images
+from kyc.tasks import purge_expired_images_task
 from tests.factories import ApplicantFactory, client_with_key
 from tests.ops.conftest import pair_with_images
 
@@ -41,10 +40,16 @@ def stored(names: list[str]) -> list[bool]:
     return [default_storage.exists(name) for name in names]
 
 
+def set_policy(days: int, unfinished_days: int | None) -> None:
+    RetentionPolicy.objects.update_or_create(
+        pk=RetentionPolicy.SINGLETON_ID,
+        defaults={"image_retention_days": days, "keep_unfinished_days": unfinished_days},
+    )
+
+
 @pytest.fixture
-def thirty_days(monkeypatch):
-    monkeypatch.setattr(purge, "retention_days", lambda: 30)
-    monkeypatch.setattr(purge, "unfinished_retention_days", lambda: None)
+def thirty_days():
+    set_policy(30, None)
 
 
 def test_images_of_pairs_decided_before_the_retention_period_are_purged(
@@ -141,9 +146,8 @@ def test_runs_are_bounded_and_go_in_batches(thirty_days):
     assert verify_chain().ok
 
 
-def test_images_of_pairs_never_decided_go_after_their_own_period(monkeypatch):
-    monkeypatch.setattr(purge, "retention_days", lambda: 30)
-    monkeypatch.setattr(purge, "unfinished_retention_days", lambda: 180)
+def test_images_of_pairs_never_decided_go_after_their_own_period():
+    set_policy(30, 180)
     stuck = pair_with_images(status="needs_review")
     ImagePair.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(days=181))
     young = pair_with_images(status="needs_review")
@@ -153,22 +157,12 @@ def test_images_of_pairs_never_decided_go_after_their_own_period(monkeypatch):
     assert stuck.images_purged_at is not None and young.images_purged_at is None
 
 
-def test_the_period_comes_from_the_admin_policy(monkeypatch):
-    from kyc.models import RetentionPolicy
-
+def test_the_period_comes_from_the_admin_policy():
     RetentionPolicy.objects.update_or_create(pk=1, defaults={"image_retention_days": 10})
-    assert purge.retention_days() == 10
     pair = decided_days_ago(11)
     assert purge_expired_images().purged == 1
     pair.refresh_from_db()
     assert pair.images_purged_at is not None
-
-
-def test_without_the_policy_module_the_setting_is_the_fallback(monkeypatch, settings):
-    monkeypatch.setattr(purge, "_retention_module", lambda: None)
-    settings.KYC_IMAGE_RETENTION_DAYS = 7
-    assert purge.retention_days() == 7
-    assert purge.unfinished_retention_days() is None
 
 
 def test_celery_beat_runs_the_purge_every_hour(thirty_days):

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 from rest_framework.test import APIClient
 
-from kyc import webhooks
+from kyc import dispatch, webhooks
 from kyc.celery import app
 from kyc.models import ImagePair
 from kyc.services import pipeline
@@ -69,14 +69,14 @@ class TaskQueue:
             if not self.sent:
                 return
             task = self.sent.pop(0)
-            if task.name == pipeline.TASK_NAME:
+            if task.name == dispatch.COMPARE:
                 with no_deferred_loads():
                     pipeline.run_attempt(*task.args)
-            elif task.name == "kyc.deliver_webhook":
+            elif task.name == dispatch.DELIVER_WEBHOOK:
                 webhooks.deliver(*task.args)
         raise AssertionError("the pipeline did not settle")
 
-    def countdowns(self, name: str = pipeline.TASK_NAME) -> list[float | None]:
+    def countdowns(self, name: str = dispatch.COMPARE) -> list[float | None]:
         return [t.countdown for t in self.history if t.name == name]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from kyc.audit.chain import verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
-from reviews.chain import verify_chain
-from reviews.models import AuditEvent, ReviewCase
+from reviews.models import ReviewCase
 
 COMMERCIAL = ["finauth", "advance", "zoloz", "alibaba"]
 NO_FACE = {

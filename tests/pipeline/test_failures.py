@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
 from kyc.services import pipeline, routing
-from reviews.models import AuditEvent, ReviewCase
+from reviews.models import ReviewCase
 from vendors.base import CompareResult, ResultStatus
 
 

@@ -16,10 +16,11 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections, transaction
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.models import ApiClient, AttemptStatus, ImagePair
-from kyc.services import clients, pipeline
-from reviews import events
-from reviews.chain import Actor
+from kyc.services import api_clients as clients
+from kyc.services import pipeline
 from tests.factories import AttemptFactory, ImagePairFactory
 from vendors.base import ErrorCode, VendorError
 from vendors.models import VendorConfig

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
-from reviews.chain import GENESIS_HASH, Actor, append, compute_hash, verify_chain
-from reviews.models import AuditEvent
+from kyc.audit.chain import GENESIS_HASH, Actor, append, compute_hash, verify_chain
+from kyc.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_audit_verify_names_the_first_event_altered_in_sql(capsys):
     assert "intact: 4 events" in capsys.readouterr().out
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE reviews_auditevent SET subject_id = %s WHERE id = %s",
+            "UPDATE audit_auditevent SET subject_id = %s WHERE id = %s",
             ["tampered", events[2].pk],
         )
     with pytest.raises(CommandError) as caught:
@@ -68,15 +68,15 @@ def test_audit_verify_names_the_first_event_altered_in_sql(capsys):
 def test_audit_verify_notices_a_deleted_event():
     events = [_event(n) for n in range(3)]
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM reviews_auditevent WHERE id = %s", [events[1].pk])
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
     status = verify_chain()
     assert not status.ok and status.first_bad_seq == 3
 
 
 def test_the_admin_offers_no_way_to_change_events(admin_client):
     event = _event(1)
-    assert admin_client.get("/admin/reviews/auditevent/add/").status_code == 403
-    response = admin_client.post(f"/admin/reviews/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert admin_client.get("/admin/audit/auditevent/add/").status_code == 403
+    response = admin_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 

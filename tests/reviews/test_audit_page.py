@@ -11,9 +11,9 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
+from kyc.audit.chain import verify_chain
+from kyc.audit.models import AuditEvent
 from reviews import services
-from reviews.chain import verify_chain
-from reviews.models import AuditEvent
 from tests.reviews.cases import decide, make_case
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_verify_now_finds_a_tampered_chain_and_the_banner_says_where(as_auditor,
     victim = AuditEvent.objects.order_by("seq")[2]
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE reviews_auditevent SET actor_label = %s WHERE id = %s", ["mallory", victim.pk]
+            "UPDATE audit_auditevent SET actor_label = %s WHERE id = %s", ["mallory", victim.pk]
         )
     response = as_auditor.post("/audit/verify/", follow=True)
     html = response.content.decode()

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt, PairStatus
 from reviews import services
-from reviews.models import AuditEvent
 from tests.factories import AttemptFactory, ImagePairFactory
 from tests.reviews.cases import decide, jpeg, make_case
 from vendors.models import VendorConfig
@@ -149,9 +149,7 @@ def test_a_second_opinion_runs_on_another_enabled_vendor_and_shows_when_it_arriv
     as_reviewer, reviewer, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr(
-        "kyc.services.pipeline.current_app.send_task", lambda *a, **k: sent.append(a)
-    )
+    monkeypatch.setattr("kyc.dispatch.current_app.send_task", lambda *a, **k: sent.append(a))
     VendorConfig.objects.filter(backend__in=["advance", "finauth"]).update(enabled=True)
     VendorConfig.objects.filter(backend="zoloz").update(enabled=False)
     case = make_case(vendor="advance")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from kyc.audit.models import AuditEvent
 from kyc.models import PairStatus, WebhookDelivery
 from reviews import services
-from reviews.models import AuditEvent, CaseQueue, CaseStatus, Decision, ReasonCode
+from reviews.models import CaseQueue, CaseStatus, Decision, ReasonCode
 from tests.reviews.cases import at_the_same_instant, decide, make_case, reason, user_with_role
 from tests.reviews.conftest import signed_in
 

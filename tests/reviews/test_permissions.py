@@ -9,8 +9,9 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
+from kyc.audit.models import AuditEvent
 from reviews.middleware import POLICY
-from reviews.models import AuditEvent, CaseStatus, Decision, ReasonCode
+from reviews.models import CaseStatus, Decision, ReasonCode
 from tests.reviews.cases import jpeg, make_case, user_with_role
 from tests.reviews.conftest import signed_in
 

@@ -11,9 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from kyc.audit.models import AuditEvent
 from kyc.celery import app
 from reviews import services
-from reviews.models import AuditEvent, CaseQueue, CaseStatus, ReviewCase
+from reviews.models import CaseQueue, CaseStatus, ReviewCase
 from tests.reviews.cases import at_the_same_instant, decide, make_case, user_with_role
 from tests.reviews.conftest import signed_in
 

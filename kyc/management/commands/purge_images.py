@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from kyc.services.purge import RUN_LIMIT, purge_expired_images
+from kyc.services.retention import RUN_LIMIT, purge_expired_images
 
 
 class Command(BaseCommand):

@@ -17,10 +17,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from kyc.audit.chain import Actor
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
-from kyc.ops import rerun
-from kyc.services import pipeline
-from reviews.events import Actor
+from kyc.services import pipeline, rerun
 from vendors.models import Backend, VendorConfig
 
 logger = logging.getLogger(__name__)

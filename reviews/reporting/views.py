@@ -16,12 +16,12 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from kyc.audit.chain import Actor
 from kyc.models import ImagePair
-from kyc.ops import dashboard
-from kyc.ops.exports import decided_pairs, decision_csv_lines, evidence_pack
-from kyc.ops.stats import MAX_RANGE_DAYS, PERCENTILE_SAMPLE, DateRange
 from reviews import events
-from reviews.events import Actor
+from reviews.reporting import dashboard
+from reviews.reporting.exports import decided_pairs, decision_csv_lines, evidence_pack
+from reviews.reporting.stats import MAX_RANGE_DAYS, PERCENTILE_SAMPLE, DateRange
 
 DEFAULT_DAYS = 30
 DASHBOARD_CACHE_SECONDS = 60

@@ -1,8 +1,8 @@
 """The backends' control panel: thresholds with their documented guidance, an impact preview
 before new thresholds are saved, a connection test, and which credentials the environment holds.
 
-Thin on purpose: validation and the audited write live in `kyc.vendor_config.services`, the
-replay in `kyc.vendor_config.impact`, the test call in `kyc.vendor_config.connection`.
+Thin on purpose: validation and the audited write live in `kyc.services.vendor_config`, the
+test call in `kyc.services.vendor_connection`, the replay in `kyc.admin.impact`.
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from kyc.vendor_config import services
-from kyc.vendor_config.connection import ConnectionCheck, check_connection
-from kyc.vendor_config.forms import VendorConfigForm
-from kyc.vendor_config.impact import (
+from kyc.admin.forms import VendorConfigForm
+from kyc.admin.impact import (
     DEFAULT_LIMIT,
     ImpactPreview,
     compare_thresholds,
     recent_decisions,
 )
-from reviews.events import Actor
+from kyc.audit.chain import Actor
+from kyc.services import vendor_config as services
+from kyc.services.vendor_connection import ConnectionCheck, check_connection
 from vendors.guidance import ROUTING, guidance_for
 from vendors.models import VendorConfig
 from vendors.registry import adapter_class, credentials_for, missing_settings

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from kyc.models import DecisionSource, PairStatus
-from kyc.ops import charts, stats
-from kyc.ops.charts import Marker, Series
+from reviews.reporting import charts, stats
+from reviews.reporting.charts import Marker, Series
 from vendors.models import Backend
 
 _VENDOR_NAMES = dict(Backend.choices)

@@ -17,10 +17,11 @@ from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
+from kyc.audit.chain import canonical_json, compute_hash, hashed_fields
+from kyc.audit.models import AuditEvent
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair
-from kyc.ops.stats import DateRange
-from reviews.chain import canonical_json, compute_hash, hashed_fields
-from reviews.models import AuditEvent, Decision, DecisionStage, ReviewCase
+from reviews.models import Decision, DecisionStage, ReviewCase
+from reviews.reporting.stats import DateRange
 
 CSV_CHUNK = 2000
 

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from reviews import events
-from reviews.events import Actor
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from vendors.models import VendorConfig
 from vendors.registry import missing_settings
 from vendors.verdicts import RISK_TAG_REASONS

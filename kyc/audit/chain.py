@@ -17,7 +17,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from reviews.models import ActorType, AuditEvent
+from kyc.audit.models import ActorType, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x4B594341  # "KYCA": one lock for the one chain

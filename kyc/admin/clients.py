@@ -1,5 +1,6 @@
-"""Admin for API clients (keys, webhook secrets, deliveries), applicants (legal hold), image
-pairs and the retention policy. Writes go through audited services; the admin stays thin.
+"""API clients in the admin: keys, webhook signing secrets and their deliveries.
+
+Writes go through the audited services of kyc.services.api_clients; the admin stays thin.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,39 +19,18 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from kyc import webhooks
-from kyc.admin_base import ReadOnlyModelAdmin
-from kyc.admin_forms import ApiClientForm, ApplicantForm, NewApiKeyForm
+from kyc.admin.base import ADMIN_CSS, ReadOnlyModelAdmin, actor_of
+from kyc.admin.forms import ApiClientForm, NewApiKeyForm
 from kyc.models import (
     ApiClient,
     ApiKey,
-    Applicant,
-    ComparisonAttempt,
     DeliveryStatus,
-    ImagePair,
-    RetentionPolicy,
     WebhookDelivery,
 )
-from kyc.services import clients as client_services
-from kyc.services.api_keys import create_api_key, revoke_api_key
-from kyc.services.retention import get_policy
-from kyc.services.retention_changes import (
-    ApplicantErased,
-    set_legal_hold,
-    update_retention_policy,
-)
-from kyc.vendor_config import admin as vendor_config_admin  # noqa: F401  (registers VendorConfig)
-from reviews.events import Actor
+from kyc.services import api_clients as client_services
+from kyc.services.api_clients import create_api_key, revoke_api_key
 
-ADMIN_CSS = {"all": ("vendors/admin.css",)}
 RECENT_DELIVERIES = 10
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.user(request.user)
-
-
-# --- API clients ---------------------------------------------------------------------------
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -205,10 +185,10 @@ class ApiClientAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ApiClient, form: ModelForm, change: bool
     ) -> None:
         if not change:
-            client_services.create_client(obj, _actor(request))
+            client_services.create_client(obj, actor_of(request))
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        client_services.update_client(obj, changes, _actor(request))
+        client_services.update_client(obj, changes, actor_of(request))
 
     def response_add(
         self, request: HttpRequest, obj: ApiClient, post_url_continue: str | None = None
@@ -224,7 +204,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     def retire_previous_secrets(self, request: HttpRequest, queryset: QuerySet[ApiClient]) -> None:
         retired = 0
         for client in queryset:
-            if client_services.retire_webhook_secret(client, _actor(request)):
+            if client_services.retire_webhook_secret(client, actor_of(request)):
                 self.log_change(request, client, "Retired the previous webhook secret.")
                 retired += 1
         skipped = queryset.count() - retired
@@ -292,7 +272,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         client = self._client_for_change(request, object_id)
         form = NewApiKeyForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            key, plaintext = create_api_key(client, _actor(request), form.cleaned_data["name"])
+            key, plaintext = create_api_key(client, actor_of(request), form.cleaned_data["name"])
             self.log_change(request, client, f"Created API key kyc_{key.prefix}_…")
             context = self._context(request, client, f"New API key for {client}")
             context.update(
@@ -318,7 +298,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         if key is None:
             raise Http404("No such key.")
         if request.method == "POST":
-            revoke_api_key(key, _actor(request))
+            revoke_api_key(key, actor_of(request))
             self.log_change(request, client, f"Revoked API key kyc_{key.prefix}_…")
             self.message_user(request, f"Key kyc_{key.prefix}_… is revoked: it is refused now.")
             return HttpResponseRedirect(reverse("admin:kyc_apiclient_change", args=[client.pk]))
@@ -344,7 +324,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         client = self._client_for_change(request, object_id)
         if request.method == "POST":
-            secret = webhooks.rotate_secret(client, _actor(request))
+            secret = client_services.rotate_webhook_secret(client, actor_of(request))
             self.log_change(request, client, "Rotated the webhook signing secret.")
             context = self._context(request, client, f"New webhook secret for {client}")
             context.update(
@@ -382,7 +362,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     def retire_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         client = self._client_for_change(request, object_id)
         if request.method == "POST":
-            if client_services.retire_webhook_secret(client, _actor(request)):
+            if client_services.retire_webhook_secret(client, actor_of(request)):
                 self.log_change(request, client, "Retired the previous webhook secret.")
                 self.message_user(request, "The previous secret is retired: it signs no more.")
             else:
@@ -463,156 +443,3 @@ class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
         return format_html(
             '<pre class="vc-json">{}</pre>', json.dumps(delivery.payload, indent=2, sort_keys=True)
         )
-
-
-# --- applicants and retention ----------------------------------------------------------------
-
-
-@admin.register(Applicant)
-class ApplicantAdmin(admin.ModelAdmin):
-    form = ApplicantForm
-    list_display = ("public_id", "client", "external_ref", "legal_hold", "created_at", "erased_at")
-    list_filter = ("legal_hold", "client")
-    list_select_related = ("client",)
-    search_fields = ("external_ref", "public_id")
-    fields = ("public_id", "client", "external_ref", "legal_hold", "created_at", "erased_at")
-    readonly_fields = ("public_id", "client", "external_ref", "created_at", "erased_at")
-    actions = ["place_legal_hold", "lift_legal_hold"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # applicants come from the API
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # erasure is a request with rules (kyc.services.erasure), not a delete
-
-    def save_model(
-        self, request: HttpRequest, obj: Applicant, form: ModelForm, change: bool
-    ) -> None:
-        if "legal_hold" in form.changed_data:
-            set_legal_hold(obj, form.cleaned_data["legal_hold"], _actor(request))
-
-    def _set_hold(self, request: HttpRequest, queryset: QuerySet[Applicant], hold: bool) -> None:
-        changed, refused = 0, 0
-        for applicant in queryset:
-            try:
-                if set_legal_hold(applicant, hold, _actor(request)):
-                    changed += 1
-                    self.log_change(
-                        request,
-                        applicant,
-                        "Placed on legal hold." if hold else "Legal hold lifted.",
-                    )
-            except ApplicantErased:
-                refused += 1
-        verb = "placed on" if hold else "released from"
-        self.message_user(request, f"{changed} applicant(s) {verb} legal hold.")
-        if refused:
-            self.message_user(
-                request, f"{refused} erased applicant(s) skipped: no images left.", messages.WARNING
-            )
-
-    @admin.action(description="Place on legal hold (keep images, refuse erasure)")
-    def place_legal_hold(self, request: HttpRequest, queryset: QuerySet[Applicant]) -> None:
-        self._set_hold(request, queryset, True)
-
-    @admin.action(description="Lift legal hold")
-    def lift_legal_hold(self, request: HttpRequest, queryset: QuerySet[Applicant]) -> None:
-        self._set_hold(request, queryset, False)
-
-    def get_actions(self, request: HttpRequest) -> Any:
-        actions = super().get_actions(request)
-        if not self.has_change_permission(request):
-            actions.pop("place_legal_hold", None)
-            actions.pop("lift_legal_hold", None)
-        return actions
-
-
-@admin.register(RetentionPolicy)
-class RetentionPolicyAdmin(admin.ModelAdmin):
-    """One row: the changelist goes straight to it."""
-
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": ("image_retention_days", "keep_unfinished_days", "on_hold"),
-                "description": "Only the selfie and reference images are deleted: decisions, "
-                "image hashes, scores and the audit trail stay. Applicants on legal hold keep "
-                "their images whatever this says. The retention purge job applies these numbers.",
-            },
-        ),
-    ]
-    readonly_fields = ("on_hold",)
-
-    class Media:
-        css = ADMIN_CSS
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        policy = get_policy()
-        return HttpResponseRedirect(reverse("admin:kyc_retentionpolicy_change", args=[policy.pk]))
-
-    @admin.display(description="Applicants on legal hold")
-    def on_hold(self, policy: RetentionPolicy) -> SafeString:
-        count = Applicant.objects.filter(legal_hold=True).count()
-        url = reverse("admin:kyc_applicant_changelist")
-        return format_html('<a href="{}?legal_hold__exact=1">{}</a>', url, count)
-
-    def save_model(
-        self, request: HttpRequest, obj: RetentionPolicy, form: ModelForm, change: bool
-    ) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        try:
-            update_retention_policy(changes, _actor(request))
-        except ValidationError as error:  # the form already validated the same fields
-            raise PermissionDenied("; ".join(error.messages)) from error
-
-
-# --- image pairs (read-only facts; faces only in the audited reviewer view) ------------------
-
-
-class AttemptInline(admin.TabularInline):
-    model = ComparisonAttempt
-    extra = 0
-    can_delete = False
-    fields = (
-        "number",
-        "vendor",
-        "purpose",
-        "status",
-        "score",
-        "error_code",
-        "verdict",
-        "latency_ms",
-    )
-    readonly_fields = fields
-
-
-@admin.register(ImagePair)
-class ImagePairAdmin(admin.ModelAdmin):
-    list_display = (
-        "public_id",
-        "client",
-        "status",
-        "decision_source",
-        "requested_vendor",
-        "created_at",
-    )
-    list_filter = ("status", "decision_source", "requested_vendor", "client")
-    search_fields = ("public_id", "applicant__external_ref")
-    # Image files are never linked from the admin: staff see faces only in the audited view.
-    exclude = ("selfie", "reference")
-    readonly_fields = [
-        f.name for f in ImagePair._meta.fields if f.name not in {"selfie", "reference"}
-    ]
-    inlines = [AttemptInline]
-
-    def has_add_permission(self, request: object) -> bool:
-        return False

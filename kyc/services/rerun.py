@@ -17,6 +17,8 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.models import (
     AttemptPurpose,
     AttemptStatus,
@@ -25,8 +27,6 @@ from kyc.models import (
     PairStatus,
 )
 from kyc.services.pipeline import enqueue_attempt
-from reviews import events
-from reviews.events import Actor
 
 DEFAULT_STATUSES = (PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT)
 #: The column a re-run's answer is counted in.

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.chain import verify_chain
+from kyc.audit.chain import verify_chain
 
 
 class Command(BaseCommand):

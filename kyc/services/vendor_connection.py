@@ -15,9 +15,9 @@ from typing import Any
 
 from django.db import transaction
 
+from kyc.audit import events
+from kyc.audit.chain import Actor
 from kyc.images import ImageRejected, prepare_for_backend
-from reviews import events
-from reviews.events import Actor
 from vendors.base import CompareRequest, VendorError, VendorNotConfigured
 from vendors.models import VendorConfig
 from vendors.registry import get_adapter

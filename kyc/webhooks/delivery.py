@@ -1,0 +1,257 @@
+"""Recording, sending and retrying webhook deliveries (one `WebhookDelivery` row each)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from kyc import dispatch
+from kyc.models import DeliveryStatus, ImagePair, WebhookDelivery
+from kyc.webhooks.signing import NoSecret, signature_header
+from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
+
+logger = logging.getLogger(__name__)
+
+#: Delay before each attempt, counted from the failure of the one before (SW "Retry schedule").
+RETRY_SCHEDULE: tuple[int, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE)
+
+#: How long a claimed delivery belongs to the worker sending it. It must outlast one send
+#: (connect 5 s + read 15 s per address tried); when the worker dies, the sweeper picks the
+#: delivery up once the lease has run out.
+LEASE = timedelta(minutes=5)
+#: A Celery countdown fires on the worker's clock, the due time was written with ours: accept a
+#: message that arrives this much early rather than leave it to the sweeper.
+CLOCK_SKEW = timedelta(seconds=2)
+#: Pending deliveries overdue by more than this are assumed lost by the broker and re-enqueued.
+SWEEP_GRACE = timedelta(minutes=1)
+SWEEP_BATCH = 500
+#: Longer retries are left to the sweeper instead of a Celery countdown: Redis and SQS redeliver
+#: an unacknowledged message after the visibility timeout (600 s by default, kyc/settings.py),
+#: so a message held for hours by a worker would be multiplied.
+LONGEST_COUNTDOWN = 5 * 60
+
+TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+USER_AGENT = "kyc-face-review-webhooks/1.0"
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def enqueue_pair_event(
+    pair: ImagePair, event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]
+) -> WebhookDelivery | None:
+    """Record one event of `pair` for its client and send it once the caller's transaction commits.
+
+    Returns None when neither the pair nor its client has a URL. An event type is sent at most
+    once per pair: a second call (a redelivered Celery task re-running the pipeline) returns the
+    delivery already recorded and schedules nothing. Callers hold the pair's row lock (they have
+    just changed its status), which serializes them; the unique (pair, event_type) constraint
+    settles any other race.
+    """
+    client = pair.client
+    url = pair.callback_url or client.webhook_url
+    if not url:
+        return None
+    if callable(data):  # built only when there is someone to send it to
+        data = data()
+    with transaction.atomic():
+        existing = WebhookDelivery.objects.filter(pair=pair, event_type=event_type).first()
+        if existing is not None:
+            return existing
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(
+                    event_id=f"msg_{uuid.uuid4().hex}",
+                    client=client,
+                    pair=pair,
+                    event_type=event_type,
+                    url=url,
+                    payload={"type": event_type, "timestamp": _iso_utc(now), "data": data},
+                    next_attempt_at=now,
+                )
+        except IntegrityError:
+            # A unique (pair, event_type) constraint, where the database has one, lost a race.
+            return WebhookDelivery.objects.get(pair=pair, event_type=event_type)
+        dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery.pk)
+    return delivery
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status_code: int | None = None
+    error: str = ""
+    final: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _claim(delivery_id: int) -> int | None:
+    """Take a due delivery for one attempt; its new attempt number, or None if not ours."""
+    now = timezone.now()
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=now + CLOCK_SKEW,
+        attempts__lt=MAX_ATTEMPTS,
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    if not claimed:
+        return None
+    attempts: int = (
+        WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).get()
+    )
+    return attempts
+
+
+def _body(payload: Any) -> bytes:
+    # Sorted keys: PostgreSQL's jsonb does not keep key order, and the same event should be the
+    # same bytes on every attempt.
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _short(exc: Exception) -> str:
+    # The exception text only (httpx puts no request body in it), cut to fit last_error.
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
+    body = _body(delivery.payload)
+    timestamp = int(timezone.now().timestamp())
+    try:
+        signature = signature_header(delivery.client, delivery.event_id, timestamp, body)
+    except NoSecret:
+        return _Outcome(error="the client has no webhook secret")
+    headers = {
+        "webhook-id": delivery.event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        # The request goes to the address we checked, not to whatever the name resolves to
+        # a moment later (DNS rebinding), so the name travels in Host and, for TLS, in SNI.
+        "host": target.url.netloc.decode("ascii"),
+    }
+    extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
+    last_error: Exception | None = None
+    # trust_env=False: a proxy from the environment would resolve the name itself and bypass
+    # the address check.
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+        for address in target.addresses:
+            try:
+                response = client.post(
+                    target.url.copy_with(host=address.split("%", 1)[0]),
+                    content=body,
+                    headers=headers,
+                    extensions=extensions,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                last_error = exc  # this address is down; the host may have others
+                continue
+            except httpx.HTTPError as exc:
+                return _Outcome(error=_short(exc))
+            # Only the status: a receiver's body is neither needed nor trusted.
+            error = "" if response.is_success else f"HTTP {response.status_code}"
+            return _Outcome(status_code=response.status_code, error=error)
+    assert last_error is not None
+    return _Outcome(error=_short(last_error))
+
+
+def _finish(delivery_id: int, attempt: int, outcome: _Outcome) -> None:
+    now = timezone.now()
+    # The attempt number fences the update: if our lease ran out and another worker took the
+    # delivery meanwhile, its result is the one that counts.
+    mine = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt
+    )
+    recorded = {"last_status_code": outcome.status_code, "last_error": outcome.error}
+    with transaction.atomic():
+        if outcome.delivered:
+            updated = mine.update(
+                status=DeliveryStatus.DELIVERED,
+                delivered_at=now,
+                next_attempt_at=None,
+                **recorded,
+            )
+            result = "delivered"
+        elif outcome.final or attempt >= MAX_ATTEMPTS:
+            updated = mine.update(status=DeliveryStatus.FAILED, next_attempt_at=None, **recorded)
+            result = "failed"
+        else:
+            delay = RETRY_SCHEDULE[attempt]
+            updated = mine.update(next_attempt_at=now + timedelta(seconds=delay), **recorded)
+            result = "retry"
+            if updated and delay <= LONGEST_COUNTDOWN:
+                dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery_id, countdown=delay)
+    logger.info(
+        "webhook attempt",
+        extra={
+            "delivery": delivery_id,
+            "attempt": attempt,
+            "result": result if updated else "lease lost",
+            "status_code": outcome.status_code,
+        },
+    )
+
+
+def deliver(delivery_id: int) -> None:
+    """Make one attempt at a due delivery (the body of the `kyc.deliver_webhook` task).
+
+    Does nothing when the delivery is not due, already finished, or being sent by another
+    worker. No database transaction is held while the receiver is called.
+    """
+    attempt = _claim(delivery_id)
+    if attempt is None:
+        return
+    delivery = WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
+    try:
+        target = resolve(delivery.url)
+    except WebhookTargetRefused as exc:
+        outcome = _Outcome(error=f"target refused: {exc.reason}", final=True)
+    except TargetUnresolved:
+        outcome = _Outcome(error="the host does not resolve")
+    else:
+        outcome = _post(target, delivery)
+    _finish(delivery_id, attempt, outcome)
+
+
+def sweep_due() -> int:
+    """Re-enqueue pending deliveries whose message was lost; returns how many.
+
+    A delivery overdue by more than a minute lost its Celery message (broker restart, a worker
+    that died holding it) or is a long retry left to this sweep (see LONGEST_COUNTDOWN). One that
+    already used its last attempt lost the worker making it and is given up.
+    """
+    cutoff = timezone.now() - SWEEP_GRACE
+    overdue = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lt=cutoff
+    )
+    overdue.filter(attempts__gte=MAX_ATTEMPTS).update(
+        status=DeliveryStatus.FAILED,
+        next_attempt_at=None,
+        last_status_code=None,
+        last_error="the worker making the last attempt was lost",
+    )
+    due = list(
+        overdue.filter(attempts__lt=MAX_ATTEMPTS)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for delivery_id in due:
+        dispatch.send(dispatch.DELIVER_WEBHOOK, delivery_id)
+    if due:
+        logger.info("webhooks re-enqueued", extra={"count": len(due)})
+    return len(due)
