@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from kyc.audit.events import Actor, append, changes, pair_event
+from kyc.audit.events import Actor, append, changed_event, pair_event
 from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -83,12 +83,12 @@ def reason_code_created(reason_code: ReasonCode, actor: Actor) -> AuditEvent:
 def reason_code_changed(
     reason_code: ReasonCode, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="reason_code.changed",
-        subject_type="reason_code",
-        subject_id=f"{reason_code.outcome}:{reason_code.code}",
-        params=changes(before, after),
+    return changed_event(
+        actor,
+        "reason_code.changed",
+        ("reason_code", f"{reason_code.outcome}:{reason_code.code}"),
+        before=before,
+        after=after,
     )
 
 

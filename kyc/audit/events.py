@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     )
     from vendors.models import VendorConfig
 
-__all__ = ["Actor", "append", "changes", "pair_event"]
+__all__ = ["Actor", "append", "changed_event", "changes", "pair_event"]
 
 
 def pair_event(actor: Actor, event_type: str, pair: ImagePair, **params: Any) -> AuditEvent:
@@ -45,6 +45,25 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         "before": {key: before.get(key) for key in changed},
         "after": {key: after.get(key) for key in changed},
     }
+
+
+def changed_event(
+    actor: Actor,
+    event_type: str,
+    subject: tuple[str, str],
+    *,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> AuditEvent:
+    """A "<thing>.changed" event: `subject` is (subject type, subject id)."""
+    subject_type, subject_id = subject
+    return append(
+        actor=actor,
+        event_type=event_type,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        params=changes(before, after),
+    )
 
 
 def _client_event(
@@ -139,12 +158,12 @@ def legal_hold_changed(applicant: Applicant, actor: Actor) -> AuditEvent:
 def vendor_config_changed(
     config: VendorConfig, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="vendor_config.changed",
-        subject_type="vendor_config",
-        subject_id=config.backend,
-        params=changes(before, after),
+    return changed_event(
+        actor,
+        "vendor_config.changed",
+        ("vendor_config", config.backend),
+        before=before,
+        after=after,
     )
 
 
@@ -192,12 +211,12 @@ def webhook_secret_retired(client: ApiClient, actor: Actor) -> AuditEvent:
 def retention_policy_changed(
     policy: RetentionPolicy, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
-    return append(
-        actor=actor,
-        event_type="retention_policy.changed",
-        subject_type="retention_policy",
-        subject_id=str(policy.pk),
-        params=changes(before, after),
+    return changed_event(
+        actor,
+        "retention_policy.changed",
+        ("retention_policy", str(policy.pk)),
+        before=before,
+        after=after,
     )
 
 
