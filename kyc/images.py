@@ -22,6 +22,7 @@ from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vendors.base import PreparedImage
+from vendors.imaging import to_rgb
 
 ACCEPTED_FORMATS = {
     "JPEG": "image/jpeg",
@@ -161,7 +162,7 @@ def prepare_for_backend(
         image.draft("RGB", draft_size)
     try:
         upright = ImageOps.exif_transpose(image)
-        rgb = _to_rgb(upright)
+        rgb = to_rgb(upright)
     except (OSError, ValueError) as error:
         raise ImageRejected(
             "image_corrupt", f"{field} could not be decoded: {error}.", field
@@ -223,7 +224,7 @@ def load_upright(data: bytes, *, max_side: int | None = None) -> Image.Image:
     image = _open(data, "image")
     if max_side and image.format == "JPEG":
         image.draft("RGB", (max_side, max_side))
-    rgb = _to_rgb(ImageOps.exif_transpose(image))
+    rgb = to_rgb(ImageOps.exif_transpose(image))
     if max_side and max(rgb.size) > max_side:
         rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return rgb
@@ -330,15 +331,6 @@ def _target_size(
     target_w = min(max_w, max(1, math.ceil(width * scale)))
     target_h = min(max_h, max(1, math.ceil(height * scale)))
     return target_w, target_h
-
-
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
 
 
 def _encode_within(

@@ -29,6 +29,7 @@ import dlib
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vendors.imaging import to_rgb
 from vendors.local import consts
 
 #: Score curve of LOCAL-ENGINE.md §7: (distance, score) anchors, linear in between.
@@ -125,7 +126,7 @@ class FaceEngine:
 
     def analyze(self, image: Image.Image) -> FaceAnalysis:
         """Analyse an already upright image (any mode); boxes come back in its pixels."""
-        return self._analyze(_to_rgb(image), image.size)
+        return self._analyze(_as_rgb(image), image.size)
 
     def detect_bytes(self, data: bytes) -> FaceDetection:
         """Face boxes only, no descriptors: cheaper, for pre-flight checks."""
@@ -136,7 +137,7 @@ class FaceEngine:
         self, image: Image.Image, source_size: tuple[int, int] | None = None
     ) -> FaceDetection:
         source_size = source_size or image.size
-        array, scale = _detection_array(_to_rgb(image), source_size)
+        array, scale = _detection_array(_as_rgb(image), source_size)
         rects, _scores, upsample = self._find_faces(array)
         boxes = tuple(_source_box(r, scale, source_size) for r in rects)
         return FaceDetection(source_size[0], source_size[1], boxes, upsample)
@@ -232,7 +233,7 @@ def decode(data: bytes, *, max_side: int = consts.MAX_SIDE) -> tuple[Image.Image
             if image.format == "JPEG":
                 image.draft("RGB", (max_side, max_side))
             upright = ImageOps.exif_transpose(image)
-            rgb = _to_rgb(upright)
+            rgb = to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"The image has too many pixels: {error}") from error
     except UnidentifiedImageError as error:
@@ -253,16 +254,9 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    """RGB for every mode (RGBA, L, CMYK, P, I;16 ...), §6; transparency over white."""
-    if image.mode == "RGB":
-        return image
-    if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    return image.convert("RGB")
+def _as_rgb(image: Image.Image) -> Image.Image:
+    """An already decoded image in RGB, without a copy when it is RGB already."""
+    return image if image.mode == "RGB" else to_rgb(image)
 
 
 def _detection_array(
