@@ -6,21 +6,30 @@ Writes go through the audited services of kyc.services.api_clients; the admin st
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
+from django.urls import URLPattern, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from kyc.admin.base import ADMIN_CSS, ReadOnlyModelAdmin, actor_of
+from kyc.admin.base import (
+    ADMIN_CSS,
+    ConfirmedAction,
+    ConfirmedActionsAdmin,
+    Done,
+    ReadOnlyModelAdmin,
+    ShownOnce,
+    actor_of,
+)
 from kyc.admin.forms import ApiClientForm, NewApiKeyForm
+from kyc.audit.chain import Actor
 from kyc.models import (
     ApiClient,
     ApiKey,
@@ -28,9 +37,135 @@ from kyc.models import (
     WebhookDelivery,
 )
 from kyc.services import api_clients as client_services
-from kyc.services.api_clients import create_api_key, revoke_api_key
 
 RECENT_DELIVERIES = 10
+RETIRED_HISTORY = "Retired the previous webhook secret."
+
+
+def key_label(key: ApiKey) -> str:
+    """How pages name a key: by its prefix, the only part of it that is kept."""
+    return f"kyc_{key.prefix}_…"
+
+
+# --- keys and secrets: each on its own page that asks first; new ones are shown once -----------
+
+
+def _active_keys(client: ApiClient) -> str:
+    active = client.keys.filter(revoked_at__isnull=True).count()
+    how_to_rotate = (
+        " To rotate, create the new key here, let the client switch to it, then revoke the old "
+        "one on the client's page."
+        if active
+        else ""
+    )
+    return f"{client} has {active} active key{pluralize(active)}.{how_to_rotate}"
+
+
+def _create_key(client: ApiClient, actor: Actor, data: Mapping[str, Any]) -> ShownOnce:
+    key, plaintext = client_services.create_api_key(client, actor, data["name"])
+    return ShownOnce(
+        secret=plaintext,
+        kind="API key",
+        usage=f"The client sends it in every request: Authorization: Api-Key {key_label(key)}",
+        identifier=key_label(key),
+        history=f"Created API key {key_label(key)}",
+    )
+
+
+NEW_KEY = ConfirmedAction[ApiClient](
+    title=lambda client: f"New API key for {client}",
+    question=_active_keys,
+    button="Create the key",
+    form=NewApiKeyForm,
+    perform=_create_key,
+)
+
+
+def _last_key_warning(key: ApiKey) -> str:
+    if key.client.keys.filter(revoked_at__isnull=True).exclude(pk=key.pk).exists():
+        return ""
+    return (
+        "This is the client's last active key: after revoking it, the client cannot call the "
+        "API until it gets a new one."
+    )
+
+
+def _key_of(client: ApiClient, key_id: int) -> ApiKey:
+    return get_object_or_404(client.keys, pk=key_id)
+
+
+def _revoke_key(key: ApiKey, actor: Actor, data: Mapping[str, Any]) -> Done:
+    client_services.revoke_api_key(key, actor)
+    return Done(
+        f"Key {key_label(key)} is revoked: it is refused now.",
+        history=f"Revoked API key {key_label(key)}",
+    )
+
+
+REVOKE_KEY = ConfirmedAction[ApiKey](
+    title=lambda key: f"Revoke API key {key_label(key)}",
+    question=lambda key: (
+        f"Revoke key {key_label(key)} ({key.name or 'unnamed'}) of "
+        f"{key.client}? Requests with it are refused at once. This cannot be undone."
+    ),
+    warning=_last_key_warning,
+    button="Revoke the key",
+    danger=True,
+    perform=_revoke_key,
+    subject=_key_of,
+)
+
+
+def _rotate_secret(client: ApiClient, actor: Actor, data: Mapping[str, Any]) -> ShownOnce:
+    return ShownOnce(
+        secret=client_services.rotate_webhook_secret(client, actor),
+        kind="webhook signing secret",
+        usage="Webhooks are now signed with both this secret and the previous one. Once the "
+        "client's receivers verify with this one, retire the previous secret.",
+        history="Rotated the webhook signing secret.",
+        title=f"New webhook secret for {client}",
+    )
+
+
+ROTATE_SECRET = ConfirmedAction[ApiClient](
+    title=lambda client: f"Rotate the webhook secret of {client}",
+    question=lambda client: (
+        "Create a new signing secret? It is shown once. Until you retire "
+        "the previous secret, every webhook carries a signature with each, so the client's "
+        "receivers keep working while they switch."
+    ),
+    warning=lambda client: (
+        "A rotation is already in progress: the secret now called previous "
+        "will stop signing, and the current one becomes the previous."
+        if client.webhook_secret_previous
+        else ""
+    ),
+    button="Create a new secret",
+    perform=_rotate_secret,
+)
+
+
+def _retire_secret(client: ApiClient, actor: Actor, data: Mapping[str, Any]) -> Done:
+    if client_services.retire_webhook_secret(client, actor):
+        return Done("The previous secret is retired: it signs no more.", history=RETIRED_HISTORY)
+    return Done("No rotation was in progress.", level=messages.WARNING)
+
+
+RETIRE_SECRET = ConfirmedAction[ApiClient](
+    title=lambda client: f"Retire the previous secret of {client}",
+    question=lambda client: (
+        "Stop signing webhooks with the previous secret? Receivers that "
+        "still verify with it will refuse every webhook from now on."
+    ),
+    warning=lambda client: (
+        ""
+        if client.webhook_secret_previous
+        else "No rotation is in progress: there is no previous secret."
+    ),
+    button="Retire the previous secret",
+    danger=True,
+    perform=_retire_secret,
+)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -52,7 +187,7 @@ class ApiKeyInline(admin.TabularInline):
 
     @admin.display(description="Key")
     def key_prefix(self, key: ApiKey) -> SafeString:
-        return format_html("<code>kyc_{}_…</code>", key.prefix)
+        return format_html("<code>{}</code>", key_label(key))
 
     @admin.display(description="State")
     def state(self, key: ApiKey) -> SafeString:
@@ -69,7 +204,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(ConfirmedActionsAdmin):
     form = ApiClientForm
     change_form_template = "admin/kyc/apiclient/change_form.html"
     list_display = ("name", "is_active", "active_keys", "webhook_target", "rotation", "created_at")
@@ -205,7 +340,7 @@ class ApiClientAdmin(admin.ModelAdmin):
         retired = 0
         for client in queryset:
             if client_services.retire_webhook_secret(client, actor_of(request)):
-                self.log_change(request, client, "Retired the previous webhook secret.")
+                self.log_change(request, client, RETIRED_HISTORY)
                 retired += 1
         skipped = queryset.count() - retired
         self.message_user(
@@ -214,173 +349,17 @@ class ApiClientAdmin(admin.ModelAdmin):
             + (f"; {skipped} had no rotation in progress." if skipped else "."),
         )
 
-    # --- keys and secrets: each on its own page, shown once -------------------------------------
+    # --- the pages that ask first (declared above) ----------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
-        view = self.admin_site.admin_view
-        custom = [
-            path(
-                "<path:object_id>/keys/new/",
-                view(self.new_key_view),
-                name="kyc_apiclient_new_key",
-            ),
-            path(
-                "<path:object_id>/keys/<int:key_id>/revoke/",
-                view(self.revoke_key_view),
-                name="kyc_apiclient_revoke_key",
-            ),
-            path(
-                "<path:object_id>/webhook-secret/rotate/",
-                view(self.rotate_secret_view),
-                name="kyc_apiclient_rotate_secret",
-            ),
-            path(
-                "<path:object_id>/webhook-secret/retire/",
-                view(self.retire_secret_view),
-                name="kyc_apiclient_retire_secret",
-            ),
+        page = self.confirmed_action_path
+        return [
+            page("keys/new/", NEW_KEY, "kyc_apiclient_new_key"),
+            page("keys/<int:key_id>/revoke/", REVOKE_KEY, "kyc_apiclient_revoke_key"),
+            page("webhook-secret/rotate/", ROTATE_SECRET, "kyc_apiclient_rotate_secret"),
+            page("webhook-secret/retire/", RETIRE_SECRET, "kyc_apiclient_retire_secret"),
+            *super().get_urls(),
         ]
-        return custom + super().get_urls()
-
-    def _client_for_change(self, request: HttpRequest, object_id: str) -> ApiClient:
-        client = self.get_object(request, unquote(object_id))
-        if client is None:
-            raise Http404("No such client.")
-        if not self.has_change_permission(request, client):
-            raise PermissionDenied
-        return client
-
-    def _context(self, request: HttpRequest, client: ApiClient, title: str) -> dict[str, Any]:
-        return {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "subtitle": None,
-            "opts": self.opts,
-            "original": client,
-            "has_view_permission": True,
-            "client_url": reverse("admin:kyc_apiclient_change", args=[client.pk]),
-        }
-
-    @staticmethod
-    def _shown_once(response: TemplateResponse) -> TemplateResponse:
-        # Never cached, never replayed by the back button: the secret exists on this page only.
-        response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
-        response["Pragma"] = "no-cache"
-        return response
-
-    def new_key_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        client = self._client_for_change(request, object_id)
-        form = NewApiKeyForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            key, plaintext = create_api_key(client, actor_of(request), form.cleaned_data["name"])
-            self.log_change(request, client, f"Created API key kyc_{key.prefix}_…")
-            context = self._context(request, client, f"New API key for {client}")
-            context.update(
-                {
-                    "secret": plaintext,
-                    "secret_kind": "API key",
-                    "usage": "The client sends it in every request: "
-                    f"Authorization: Api-Key {'kyc_' + key.prefix + '_…'}",
-                    "identifier": f"kyc_{key.prefix}_…",
-                }
-            )
-            return self._shown_once(
-                TemplateResponse(request, "admin/kyc/apiclient/secret_once.html", context)
-            )
-        context = self._context(request, client, f"New API key for {client}")
-        active = client.keys.filter(revoked_at__isnull=True).count()
-        context.update({"form": form, "active_keys": active})
-        return TemplateResponse(request, "admin/kyc/apiclient/new_key.html", context)
-
-    def revoke_key_view(self, request: HttpRequest, object_id: str, key_id: int) -> HttpResponse:
-        client = self._client_for_change(request, object_id)
-        key = client.keys.filter(pk=key_id).first()
-        if key is None:
-            raise Http404("No such key.")
-        if request.method == "POST":
-            revoke_api_key(key, actor_of(request))
-            self.log_change(request, client, f"Revoked API key kyc_{key.prefix}_…")
-            self.message_user(request, f"Key kyc_{key.prefix}_… is revoked: it is refused now.")
-            return HttpResponseRedirect(reverse("admin:kyc_apiclient_change", args=[client.pk]))
-        others = client.keys.filter(revoked_at__isnull=True).exclude(pk=key.pk).count()
-        warning = (
-            ""
-            if others
-            else "This is the client's last active key: after revoking it, the client cannot "
-            "call the API until it gets a new one."
-        )
-        context = self._context(request, client, f"Revoke API key kyc_{key.prefix}_…")
-        context.update(
-            {
-                "question": f"Revoke key kyc_{key.prefix}_… ({key.name or 'unnamed'}) of "
-                f"{client}? Requests with it are refused at once. This cannot be undone.",
-                "warning": warning,
-                "button": "Revoke the key",
-                "danger": True,
-            }
-        )
-        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
-
-    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        client = self._client_for_change(request, object_id)
-        if request.method == "POST":
-            secret = client_services.rotate_webhook_secret(client, actor_of(request))
-            self.log_change(request, client, "Rotated the webhook signing secret.")
-            context = self._context(request, client, f"New webhook secret for {client}")
-            context.update(
-                {
-                    "secret": secret,
-                    "secret_kind": "webhook signing secret",
-                    "usage": "Webhooks are now signed with both this secret and the previous "
-                    "one. Once the client's receivers verify with this one, retire the "
-                    "previous secret.",
-                    "identifier": "",
-                }
-            )
-            return self._shown_once(
-                TemplateResponse(request, "admin/kyc/apiclient/secret_once.html", context)
-            )
-        context = self._context(request, client, f"Rotate the webhook secret of {client}")
-        warning = (
-            "A rotation is already in progress: the secret now called previous will stop "
-            "signing, and the current one becomes the previous."
-            if client.webhook_secret_previous
-            else ""
-        )
-        context.update(
-            {
-                "question": "Create a new signing secret? It is shown once. Until you retire "
-                "the previous secret, every webhook carries a signature with each, so the "
-                "client's receivers keep working while they switch.",
-                "warning": warning,
-                "button": "Create a new secret",
-                "danger": False,
-            }
-        )
-        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
-
-    def retire_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        client = self._client_for_change(request, object_id)
-        if request.method == "POST":
-            if client_services.retire_webhook_secret(client, actor_of(request)):
-                self.log_change(request, client, "Retired the previous webhook secret.")
-                self.message_user(request, "The previous secret is retired: it signs no more.")
-            else:
-                self.message_user(request, "No rotation was in progress.", messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:kyc_apiclient_change", args=[client.pk]))
-        context = self._context(request, client, f"Retire the previous secret of {client}")
-        context.update(
-            {
-                "question": "Stop signing webhooks with the previous secret? Receivers that "
-                "still verify with it will refuse every webhook from now on.",
-                "warning": ""
-                if client.webhook_secret_previous
-                else "No rotation is in progress: there is no previous secret.",
-                "button": "Retire the previous secret",
-                "danger": True,
-            }
-        )
-        return TemplateResponse(request, "admin/kyc/apiclient/confirm.html", context)
 
 
 @admin.register(WebhookDelivery)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+from dataclasses import dataclass
 
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from kyc.audit.chain import Actor, verify_chain
@@ -272,3 +275,183 @@ def test_a_staff_member_who_may_only_view_clients_cannot_create_or_revoke_keys(c
     assert client.post(url("revoke_key", api_client.pk, key.pk)).status_code == 403
     assert client.post(url("rotate_secret", api_client.pk)).status_code == 403
     assert ApiKey.objects.filter(client=api_client).count() == 1
+
+
+# --- the four pages that ask before they act (one generic view) --------------------------------
+
+
+@dataclass(frozen=True)
+class AskingPage:
+    """What one of the pages that ask first says, and what posting it does."""
+
+    name: str
+    question: str  # `{label}` stands for the key's label, kyc_<prefix>_…
+    button: str
+    posted: dict[str, str]
+    event_type: str
+    history: str
+    answer: int  # 200: a secret shown once; 302: back to the client, with `message`
+    message: str = ""
+
+
+ASKING_PAGES = [
+    AskingPage(
+        "new_key",
+        "acme has 1 active key. To rotate, create the new key here, let the client switch to "
+        "it, then revoke the old one on the client's page.",
+        "Create the key",
+        {"name": "ci"},
+        "api_key.created",
+        "Created API key {label}",
+        200,
+    ),
+    AskingPage(
+        "revoke_key",
+        "Revoke key {label} (first) of acme? Requests with it are refused at once. This cannot "
+        "be undone.",
+        "Revoke the key",
+        {},
+        "api_key.revoked",
+        "Revoked API key {label}",
+        302,
+        "Key {label} is revoked: it is refused now.",
+    ),
+    AskingPage(
+        "rotate_secret",
+        "Create a new signing secret? It is shown once. Until you retire the previous secret, "
+        "every webhook carries a signature with each, so the client's receivers keep working "
+        "while they switch.",
+        "Create a new secret",
+        {},
+        "webhook_secret.rotated",
+        "Rotated the webhook signing secret.",
+        200,
+    ),
+    AskingPage(
+        "retire_secret",
+        "Stop signing webhooks with the previous secret? Receivers that still verify with it "
+        "will refuse every webhook from now on.",
+        "Retire the previous secret",
+        {},
+        "webhook_secret.retired",
+        "Retired the previous webhook secret.",
+        302,
+        "The previous secret is retired: it signs no more.",
+    ),
+]
+
+
+@pytest.fixture
+def acme():
+    """A client with one key, "first", and a secret rotation under way: each page has work."""
+    client = ApiClientFactory(name="acme")
+    create_api_key(client, Actor.system("test"), "first")
+    rotate_secret(client, Actor.system("test"))
+    return client
+
+
+@pytest.fixture(params=ASKING_PAGES, ids=lambda page: page.name)
+def page(request):
+    return request.param
+
+
+def address(page: AskingPage, client: ApiClient) -> str:
+    if page.name == "revoke_key":
+        return url(page.name, client.pk, client.keys.get(name="first").pk)
+    return url(page.name, client.pk)
+
+
+def label_of_first_key(client: ApiClient) -> str:
+    return f"kyc_{client.keys.get(name='first').prefix}_…"
+
+
+def stored_state() -> list:
+    """All that the four pages may change: the trail, the admin history, keys, secrets."""
+    return [
+        list(AuditEvent.objects.values_list("event_type", flat=True)),
+        list(LogEntry.objects.values_list("change_message", flat=True)),
+        list(ApiKey.objects.order_by("pk").values_list("prefix", "revoked_at")),
+        list(ApiClient.objects.values_list("webhook_secret", "webhook_secret_previous")),
+    ]
+
+
+def messages_of(response) -> list[tuple[str, str]]:
+    return [(m.level_tag, m.message) for m in get_messages(response.wsgi_request)]
+
+
+def test_each_page_that_asks_first_shows_its_question_and_changes_nothing(admin_client, acme, page):
+    before = stored_state()
+    response = admin_client.get(address(page, acme))
+    assert response.status_code == 200
+    text = html.unescape(response.content.decode())
+    assert f"<p>{page.question.format(label=label_of_first_key(acme))}</p>" in text
+    assert f'<input type="submit" value="{page.button}"' in text
+    assert f'<a href="{url("change", acme.pk)}" class="closelink">Cancel</a>' in text
+    assert stored_state() == before
+
+
+def test_posting_a_page_that_asks_first_acts_once_audited_and_in_the_history(
+    admin_client, acme, page
+):
+    label = label_of_first_key(acme)
+    known = list(AuditEvent.objects.values_list("pk", flat=True))
+    response = admin_client.post(address(page, acme), page.posted)
+
+    assert response.status_code == page.answer
+    new_events = AuditEvent.objects.exclude(pk__in=known)
+    assert list(new_events.values_list("event_type", flat=True)) == [page.event_type]
+    assert new_events.get().actor_label == "admin"
+    history = list(LogEntry.objects.values_list("change_message", flat=True))
+    if page.name == "new_key":
+        label = f"kyc_{ApiKey.objects.get(name='ci').prefix}_…"
+    assert history == [page.history.format(label=label)]
+    assert verify_chain().ok
+    if page.answer == 200:
+        assert response.context["secret"] in response.content.decode()
+        assert "no-store" in response["Cache-Control"]
+        assert response["Pragma"] == "no-cache"  # HTTP/1.0 caches too: admin_view adds no Pragma
+        assert messages_of(response) == []
+    else:
+        assert response["Location"] == url("change", acme.pk)
+        assert messages_of(response) == [("info", page.message.format(label=label))]
+
+
+def test_staff_who_may_only_view_a_client_get_403_on_each_page_that_asks_first(client, acme, page):
+    staff = UserFactory(is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_apiclient"))
+    client.force_login(staff)
+    before = stored_state()
+    assert client.get(address(page, acme)).status_code == 403
+    assert client.post(address(page, acme), page.posted).status_code == 403
+    assert stored_state() == before
+
+
+def test_a_key_name_too_long_is_refused_next_to_the_field_and_no_key_is_made(admin_client, acme):
+    before = stored_state()
+    response = admin_client.post(url("new_key", acme.pk), {"name": "x" * 81})
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == [
+        "Ensure this value has at most 80 characters (it has 81)."
+    ]
+    assert "secret" not in response.context
+    assert stored_state() == before
+
+
+def test_retiring_without_a_rotation_warns_and_audits_nothing(admin_client):
+    idle = ApiClientFactory()
+    before = stored_state()
+    page = admin_client.get(url("retire_secret", idle.pk)).content.decode()
+    assert "No rotation is in progress: there is no previous secret." in page
+    response = admin_client.post(url("retire_secret", idle.pk))
+    assert response.status_code == 302
+    assert messages_of(response) == [("warning", "No rotation was in progress.")]
+    assert stored_state() == before
+
+
+def test_a_key_of_another_client_cannot_be_revoked_through_this_one(admin_client, acme):
+    other = ApiClientFactory()
+    key, _ = create_api_key(other, Actor.system("test"))
+    assert admin_client.get(url("revoke_key", acme.pk, key.pk)).status_code == 404
+    assert admin_client.post(url("revoke_key", acme.pk, key.pk)).status_code == 404
+    key.refresh_from_db()
+    assert key.revoked_at is None
