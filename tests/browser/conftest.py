@@ -19,7 +19,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Screenshots go to test-results/ (ignored by git); KYC_REFRESH_SCREENSHOTS=1 writes the README's
+#: docs/screenshots/ instead, so an ordinary test run never changes the source tree.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / (
+    "docs/screenshots" if os.environ.get("KYC_REFRESH_SCREENSHOTS") == "1" else "test-results"
+)
 
 
 @pytest.fixture(scope="session")
