@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from tests.conftest import FACES_DIR
 from tests.vendors.contract import RESULT_KEYS
-from vendors.registry import reset_adapters
+from vendors.registry import BACKENDS, reset_adapters
 
 SAME = (str(FACES_DIR / "df_img1.jpg"), str(FACES_DIR / "df_img2.jpg"))
 
@@ -30,7 +30,7 @@ def run(*args: str) -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-@pytest.mark.parametrize("vendor", ["finauth", "advance", "zoloz", "alibaba", "local"])
+@pytest.mark.parametrize("vendor", BACKENDS)
 def test_compare_prints_the_design_json_for_every_backend(pointed_at_sandboxes, vendor):
     if vendor != "local":
         pointed_at_sandboxes[vendor].script({"score": 91.5, "risk_tags": []})

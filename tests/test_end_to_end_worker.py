@@ -30,6 +30,7 @@ from kyc.worker_process import QUIET, stop_worker, worker_command
 from tests.conftest import face_bytes, store_images_in
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
+from vendors.registry import COMMERCIAL_BACKENDS
 from vendors.sandboxes.advance import CHECK_PATH
 
 REDIS_URL = (
@@ -190,7 +191,7 @@ def wait_for(pair: ImagePair, statuses: set[str], timeout: float = 60) -> ImageP
 FINAL = {"approved", "rejected", "needs_review", "resubmit", "failed"}
 
 
-@pytest.mark.parametrize("vendor", ["finauth", "advance", "zoloz", "alibaba"])
+@pytest.mark.parametrize("vendor", COMMERCIAL_BACKENDS)
 def test_every_outcome_through_a_real_worker(e2e, sandboxes, vendor):
     api, workers = e2e
     VendorConfig.objects.update(enabled=False)

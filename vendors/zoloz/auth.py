@@ -65,12 +65,6 @@ def private_key_pem(key: RSAPrivateKey) -> str:
     ).decode("ascii")
 
 
-def public_key_pem(key: RSAPublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
-
-
 # --- time ----------------------------------------------------------------------------------------
 
 
