@@ -22,10 +22,14 @@ FINAUTH_REJECT_LEVEL = "1e-3"
 
 @dataclass(frozen=True)
 class Band:
+    """One backend's approve / reject lines on the 0–100 scale; review lies between them."""
+
     approve_at: float
     reject_below: float
 
     def place(self, score: float) -> str:
+        """The zone of `score`: the one place that decides it, for the verdict and for everything
+        that shows or second-guesses one (the reviewers' score bars, the four-eyes rule)."""
         if score >= self.approve_at:
             return APPROVE
         if score < self.reject_below:
@@ -56,6 +60,26 @@ def band_for(
             approve_at = float(levels[strictness])
             return Band(approve_at, min(float(levels[FINAUTH_REJECT_LEVEL]), approve_at))
     return Band(float(thresholds["approve_at"]), float(thresholds["reject_below"]))
+
+
+def judged_lines(thresholds: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """Where a stored attempt's `approve_at` and `reject_below` are, as recorded.
+
+    The pipeline records the band it judged a result with under "band" (for FinAuth that is the
+    answer's own thresholds, not the admin's numbers); a result judged without one (invalid
+    input) has only the configuration it was judged under.
+    """
+    thresholds = thresholds or {}
+    return thresholds.get("band") or thresholds
+
+
+def judged_band(thresholds: Mapping[str, Any] | None) -> Band | None:
+    """The band a stored attempt was judged with, or None when its snapshot holds no band."""
+    lines = judged_lines(thresholds)
+    try:
+        return Band(float(lines["approve_at"]), float(lines["reject_below"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def judge(vendor: str, result: CompareResult, thresholds: Mapping[str, Any]) -> Verdict:

@@ -38,7 +38,7 @@ from kyc.services.vendor_connection import ConnectionCheck, check_connection
 from vendors.guidance import ROUTING, guidance_for
 from vendors.models import VendorConfig
 from vendors.registry import adapter_class, credentials_for, missing_settings
-from vendors.verdicts import APPROVE, REJECT, REVIEW, Band
+from vendors.verdicts import APPROVE, REJECT, REVIEW, Band, band_for
 
 #: Submit buttons and tokens that are not form data (never replayed as hidden fields).
 CONTROL_KEYS = frozenset(
@@ -109,7 +109,7 @@ class VendorConfigAdmin(admin.ModelAdmin):
                 f"{obj.approve_at:g}",
                 f"{obj.reject_below:g}",
             )
-        band = Band(obj.approve_at, obj.reject_below)
+        band = band_for(obj.backend, obj.thresholds_snapshot())
         return format_html("{} <small>{}</small>", band_bar(band), band_words(band))
 
     @admin.display(description="Credentials")
@@ -154,14 +154,14 @@ class VendorConfigAdmin(admin.ModelAdmin):
 
     @admin.display(description="Saved decision bands")
     def band(self, obj: VendorConfig) -> SafeString:
+        band = band_for(obj.backend, obj.thresholds_snapshot())
         if obj.backend == "finauth":
             return format_html(
                 "Approve at or above FinAuth's <b>{}</b> threshold, reject below its <b>1e-3</b> "
                 "threshold, review between. Fallback without thresholds: {}.",
                 obj.finauth_strictness,
-                band_words(Band(obj.approve_at, obj.reject_below)),
+                band_words(band),
             )
-        band = Band(obj.approve_at, obj.reject_below)
         return format_html("{} {}", band_bar(band), band_words(band))
 
     @admin.display(description="Environment variables")
@@ -296,13 +296,13 @@ class VendorConfigAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _band_html(backend: str, thresholds: dict[str, Any]) -> SafeString:
+        band = band_for(backend, thresholds)
         if backend == "finauth":
             return format_html(
                 "FinAuth's thresholds at <b>{}</b> (fallback {})",
                 thresholds["finauth_strictness"],
-                band_words(Band(thresholds["approve_at"], thresholds["reject_below"])),
+                band_words(band),
             )
-        band = Band(float(thresholds["approve_at"]), float(thresholds["reject_below"]))
         return format_html("{} {}", band_bar(band), band_words(band))
 
     def _render_bound_form(

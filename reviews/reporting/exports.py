@@ -22,6 +22,7 @@ from kyc.audit.models import AuditEvent
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair
 from reviews.models import Decision, DecisionStage, ReviewCase
 from reviews.reporting.stats import DateRange
+from vendors.verdicts import judged_lines
 
 CSV_CHUNK = 2000
 
@@ -118,8 +119,7 @@ def _cell(value: Any) -> Any:
 
 
 def _row(pair: dict[str, Any]) -> list[Any]:
-    thresholds = pair["deciding_attempt__thresholds"] or {}
-    band = thresholds.get("band") or thresholds
+    band = judged_lines(pair["deciding_attempt__thresholds"])
     return [
         pair["public_id"],
         _cell(pair["client__name"]),

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 
 from reviews.selectors import reason_colour, reason_label
 from vendors.models import Backend
+from vendors.verdicts import Band, judged_band
 
 register = template.Library()
 
@@ -119,25 +120,9 @@ def reason_badges(reasons: list[str]) -> str:
     )
 
 
-def band_of(attempt: Any) -> tuple[float, float] | None:
-    """(reject_below, approve_at) the attempt was judged with, or None."""
-    if attempt is None:
-        return None
-    thresholds = attempt.thresholds or {}
-    band = thresholds.get("band") or thresholds
-    try:
-        return float(band["reject_below"]), float(band["approve_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _zone(score: float, band: tuple[float, float]) -> str:
-    reject_below, approve_at = band
-    if score >= approve_at:
-        return "approve"
-    if score < reject_below:
-        return "reject"
-    return "review"
+def band_of(attempt: Any) -> Band | None:
+    """The band the attempt was judged with, or None."""
+    return None if attempt is None else judged_band(attempt.thresholds)
 
 
 @register.simple_tag
@@ -145,7 +130,7 @@ def band_mini(attempt: Any) -> str:
     """The queue's score cell: the number and a 100-unit bar of the vendor's three zones."""
     band = band_of(attempt)
     score = getattr(attempt, "score", None)
-    zone = _zone(score, band) if score is not None and band is not None else ""
+    zone = band.place(score) if score is not None and band is not None else ""
     number = (
         format_html('<span class="score-num zone-{}">{}</span>', zone, f"{score:.1f}")
         if score is not None and zone
@@ -155,7 +140,7 @@ def band_mini(attempt: Any) -> str:
     )
     bar = ""
     if band is not None:
-        reject_below, approve_at = band
+        reject_below, approve_at = band.reject_below, band.approve_at
         marker = (
             format_html(
                 '<rect class="marker" x="{}" y="0" width="2" height="10"/>',
@@ -192,7 +177,7 @@ def band_large(attempt: Any) -> dict[str, Any]:
     score = getattr(attempt, "score", None)
     if band is None:
         return {"band": None, "score": score}
-    reject_below, approve_at = band
+    reject_below, approve_at = band.reject_below, band.approve_at
     scale = 10.0
     marker: dict[str, Any] | None = None
     if score is not None:
@@ -202,7 +187,7 @@ def band_large(attempt: Any) -> dict[str, Any]:
             "x": x,
             "label_x": label_x,
             "text": f"{score:.1f}",
-            "zone": _zone(score, band),
+            "zone": band.place(score),
             "points": f"{x - 6},13 {x + 6},13 {x},21",
         }
     reject_mid = reject_below * scale / 2
@@ -253,13 +238,6 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
-
-
-@register.filter
-def yes_no(value: bool | None) -> str:
-    if value is None:
-        return "—"
-    return "yes" if value else "no"
 
 
 @register.filter

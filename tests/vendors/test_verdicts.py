@@ -3,7 +3,17 @@ from __future__ import annotations
 import pytest
 
 from vendors.base import CompareResult, ErrorCode, ResultStatus
-from vendors.verdicts import APPROVE, REJECT, RESUBMIT, REVIEW, Band, band_for, judge
+from vendors.verdicts import (
+    APPROVE,
+    REJECT,
+    RESUBMIT,
+    REVIEW,
+    Band,
+    band_for,
+    judge,
+    judged_band,
+    judged_lines,
+)
 
 ADVANCE = {"approve_at": 70, "reject_below": 55}
 FINAUTH = {
@@ -93,3 +103,47 @@ def test_image_problems_ask_for_new_photos_unless_configured_to_go_to_review():
     assert judge("advance", result, ADVANCE).outcome == RESUBMIT
     assert judge("advance", result, ADVANCE).reasons == ("no_face",)
     assert judge("advance", result, {**ADVANCE, "image_problems_to_review": True}).outcome == REVIEW
+
+
+@pytest.mark.parametrize(
+    ("score", "zone"),
+    [(55, REVIEW), (54.999, REJECT), (69.999, REVIEW), (70, APPROVE), (100, APPROVE)],
+)
+def test_a_band_places_the_lines_themselves_in_review_and_approve(score, zone):
+    assert Band(approve_at=70, reject_below=55).place(score) == zone
+
+
+def test_a_band_with_its_lines_equal_has_no_review_zone():
+    band = Band(approve_at=60, reject_below=60)
+    assert (band.place(59.99), band.place(60)) == (REJECT, APPROVE)
+
+
+def test_a_stored_attempt_is_placed_by_the_band_it_was_judged_with_not_the_configuration():
+    stored = {
+        "approve_at": 80.0,
+        "reject_below": 60.0,
+        "band": {"approve_at": 69.3, "reject_below": 62.2},
+    }
+    band = judged_band(stored)
+    assert band == Band(69.3, 62.2)
+    assert band.place(70) == APPROVE  # the configuration would have said review
+    assert judged_lines(stored) == {"approve_at": 69.3, "reject_below": 62.2}
+
+
+def test_an_attempt_judged_without_a_band_falls_back_to_its_configured_lines():
+    stored = {"approve_at": 70, "reject_below": 60, "image_problems_to_review": False}
+    assert judged_band(stored) == Band(70.0, 60.0)
+    assert judged_lines(stored) is stored  # as recorded: 70 stays 70 in the API
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [None, {}, {"band": {}}, {"approve_at": 70}, {"approve_at": None, "reject_below": 50}],
+)
+def test_an_attempt_without_both_lines_has_no_band(stored):
+    assert judged_band(stored) is None
+
+
+def test_the_band_for_a_configuration_without_an_answer_is_its_own_lines():
+    assert band_for("finauth", FINAUTH) == Band(80.0, 60.0)
+    assert band_for("advance", ADVANCE).place(60) == REVIEW
