@@ -1,3 +1,9 @@
+"""The API's request and response bodies (DESIGN §5).
+
+A serializer's docstring is its description in the OpenAPI schema, read by clients: notes for
+us are comments.
+"""
+
 from __future__ import annotations
 
 import base64
@@ -9,7 +15,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from kyc.api.errors import ApiError
-from kyc.models import PairStatus, ReferenceSource
+from kyc.models import (
+    PairStatus,
+    ReferenceSource,
+)
+from kyc.representation import IsoDateTimeField
 from vendors.models import Backend
 
 METADATA_MAX_BYTES = 4096
@@ -126,70 +136,7 @@ class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     field = serializers.CharField(allow_null=True)
 
 
-class AttemptSummarySerializer(serializers.Serializer[dict[str, Any]]):
-    vendor = serializers.CharField()
-    number = serializers.IntegerField()
-    purpose = serializers.CharField()
-    status = serializers.CharField()
-    score = serializers.FloatField(allow_null=True)
-    error_code = serializers.CharField(allow_null=True)
-    latency_ms = serializers.IntegerField(allow_null=True)
-
-
-class ThresholdsSerializer(serializers.Serializer[dict[str, Any]]):
-    approve_at = serializers.FloatField(allow_null=True)
-    reject_below = serializers.FloatField(allow_null=True)
-
-
-class ResultSerializer(serializers.Serializer[dict[str, Any]]):
-    vendor = serializers.CharField()
-    score = serializers.FloatField(allow_null=True)
-    verdict = serializers.CharField(allow_null=True)
-    reasons = serializers.ListField(child=serializers.CharField())
-    thresholds = ThresholdsSerializer()
-    error_code = serializers.CharField(allow_null=True)
-
-
-class DecisionSerializer(serializers.Serializer[dict[str, Any]]):
-    outcome = serializers.CharField()
-    source = serializers.CharField(allow_null=True)  # type: ignore[assignment]
-    decided_at = serializers.DateTimeField(allow_null=True)
-
-
-class ImageFactsSerializer(serializers.Serializer[dict[str, Any]]):
-    sha256 = serializers.CharField()
-    size = serializers.IntegerField()
-    width = serializers.IntegerField()
-    height = serializers.IntegerField()
-    format = serializers.CharField()
-
-
-class ImagesSerializer(serializers.Serializer[dict[str, Any]]):
-    selfie = ImageFactsSerializer()
-    reference = ImageFactsSerializer()
-    purged_at = serializers.DateTimeField(allow_null=True)
-
-
-class PairSerializer(serializers.Serializer[dict[str, Any]]):
-    """Documentation of `kyc.selectors.pair_representation` (which builds the JSON)."""
-
-    id = serializers.UUIDField()
-    applicant_ref = serializers.CharField()
-    status = serializers.ChoiceField(choices=PairStatus.choices)
-    status_reason = serializers.CharField(allow_null=True)
-    decision = DecisionSerializer(allow_null=True)
-    result = ResultSerializer(allow_null=True)
-    reference_source = serializers.CharField()
-    requested_vendor = serializers.CharField(allow_null=True)
-    callback_url = serializers.CharField(allow_null=True)
-    metadata = serializers.DictField()
-    images = ImagesSerializer()
-    attempts = AttemptSummarySerializer(many=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-
-
 class ErasureSerializer(serializers.Serializer[dict[str, Any]]):
     applicant_ref = serializers.CharField()
-    erased_at = serializers.DateTimeField()
+    erased_at = IsoDateTimeField()
     pairs = serializers.IntegerField()

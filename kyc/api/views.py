@@ -27,12 +27,12 @@ from kyc.api.serializers import (
     ErrorSerializer,
     PairCreateSerializer,
     PairListQuerySerializer,
-    PairSerializer,
 )
 from kyc.audit.chain import Actor
 from kyc.models import ApiClient, Applicant, ImagePair
-from kyc.selectors import pair_representation, pairs_for_client
-from kyc.services.erasure import LegalHold, erase_applicant
+from kyc.representation import PairSerializer
+from kyc.selectors import pairs_for_client
+from kyc.services.erasure import erase_applicant
 from kyc.services.submissions import Submission, record_first_response, submit_pair
 
 ERRORS = {
@@ -45,6 +45,7 @@ ERRORS = {
         413: "Image or request too large.",
         415: "Unsupported image format or media type.",
         429: "Too many requests; see the Retry-After header.",
+        503: "No comparison backend is enabled; nothing was kept.",
     }.items()
 }
 
@@ -133,7 +134,7 @@ class ImagePairViewSet(
     lookup_field = "public_id"
     lookup_url_kwarg = "pair_id"
     lookup_value_regex = "[0-9a-fA-F-]{36}"
-    serializer_class = PairCreateSerializer
+    serializer_class = PairSerializer  # every answer; create reads a PairCreateSerializer
 
     def get_queryset(self) -> QuerySet[ImagePair]:
         return pairs_for_client(self.client)
@@ -165,15 +166,12 @@ class ImagePairViewSet(
         if replayed and pair.first_response is not None:
             body = pair.first_response
         else:
-            body = pair_representation(pair)
+            body = self.get_serializer(pair).data
             record_first_response(pair, body)
         headers = {"Location": f"/api/v1/image-pairs/{pair.public_id}/"}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(pair_representation(self.get_object()))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query = PairListQuerySerializer(data=request.query_params)
@@ -185,7 +183,7 @@ class ImagePairViewSet(
             pairs = pairs.filter(status=pair_status)
         page = self.paginate_queryset(pairs)
         assert page is not None
-        return self.get_paginated_response([pair_representation(pair) for pair in page])
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class ApplicantErasureView(ClientApiMixin, APIView):
@@ -194,19 +192,16 @@ class ApplicantErasureView(ClientApiMixin, APIView):
     )
     def delete(self, request: Request, applicant_ref: str) -> Response:
         applicant = get_object_or_404(Applicant, client=self.client, external_ref=applicant_ref)
-        try:
-            pairs = erase_applicant(applicant, Actor.api_client(self.client))
-        except LegalHold as hold:
-            raise ApiError("legal_hold", str(hold), "applicant_ref", 409) from hold
+        # Refused on legal hold: LegalHold, which kyc.api.errors answers with a 409.
+        pairs = erase_applicant(applicant, Actor.api_client(self.client))
         applicant.refresh_from_db()
         assert applicant.erased_at is not None
-        return Response(
-            {
-                "applicant_ref": applicant.external_ref,
-                "erased_at": applicant.erased_at.isoformat(),
-                "pairs": pairs,
-            }
-        )
+        erasure = {
+            "applicant_ref": applicant.external_ref,
+            "erased_at": applicant.erased_at,
+            "pairs": pairs,
+        }
+        return Response(ErasureSerializer(erasure).data)
 
 
 @extend_schema(exclude=True)

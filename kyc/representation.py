@@ -1,0 +1,123 @@
+"""An image pair as clients see it: the one producer of its JSON, for the API's answers and the
+`data` of its webhooks (DESIGN §5). The API documents it in the OpenAPI schema; services use it
+for webhook payloads, so it lives here, below both, rather than in `kyc.api`.
+
+A serializer's docstring is its description in the OpenAPI schema, read by clients: notes for
+us are comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair, PairStatus
+from vendors.verdicts import judged_lines
+
+
+class IsoDateTimeField(serializers.DateTimeField):
+    """An instant as `datetime.isoformat()` writes it ("2025-03-14T09:27:01+00:00", microseconds
+    only when there are some): what the API has always sent. DRF's own format would say "Z" and
+    convert to the server's TIME_ZONE, changing bytes clients parse and webhook signatures cover."""
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class BlankAsNullField(serializers.CharField):
+    """An empty text column goes out as null: the API has one way of saying "none"."""
+
+    def get_attribute(self, instance: Any) -> str | None:
+        return super().get_attribute(instance) or None
+
+
+class AsStoredNumberField(serializers.FloatField):
+    """A number sent as the row holds it: FloatField would turn a threshold recorded as 70 into
+    70.0, which reads the same but is not the same bytes."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class AttemptSummarySerializer(serializers.Serializer[ComparisonAttempt]):
+    vendor = serializers.CharField()
+    number = serializers.IntegerField()
+    purpose = serializers.CharField()
+    status = serializers.CharField()
+    score = AsStoredNumberField(allow_null=True)
+    error_code = BlankAsNullField(allow_null=True)
+    latency_ms = serializers.IntegerField(allow_null=True)
+
+
+class ThresholdsSerializer(serializers.Serializer[Mapping[str, Any]]):
+    # The lines the result was judged against, as recorded; one the snapshot lacks is null.
+    approve_at = AsStoredNumberField(allow_null=True)
+    reject_below = AsStoredNumberField(allow_null=True)
+
+    def get_attribute(self, instance: Any) -> Mapping[str, Any]:
+        attempt: ComparisonAttempt = instance
+        return judged_lines(attempt.thresholds)
+
+
+class ResultSerializer(serializers.Serializer[ComparisonAttempt]):
+    vendor = serializers.CharField()
+    score = AsStoredNumberField(allow_null=True)
+    verdict = BlankAsNullField(allow_null=True)
+    reasons = serializers.ListField(child=serializers.CharField(), source="verdict_reasons")
+    thresholds = ThresholdsSerializer()
+    error_code = BlankAsNullField(allow_null=True)
+
+
+class DecisionSerializer(serializers.Serializer[ImagePair]):
+    # Null until the pair has a final status (a pair in review has no decision yet).
+    outcome = serializers.CharField(source="status")
+    source = BlankAsNullField(source="decision_source", allow_null=True)  # type: ignore[assignment]
+    decided_at = IsoDateTimeField(allow_null=True)
+
+    def get_attribute(self, instance: ImagePair) -> ImagePair | None:
+        return instance if instance.status in FINAL_PAIR_STATUSES else None
+
+
+class ImageFactsSerializer(serializers.Serializer[Mapping[str, Any]]):
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    format = serializers.CharField()
+
+    def get_attribute(self, instance: Any) -> Mapping[str, Any]:
+        # The pair keeps each image's facts in columns named after it: `selfie_sha256`, ...
+        pair: ImagePair = instance
+        return {name: getattr(pair, f"{self.field_name}_{name}") for name, _ in self.fields.items()}
+
+
+class ImagesSerializer(serializers.Serializer[ImagePair]):
+    selfie = ImageFactsSerializer()
+    reference = ImageFactsSerializer()
+    purged_at = IsoDateTimeField(source="images_purged_at", allow_null=True)
+
+
+# The one producer of a pair's JSON: the API's answers and the `data` of its webhooks. It reads
+# the applicant, the deciding attempt and the attempts; `kyc.selectors.pairs_for_client` loads
+# exactly those with the pairs, so a field reading any other relation belongs there too
+# (tests/api/test_pair_representation.py counts the queries and pins every key).
+class PairSerializer(serializers.Serializer[ImagePair]):
+    """An image pair as the API answers it; its webhooks carry the same object as `data`."""
+
+    id = serializers.UUIDField(source="public_id")
+    applicant_ref = serializers.CharField(source="applicant.external_ref")
+    status = serializers.ChoiceField(choices=PairStatus.choices)
+    status_reason = BlankAsNullField(allow_null=True)
+    decision = DecisionSerializer(source="*", allow_null=True)
+    result = ResultSerializer(source="deciding_attempt", allow_null=True)
+    reference_source = serializers.CharField()
+    requested_vendor = BlankAsNullField(allow_null=True)
+    callback_url = BlankAsNullField(allow_null=True)
+    metadata = serializers.DictField()
+    images = ImagesSerializer(source="*")
+    attempts = AttemptSummarySerializer(many=True)
+    created_at = IsoDateTimeField()
+    updated_at = IsoDateTimeField()
