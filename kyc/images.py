@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from kyc.errors import ApplicationError
 from vendors.base import PreparedImage
 from vendors.imaging import to_rgb
 
@@ -83,14 +84,13 @@ IMAGE_LIMITS: dict[str, ImageLimits] = {
 }
 
 
-class ImageRejected(Exception):
+class ImageRejected(ApplicationError):
     """A client's image we cannot use, with a machine code and the field it came from."""
 
+    code = "image_rejected"
+
     def __init__(self, code: str, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
+        super().__init__(message, code=code, field=field)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from vendors.base import ErrorCode
+from vendors.base import CompareResult, ErrorCode, ResultStatus, VendorError
 from vendors.models import Backend
 
 
@@ -287,8 +287,59 @@ class ComparisonAttempt(models.Model):
             models.Index(fields=["finished_at"], name="attempt_finished"),
         ]
 
+    #: `error_message` is a text column, unbounded in the schema; a vendor's error text longer
+    #: than this is a whole error page rather than a message, and is cut.
+    ERROR_MESSAGE_CHARS = 2000
+
     def __str__(self) -> str:
         return f"{self.vendor} #{self.number} of {self.pair_id}"
+
+    def fields_from_result(self, result: CompareResult) -> dict[str, Any]:
+        """The columns a vendor's answer fills, every text cut to fit its column.
+
+        Column values only: judging the answer (thresholds, verdict) is the pipeline's business.
+        """
+        return {
+            "status": AttemptStatus.COMPLETED
+            if result.status == ResultStatus.COMPLETED
+            else AttemptStatus.INVALID_INPUT,
+            "score": result.score,
+            "vendor_score": result.vendor_score,
+            "error_code": str(result.error_code or ""),
+            "vendor_code": self.fit("vendor_code", result.vendor_code),
+            "vendor_message": result.vendor_message,
+            "vendor_request_id": self.fit("vendor_request_id", result.vendor_request_id),
+            "billable": result.billable,
+            "same_person": result.same_person,
+            "risk_tags": list(result.risk_tags),
+            "faces": result.as_dict()["faces"],
+            "details": {**self.details, **dict(result.details)},
+            "raw_response": result.raw_response,
+            "latency_ms": result.latency_ms,
+        }
+
+    def fields_from_error(self, error: VendorError) -> dict[str, Any]:
+        """The columns a call without a usable answer fills, every text cut to fit its column."""
+        return {
+            "status": AttemptStatus.FAILED,
+            "error_code": str(error.code),
+            "error_message": error.message[: self.ERROR_MESSAGE_CHARS],
+            "retryable": error.retryable,
+            "vendor_code": self.fit("vendor_code", error.vendor_code),
+            "vendor_request_id": self.fit("vendor_request_id", error.vendor_request_id),
+            "http_status": error.http_status,
+            "billable": error.billable,
+            "raw_response": error.raw_response,
+            "latency_ms": error.latency_ms,
+            "details": {**self.details, "retry_after": error.retry_after},
+        }
+
+    @classmethod
+    def fit(cls, name: str, text: str) -> str:
+        """`text` cut to the length of column `name`; vendors send ids and codes of any length."""
+        field = cls._meta.get_field(name)
+        limit = field.max_length if isinstance(field, models.Field) else None
+        return text[:limit] if limit else text
 
 
 class DeliveryStatus(models.TextChoices):

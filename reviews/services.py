@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from reviews import events
 from reviews.models import (
@@ -31,6 +32,7 @@ from reviews.models import (
     ReviewCase,
 )
 from reviews.permissions import can_review, can_second_review
+from vendors.verdicts import REVIEW, judged_band
 
 #: What a final reviewer outcome does to the pair.
 PAIR_STATUS_FOR = {
@@ -43,19 +45,30 @@ ACTIVE_STATUSES: dict[str, tuple[str, ...]] = {
     CaseQueue.STANDARD: (CaseStatus.OPEN, CaseStatus.CLAIMED),
     CaseQueue.SENIOR: (CaseStatus.OPEN, CaseStatus.CLAIMED, CaseStatus.AWAITING_SECOND_REVIEW),
 }
-FOUR_EYES_RULES = {"reject", "approve", "resubmit", "all", "override_vendor"}
 
 
-class CaseUnavailable(Exception):
+class CaseUnavailable(ApplicationError):
     """The case cannot be taken or decided by this user right now (held by someone else...)."""
 
+    code = "case_unavailable"
 
-class StaleDecision(Exception):
+
+class StaleDecision(ApplicationError):
     """The form was made for a state of the case that no longer holds (decided meanwhile)."""
 
+    code = "stale_decision"
 
-class FourEyesViolation(Exception):
+
+class FourEyesViolation(ApplicationError):
     """The second look must come from a different person than the first."""
+
+    code = "four_eyes_violation"
+
+
+class InvalidDecision(ApplicationError):
+    """The decision itself is not one this case accepts (its reason code, or its outcome)."""
+
+    code = "invalid_decision"
 
 
 def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewCase:
@@ -275,13 +288,11 @@ def vendor_clear_verdict(attempt: ComparisonAttempt | None) -> set[str]:
     if attempt is None:
         return set()
     clear: set[str] = set()
-    band = attempt.thresholds.get("band") or attempt.thresholds
-    approve_at, reject_below = band.get("approve_at"), band.get("reject_below")
-    if attempt.score is not None and approve_at is not None and reject_below is not None:
-        if attempt.score >= float(approve_at):
-            clear.add(Outcome.APPROVE)
-        elif attempt.score < float(reject_below):
-            clear.add(Outcome.REJECT)
+    band = judged_band(attempt.thresholds)
+    if attempt.score is not None and band is not None:
+        placed = band.place(attempt.score)
+        if placed != REVIEW:
+            clear.add(Outcome(placed))
     if attempt.same_person is True:
         clear.add(Outcome.APPROVE)
     elif attempt.same_person is False:
@@ -309,10 +320,18 @@ def _check_reason(outcome: str, reason_code: ReasonCode | None) -> None:
     """Every outcome but approve needs an active reason code of that outcome."""
     if reason_code is None:
         if outcome != Outcome.APPROVE:
-            raise ValueError("A reason code is required for this outcome.")
+            raise InvalidDecision(
+                "A reason code is required for this outcome.",
+                code="reason_code_required",
+                field="reason_code",
+            )
         return
     if reason_code.outcome != outcome or not reason_code.is_active:
-        raise ValueError("That reason code does not belong to this outcome.")
+        raise InvalidDecision(
+            "That reason code does not belong to this outcome.",
+            code="reason_code_mismatch",
+            field="reason_code",
+        )
 
 
 def decide(
@@ -372,7 +391,11 @@ def _decide(
     if first is not None and first.reviewer_id == user.pk:
         raise FourEyesViolation("A second review must come from someone other than the first.")
     if stage == DecisionStage.SECOND and outcome == Outcome.ESCALATE:
-        raise ValueError("A senior review cannot be escalated further.")
+        raise InvalidDecision(
+            "A senior review cannot be escalated further.",
+            code="cannot_escalate",
+            field="outcome",
+        )
     _check_reason(outcome, reason_code)
 
     actor = Actor.user(user)

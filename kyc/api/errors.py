@@ -10,12 +10,16 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from kyc.images import ImageRejected
-from kyc.services.submissions import SubmissionError
+from kyc.errors import ApplicationError
 
-IMAGE_STATUS = {
+#: The HTTP status of the domain refusals that are not a plain 400, by their code: the domain
+#: says what went wrong, the API alone decides how HTTP says it.
+APPLICATION_STATUS = {
     "image_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    "idempotency_conflict": status.HTTP_409_CONFLICT,
+    "legal_hold": status.HTTP_409_CONFLICT,
+    "no_backend_available": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 # DRF's validation codes, renamed to what a client can act on.
 VALIDATION_CODES = {
@@ -42,12 +46,11 @@ def body(code: str, message: str, field: str = "") -> dict[str, Any]:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApiError):
         return Response(body(exc.code, exc.message, exc.field), status=exc.status_code)
-    if isinstance(exc, ImageRejected):
+    if isinstance(exc, ApplicationError):
         return Response(
-            body(exc.code, exc.message, exc.field), status=IMAGE_STATUS.get(exc.code, 400)
+            body(exc.code, exc.message, exc.field),
+            status=APPLICATION_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
         )
-    if isinstance(exc, SubmissionError):
-        return Response(body(exc.code, exc.message, exc.field), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(
             body("request_too_large", "The request body is larger than two images may be."),

@@ -7,19 +7,25 @@ from django.utils import timezone
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.models import AttemptPurpose, ComparisonAttempt, DecisionSource, ImagePair, PairStatus
-from kyc.selectors import pair_representation
+from kyc.representation import PairSerializer
 from kyc.services.pipeline import enqueue_attempt
+from kyc.webhooks import enqueue_pair_event
 
 REVIEWER_OUTCOMES = {PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT}
 
 
-class PairNotAwaitingReview(Exception):
+class PairNotAwaitingReview(ApplicationError):
     """The pair was decided meanwhile (or never needed a human)."""
 
+    code = "pair_not_awaiting_review"
 
-class ImagesGone(Exception):
+
+class ImagesGone(ApplicationError):
     """The pair's images were purged; nothing can be compared any more."""
+
+    code = "images_purged"
 
 
 @transaction.atomic
@@ -27,9 +33,7 @@ def apply_reviewer_outcome(
     pair: ImagePair, status: str, actor: Actor, *, reason: str = ""
 ) -> ImagePair:
     """Move a pair waiting for review to its final status, once, with audit and webhook."""
-    from kyc.webhooks import enqueue_pair_event
-
-    if status not in REVIEWER_OUTCOMES:
+    if status not in REVIEWER_OUTCOMES:  # a caller's bug, not a refusal a person can meet
         raise ValueError(f"A reviewer cannot set status {status!r}.")
     locked = ImagePair.objects.lock_for_change(pair.pk)
     if locked.status != PairStatus.NEEDS_REVIEW:
@@ -42,7 +46,7 @@ def apply_reviewer_outcome(
         update_fields=["status", "status_reason", "decision_source", "decided_at", "updated_at"]
     )
     events.pair_decided(locked, actor)
-    enqueue_pair_event(locked, f"pair.{locked.status}", lambda: pair_representation(locked))
+    enqueue_pair_event(locked, f"pair.{locked.status}", lambda: PairSerializer(locked).data)
     return locked
 
 

@@ -8,11 +8,14 @@ from django.utils import timezone
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.models import Applicant, ImagePair
 
 
-class LegalHold(Exception):
+class LegalHold(ApplicationError):
     """The applicant is on legal hold: their images must be kept."""
+
+    code = "legal_hold"
 
 
 def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
@@ -36,7 +39,9 @@ def erase_applicant(applicant: Applicant, actor: Actor) -> int:
     """Erase every image of the applicant at once; returns how many pairs had images."""
     applicant = Applicant.objects.select_for_update(no_key=True).get(pk=applicant.pk)
     if applicant.legal_hold:
-        raise LegalHold("This applicant is on legal hold; images cannot be erased.")
+        raise LegalHold(
+            "This applicant is on legal hold; images cannot be erased.", field="applicant_ref"
+        )
     purged = 0
     for pair in (
         ImagePair.objects.select_for_update(no_key=True).filter(applicant=applicant).order_by("pk")

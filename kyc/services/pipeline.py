@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -34,8 +33,10 @@ from kyc.models import (
     PairStatus,
 )
 from kyc.ops.vendor_calls import vendor_call
+from kyc.representation import PairSerializer
 from kyc.services import routing
 from kyc.signals import pair_needs_review
+from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
     CompareRequest,
     CompareResult,
@@ -84,17 +85,10 @@ def run_attempt(attempt_id: int) -> float | None:
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
         return None
-    clock = time.perf_counter()
-    with pair.selfie.open("rb") as handle:
-        selfie = handle.read()
-    with pair.reference.open("rb") as handle:
-        reference = handle.read()
-    timings = {"read_ms": _ms_since(clock)}
-
+    selfie, reference = _read_images(pair)
     if attempt.purpose == AttemptPurpose.PREFLIGHT:
         _run_preflight(attempt, selfie, reference)
         return None
-    clock = time.perf_counter()
     try:
         request = _build_request(pair, attempt, config, selfie, reference)
     except ImageRejected as rejected:
@@ -108,9 +102,8 @@ def run_attempt(attempt_id: int) -> float | None:
             vendor_message=rejected.message,
             details={"which": rejected.field, "local_check": rejected.code},
         )
-        _record_result(attempt, result, config, timings)
+        _record_result(attempt, result, config)
         return None
-    timings["prepare_ms"] = _ms_since(clock)
     _release_connection()
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
@@ -128,8 +121,17 @@ def run_attempt(attempt_id: int) -> float | None:
         )
     else:
         routing.record_success(attempt.vendor)
-        _record_result(attempt, result, config, timings)
+        _record_result(attempt, result, config)
     return None
+
+
+def _read_images(pair: ImagePair) -> tuple[bytes, bytes]:
+    """The pair's selfie and reference, decrypted."""
+    with pair.selfie.open("rb") as handle:
+        selfie = handle.read()
+    with pair.reference.open("rb") as handle:
+        reference = handle.read()
+    return selfie, reference
 
 
 def _postpone(attempt: ComparisonAttempt, seconds: float) -> None:
@@ -295,40 +297,15 @@ def _store_outcome(attempt: ComparisonAttempt, **fields: Any) -> bool:
     return bool(stored)
 
 
-def _record_result(
-    attempt: ComparisonAttempt,
-    result: CompareResult,
-    config: VendorConfig,
-    timings: dict[str, float] | None = None,
-) -> None:
-    """Store the answer, judge it and (for a deciding attempt) decide the pair, in one transaction.
-
-    `timings` (read / prepare milliseconds) are kept on the attempt with the time spent here, so
-    an operator can see where a slow pair spent its time (and bench/pipeline.py reads them).
-    """
-    clock = time.perf_counter()
+def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
+    """Store, judge and (for a deciding attempt) decide the pair, in one transaction."""
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
     band = verdict.band
     with transaction.atomic():
         stored = _store_outcome(
             attempt,
-            status=AttemptStatus.COMPLETED
-            if result.status == ResultStatus.COMPLETED
-            else AttemptStatus.INVALID_INPUT,
-            score=result.score,
-            vendor_score=result.vendor_score,
-            error_code=str(result.error_code or ""),
-            vendor_code=result.vendor_code[:120],
-            vendor_message=result.vendor_message,
-            vendor_request_id=result.vendor_request_id[:200],
-            billable=result.billable,
-            same_person=result.same_person,
-            risk_tags=list(result.risk_tags),
-            faces=result.as_dict()["faces"],
-            details={**attempt.details, **dict(result.details), "timings": timings or {}},
-            raw_response=result.raw_response,
-            latency_ms=result.latency_ms,
+            **attempt.fields_from_result(result),
             thresholds={
                 **thresholds,
                 **(
@@ -346,9 +323,8 @@ def _record_result(
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
             attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
         events.attempt_recorded(attempt)
-        webhook_ms = _decide(attempt.pair, attempt, verdict) if deciding else 0.0
-        attempt.details["timings"].update(webhook_ms=webhook_ms, record_ms=_ms_since(clock))
-        ComparisonAttempt.objects.filter(pk=attempt.pk).update(details=attempt.details)
+        if deciding:
+            _decide(attempt.pair, attempt, verdict)
 
 
 def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: VendorConfig) -> None:
@@ -363,21 +339,7 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
         },
     )
     with transaction.atomic():
-        stored = _store_outcome(
-            attempt,
-            status=AttemptStatus.FAILED,
-            error_code=str(error.code),
-            error_message=error.message[:2000],
-            retryable=error.retryable,
-            vendor_code=error.vendor_code[:120],
-            vendor_request_id=error.vendor_request_id[:200],
-            http_status=error.http_status,
-            billable=error.billable,
-            raw_response=error.raw_response,
-            latency_ms=error.latency_ms,
-            details={**attempt.details, "retry_after": error.retry_after},
-        )
-        if not stored:
+        if not _store_outcome(attempt, **attempt.fields_from_error(error)):
             return
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         deciding = attempt.purpose == AttemptPurpose.DECIDE
@@ -423,16 +385,10 @@ def _retry_or_fail_over(
     _decide(pair, attempt, Verdict(REVIEW, ("vendor_failed",)))
 
 
-def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> float:
-    """Move the pair to its outcome exactly once (the pair row is locked by the caller).
-
-    Returns the milliseconds spent enqueueing the webhook.
-    """
+def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> None:
+    """Move the pair to its outcome exactly once (the pair row is locked by the caller)."""
     if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
-        return 0.0
-    from kyc.selectors import pair_representation
-    from kyc.webhooks import enqueue_pair_event
-
+        return
     pair.deciding_attempt = attempt
     pair.status_reason = verdict.reasons[0] if verdict.reasons else ""
     if verdict.outcome == REVIEW:
@@ -457,9 +413,7 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> fl
             ]
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
-    clock = time.perf_counter()
-    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: pair_representation(pair))
-    return _ms_since(clock)
+    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: PairSerializer(pair).data)
 
 
 def _finish_without_images(attempt: ComparisonAttempt) -> None:
@@ -492,7 +446,3 @@ def sweep_stuck_attempts(older_than: timedelta = timedelta(minutes=2)) -> int:
     for attempt_id in ids:
         dispatch.send(dispatch.COMPARE, attempt_id)
     return len(ids)
-
-
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)

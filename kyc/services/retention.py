@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.models import FINAL_PAIR_STATUSES, Applicant, ImagePair, RetentionPolicy
 from kyc.services.erasure import purge_pair_images
 
@@ -57,8 +58,10 @@ def image_retention_days() -> int:
 # --- Changing it -----------------------------------------------------------------------------
 
 
-class ApplicantErased(Exception):
+class ApplicantErased(ApplicationError):
     """The applicant's images are already gone: a legal hold would keep nothing."""
+
+    code = "applicant_erased"
 
 
 def _policy_values(policy: RetentionPolicy) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.images import ImageInfo, check_fits_backend, inspect_upload
 from kyc.models import (
     ApiClient,
@@ -27,10 +28,10 @@ from kyc.services import routing
 from kyc.services.pipeline import enqueue_attempt
 
 
-class SubmissionError(Exception):
-    def __init__(self, code: str, message: str, *, field: str = "", status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.field, self.status = code, message, field, status
+class SubmissionError(ApplicationError):
+    """The pair cannot be accepted as sent; each refusal narrows the code."""
+
+    code = "submission_refused"
 
 
 @dataclass(frozen=True)
@@ -67,13 +68,11 @@ def submit_pair(client: ApiClient, submission: Submission) -> tuple[ImagePair, b
     if backend is None:
         if submission.vendor:
             raise SubmissionError(
-                "vendor_not_available",
                 f"Backend '{submission.vendor}' is not enabled.",
+                code="vendor_not_available",
                 field="vendor",
             )
-        raise SubmissionError(
-            "no_backend_available", "No comparison backend is enabled.", status=503
-        )
+        raise SubmissionError("No comparison backend is enabled.", code="no_backend_available")
 
     # Files are written before the transaction (storage is not transactional) and removed
     # again if it fails, so a refused request leaves nothing behind.
@@ -169,10 +168,9 @@ def _replay(client: ApiClient, key: str, fingerprint: str) -> ImagePair | None:
         return None
     if existing.request_fingerprint != fingerprint:
         raise SubmissionError(
-            "idempotency_conflict",
             "This Idempotency-Key was already used with a different request body.",
+            code="idempotency_conflict",
             field="Idempotency-Key",
-            status=409,
         )
     return existing
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kyc.audit.chain import Actor
+from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus
-from kyc.services.decisions import ImagesGone, request_second_opinion
+from kyc.services.decisions import request_second_opinion
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
@@ -226,8 +227,8 @@ def claim(request: HttpRequest, case_id: UUID) -> HttpResponse:
         services.claim_case(case_id, request.user)
     except ReviewCase.DoesNotExist:
         raise Http404("No such case.") from None
-    except (services.CaseUnavailable, services.FourEyesViolation) as refused:
-        messages.error(request, str(refused))
+    except ApplicationError as refused:
+        messages.error(request, refused.message)
     return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
 
 
@@ -238,8 +239,8 @@ def release(request: HttpRequest, case_id: UUID) -> HttpResponse:
         case = services.release_case(case_id, request.user)
     except ReviewCase.DoesNotExist:
         raise Http404("No such case.") from None
-    except services.CaseUnavailable as refused:
-        messages.error(request, str(refused))
+    except ApplicationError as refused:
+        messages.error(request, refused.message)
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
     messages.info(request, "Case released back to the queue.")
     return HttpResponseRedirect(_queue_url(case))
@@ -276,8 +277,8 @@ def decide(request: HttpRequest, case_id: UUID) -> HttpResponse:
             "Nothing was recorded; here is its current state.",
         )
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
-    except (services.CaseUnavailable, services.FourEyesViolation, ValueError) as refused:
-        messages.error(request, f"{refused} Nothing was recorded.")
+    except ApplicationError as refused:
+        messages.error(request, f"{refused.message} Nothing was recorded.")
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
     if outcome == Outcome.ESCALATE:
         messages.success(request, "Escalated to the senior reviewers.")
@@ -313,8 +314,8 @@ def second_opinion(request: HttpRequest, case_id: UUID) -> HttpResponse:
         raise PermissionDenied("This case is for senior reviewers.")
     try:
         request_second_opinion(case.pair, vendor, Actor.user(request.user))
-    except ImagesGone as gone:
-        messages.error(request, str(gone))
+    except ApplicationError as refused:
+        messages.error(request, refused.message)
         return back
     messages.info(request, f"Asked {vendor_name(vendor)} for a second opinion.")
     return back

@@ -200,6 +200,19 @@ def test_a_disabled_vendor_is_not_available(api):
     response = submit(api, vendor="zoloz")
     assert response.status_code == 400
     assert response.json()["code"] == "vendor_not_available"
+    assert response.json()["field"] == "vendor"
+
+
+def test_with_no_backend_enabled_a_submission_is_503_and_nothing_is_kept(api):
+    VendorConfig.objects.update(enabled=False)
+    response = submit(api)
+    assert response.status_code == 503
+    assert response.json() == {
+        "code": "no_backend_available",
+        "message": "No comparison backend is enabled.",
+        "field": None,
+    }
+    assert ImagePair.objects.count() == 0
 
 
 def test_a_private_callback_url_is_refused_when_not_allowed(api, settings):
@@ -222,7 +235,11 @@ def test_the_same_idempotency_key_with_another_body_is_a_conflict(api):
     submit(api, headers={"HTTP_IDEMPOTENCY_KEY": "k-2"})
     response = submit(api, reference="df_img3.jpg", headers={"HTTP_IDEMPOTENCY_KEY": "k-2"})
     assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_conflict"
+    assert response.json() == {
+        "code": "idempotency_conflict",
+        "message": "This Idempotency-Key was already used with a different request body.",
+        "field": "Idempotency-Key",
+    }
     assert ImagePair.objects.count() == 1
 
 
@@ -310,7 +327,11 @@ def test_an_applicant_on_legal_hold_cannot_be_erased(api):
     ImagePair.objects.get().applicant.__class__.objects.update(legal_hold=True)
     response = api.delete("/api/v1/applicants/user-42/")
     assert response.status_code == 409
-    assert response.json()["code"] == "legal_hold"
+    assert response.json() == {
+        "code": "legal_hold",
+        "message": "This applicant is on legal hold; images cannot be erased.",
+        "field": "applicant_ref",
+    }
 
 
 def test_a_client_over_its_rate_gets_429_with_retry_after():

@@ -8,8 +8,8 @@ from kyc.audit.chain import verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
 from reviews.models import ReviewCase
+from vendors.registry import COMMERCIAL_BACKENDS
 
-COMMERCIAL = ["finauth", "advance", "zoloz", "alibaba"]
 NO_FACE = {
     "finauth": {"error": "NO_FACE_FOUND:image"},
     "advance": {"error": "NO_FACE_DETECTED_FROM_FIRST_IMAGE"},
@@ -18,7 +18,7 @@ NO_FACE = {
 }
 
 
-@pytest.mark.parametrize("vendor", COMMERCIAL)
+@pytest.mark.parametrize("vendor", COMMERCIAL_BACKENDS)
 def test_a_clear_match_is_approved_automatically(harness, vendor):
     harness.enable(vendor)
     harness.sandboxes[vendor].script({"score": 97, "risk_tags": []})
@@ -40,7 +40,7 @@ def test_a_clear_match_is_approved_automatically(harness, vendor):
     assert verify_chain().ok
 
 
-@pytest.mark.parametrize("vendor", COMMERCIAL)
+@pytest.mark.parametrize("vendor", COMMERCIAL_BACKENDS)
 def test_a_clear_mismatch_is_rejected_automatically(harness, vendor):
     harness.enable(vendor)
     harness.sandboxes[vendor].script({"score": 8, "risk_tags": []})
@@ -49,7 +49,7 @@ def test_a_clear_mismatch_is_rejected_automatically(harness, vendor):
     assert pair.deciding_attempt.verdict == "reject"
 
 
-@pytest.mark.parametrize("vendor", COMMERCIAL)
+@pytest.mark.parametrize("vendor", COMMERCIAL_BACKENDS)
 def test_a_score_in_the_band_goes_to_review(harness, vendor):
     harness.enable(vendor, approve_at=90, reject_below=40)
     # FinAuth judges against the thresholds in its own answer (62–69 is its 1e-3..1e-4 band).
@@ -61,7 +61,7 @@ def test_a_score_in_the_band_goes_to_review(harness, vendor):
     assert AuditEvent.objects.filter(event_type="review.opened").count() == 1
 
 
-@pytest.mark.parametrize("vendor", COMMERCIAL)
+@pytest.mark.parametrize("vendor", COMMERCIAL_BACKENDS)
 def test_no_face_asks_the_client_for_new_photos(harness, vendor):
     harness.enable(vendor)
     harness.sandboxes[vendor].script(NO_FACE[vendor])

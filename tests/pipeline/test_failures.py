@@ -11,7 +11,7 @@ from kyc.audit.models import AuditEvent
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
 from kyc.services import pipeline, routing
 from reviews.models import ReviewCase
-from vendors.base import CompareResult, ResultStatus
+from vendors.base import CompareResult, ErrorCode, ResultStatus, VendorError
 
 
 def test_a_5xx_then_success_leaves_two_attempts_and_an_approval(harness):
@@ -125,6 +125,73 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
     pair.refresh_from_db()
     assert (attempt.status, attempt.score) == (AttemptStatus.COMPLETED, 93.0)
     assert pair.status == PairStatus.APPROVED
+
+
+def _claimed(harness):
+    harness.enable("advance")
+    harness.submit()
+    attempt, config, _ = pipeline._claim(harness.tasks.sent[0].args[0])
+    assert attempt is not None and config is not None
+    return attempt, config
+
+
+def test_an_answer_with_overlong_vendor_texts_is_stored_cut_to_its_columns(harness):
+    attempt, config = _claimed(harness)
+    answer = CompareResult(
+        vendor="advance",
+        status=ResultStatus.COMPLETED,
+        score=93.0,
+        vendor_code="C" * 300,
+        vendor_message="M" * 5000,
+        vendor_request_id="R" * 500,
+    )
+    pipeline._record_result(attempt, answer, config)
+
+    stored = ComparisonAttempt.objects.get(pk=attempt.pk)
+    assert (stored.status, stored.score) == (AttemptStatus.COMPLETED, 93.0)
+    assert stored.vendor_code == "C" * 120  # the column's max_length
+    assert stored.vendor_request_id == "R" * 200
+    assert stored.vendor_message == "M" * 5000  # a text column keeps the vendor's words whole
+    # What the worker holds afterwards is what a later read returns.
+    assert (attempt.vendor_code, attempt.vendor_request_id) == (
+        stored.vendor_code,
+        stored.vendor_request_id,
+    )
+
+
+def test_a_failure_with_overlong_vendor_texts_is_stored_cut_to_its_columns(harness):
+    attempt, config = _claimed(harness)
+    error = VendorError(
+        ErrorCode.VENDOR_ERROR,
+        "<html>" + "E" * 5000,
+        retryable=False,
+        vendor_code="C" * 300,
+        vendor_request_id="R" * 500,
+        http_status=502,
+    )
+    pipeline._record_failure(attempt, error, config)
+
+    stored = ComparisonAttempt.objects.get(pk=attempt.pk)
+    assert (stored.status, stored.error_code, stored.http_status) == (
+        AttemptStatus.FAILED,
+        "VENDOR_ERROR",
+        502,
+    )
+    assert stored.vendor_code == "C" * 120
+    assert stored.vendor_request_id == "R" * 200
+    assert stored.error_message == ("<html>" + "E" * 5000)[:2000]
+    assert (attempt.vendor_code, attempt.error_message) == (
+        stored.vendor_code,
+        stored.error_message,
+    )
+
+
+def test_an_attempt_row_holds_what_the_vendor_said_and_no_timings_of_ours(harness):
+    harness.enable("advance")
+    harness.sandboxes["advance"].script({"score": 91})
+    attempt = harness.run(harness.submit()).deciding_attempt
+    assert attempt.status == AttemptStatus.COMPLETED
+    assert "timings" not in attempt.details
 
 
 def test_over_the_vendors_rate_limit_an_attempt_waits_for_the_next_minute(harness, monkeypatch):

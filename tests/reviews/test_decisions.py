@@ -229,6 +229,35 @@ def test_an_inactive_reason_or_one_of_another_outcome_is_refused(as_reviewer):
     assert Decision.objects.count() == 0
 
 
+def test_the_service_refuses_a_missing_or_foreign_reason_with_a_code_naming_the_field(reviewer):
+    case = make_case()
+    with pytest.raises(services.InvalidDecision) as missing:
+        decide(case, reviewer, "reject", reason_code=None)
+    with pytest.raises(services.InvalidDecision) as foreign:
+        decide(case, reviewer, "reject", reason_code=reason("resubmit"))
+    assert (missing.value.code, missing.value.field) == ("reason_code_required", "reason_code")
+    assert (foreign.value.code, foreign.value.field) == ("reason_code_mismatch", "reason_code")
+    assert Decision.objects.count() == 0
+
+
+def test_a_senior_cannot_escalate_further_and_is_told_so_on_the_case_page(
+    as_reviewer, as_senior, senior
+):
+    case = make_case()
+    post_decision(as_reviewer, case, "escalate", code="possible_fraud")
+    services.take_next(senior, CaseQueue.SENIOR)
+
+    response = post_decision(
+        as_senior, case, "escalate", code="possible_fraud", stage="second", follow=True
+    )
+
+    assert response.redirect_chain == [(f"/review/{case.public_id}/", 302)]
+    assert "A senior review cannot be escalated further. Nothing was recorded." in (
+        response.content.decode()
+    )
+    assert Decision.objects.filter(case=case).count() == 1
+
+
 def test_a_stale_form_never_decides_twice_and_says_what_happened(reviewer, other_reviewer):
     case = make_case(webhook_url="https://client.example/hooks")
     first, second = signed_in(reviewer), signed_in(other_reviewer)
