@@ -15,6 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from kyc.users import Visitor
+
 REVIEW = "reviews.review_case"
 SECOND_REVIEW = "reviews.second_review"
 VIEW_AUDIT = "audit.view_audit_trail"
@@ -23,16 +25,16 @@ VIEW_DASHBOARD = "kyc.view_dashboard"
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
 
-def can_review(user: Any) -> bool:
+def can_review(user: Visitor) -> bool:
     return bool(user.is_authenticated and user.has_perm(REVIEW))
 
 
-def can_second_review(user: Any) -> bool:
+def can_second_review(user: Visitor) -> bool:
     """Seniors need both: a second review is still a review."""
     return bool(user.is_authenticated and user.has_perm(REVIEW) and user.has_perm(SECOND_REVIEW))
 
 
-def can_audit(user: Any) -> bool:
+def can_audit(user: Visitor) -> bool:
     # has_perm is True for active superusers, so "view_audit_trail or superuser" is one check.
     return bool(user.is_authenticated and user.has_perm(VIEW_AUDIT))
 
@@ -61,7 +63,7 @@ def staff_page(*perms: str, login: bool = True) -> Callable[[View], View]:
     return decorator
 
 
-def home_url_for(user: Any) -> str | None:
+def home_url_for(user: Visitor) -> str | None:
     """Where a signed-in user starts: the first area their permissions open, or None."""
     if not user.is_authenticated:
         return None

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair
+from kyc.users import StaffUser
 from reviews.models import (
     CaseQueue,
     CaseStatus,
@@ -117,7 +118,7 @@ class QueueFilters:
         return bool(self.vendor or self.reason or self.status or self.assignee)
 
 
-def queue_cases(user: Any, filters: QueueFilters) -> QuerySet[ReviewCase]:
+def queue_cases(user: StaffUser, filters: QueueFilters) -> QuerySet[ReviewCase]:
     """One row per case with what the table shows, in one query (no images, no raw answers)."""
     cases = ReviewCase.objects.filter(
         queue=filters.queue, status__in=ACTIVE_STATUSES[filters.queue]
@@ -198,7 +199,7 @@ class QueueCounts:
     mine: int = 0
 
 
-def queue_counts(user: Any, queue: str) -> QueueCounts:
+def queue_counts(user: StaffUser, queue: str) -> QueueCounts:
     """Counts for the tabs and every filter of one queue, over the whole queue.
 
     Two aggregate queries (one over the cases, one through the deciding attempts for the

@@ -21,6 +21,7 @@ from django.utils import timezone
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
+from kyc.users import StaffUser
 from reviews import events
 from reviews.models import (
     CaseQueue,
@@ -122,7 +123,7 @@ def claim_minutes() -> int:
     return int(getattr(settings, "KYC_CLAIM_MINUTES", 30))
 
 
-def is_held_by_other(case: ReviewCase, user: Any, now: datetime) -> bool:
+def is_held_by_other(case: ReviewCase, user: StaffUser, now: datetime) -> bool:
     return bool(
         case.assignee_id is not None
         and case.assignee_id != user.pk
@@ -134,7 +135,7 @@ def is_held_by_other(case: ReviewCase, user: Any, now: datetime) -> bool:
 # --- claiming ------------------------------------------------------------------------------------
 
 
-def available_cases(user: Any, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+def available_cases(user: StaffUser, queue: str, now: datetime) -> QuerySet[ReviewCase]:
     """Cases this user may take now: active, unclaimed (or claim expired), not their own work."""
     decided_first_by_user = Decision.objects.filter(
         case=OuterRef("pk"), stage=DecisionStage.FIRST, reviewer=user
@@ -151,13 +152,13 @@ def available_cases(user: Any, queue: str, now: datetime) -> QuerySet[ReviewCase
     )
 
 
-def _require_queue_permission(user: Any, case: ReviewCase) -> None:
+def _require_queue_permission(user: StaffUser, case: ReviewCase) -> None:
     allowed = can_second_review(user) if case.queue == CaseQueue.SENIOR else can_review(user)
     if not allowed:
         raise PermissionDenied("This case is for senior reviewers.")
 
 
-def _claim(case: ReviewCase, user: Any, now: datetime) -> None:
+def _claim(case: ReviewCase, user: StaffUser, now: datetime) -> None:
     """Give the (locked) case to `user`, recording who lost an expired claim."""
     if case.assignee_id is not None and case.assignee_id != user.pk:
         events.case_released(case, Actor.system("claims"), why="claim_expired")
@@ -169,7 +170,7 @@ def _claim(case: ReviewCase, user: Any, now: datetime) -> None:
     events.case_claimed(case, Actor.user(user))
 
 
-def take_next(user: Any, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
+def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
     """Claim the most urgent case the user may take, atomically; None when there is none.
 
     `skip_locked` lets two reviewers pressing "Take next" at the same instant walk past each
@@ -207,7 +208,7 @@ def take_next(user: Any, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
 
 
 @transaction.atomic
-def claim_case(case_id: Any, user: Any) -> ReviewCase:
+def claim_case(case_id: Any, user: StaffUser) -> ReviewCase:
     """ "Assign to me" on the case page."""
     now = timezone.now()
     case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
@@ -228,7 +229,7 @@ def claim_case(case_id: Any, user: Any) -> ReviewCase:
 
 
 @transaction.atomic
-def release_case(case_id: Any, user: Any) -> ReviewCase:
+def release_case(case_id: Any, user: StaffUser) -> ReviewCase:
     """Hand a case back to the queue (only its assignee can)."""
     case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
     if case.assignee_id != user.pk:
@@ -336,7 +337,7 @@ def _check_reason(outcome: str, reason_code: ReasonCode | None) -> None:
 
 def decide(
     case_id: Any,
-    user: Any,
+    user: StaffUser,
     *,
     outcome: str,
     reason_code: ReasonCode | None,
@@ -367,7 +368,7 @@ def decide(
 
 def _decide(
     case_id: Any,
-    user: Any,
+    user: StaffUser,
     *,
     outcome: str,
     reason_code: ReasonCode | None,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -34,7 +36,7 @@ class Actor:
         return cls(ActorType.SYSTEM, "", label)
 
     @classmethod
-    def user(cls, user: Any) -> Actor:
+    def user(cls, user: AbstractBaseUser | AnonymousUser) -> Actor:
         return cls(ActorType.USER, str(user.pk), user.get_username())
 
     @classmethod

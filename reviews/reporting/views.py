@@ -11,13 +11,14 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from kyc.audit.chain import Actor
 from kyc.models import ImagePair
+from kyc.users import StaffRequest
 from reviews import events
 from reviews.reporting import dashboard
 from reviews.reporting.exports import decided_pairs, decision_csv_lines, evidence_pack
@@ -51,7 +52,7 @@ class RangeForm(forms.Form):
         return data
 
 
-def _range(request: HttpRequest) -> tuple[RangeForm, DateRange]:
+def _range(request: StaffRequest) -> tuple[RangeForm, DateRange]:
     default = DateRange.last(DEFAULT_DAYS)
     form = RangeForm(request.GET or None, initial={"start": default.start, "end": default.end})
     if form.is_bound and form.is_valid():
@@ -62,7 +63,7 @@ def _range(request: HttpRequest) -> tuple[RangeForm, DateRange]:
 @require_GET
 @login_required
 @permission_required("kyc.view_dashboard", raise_exception=True)
-def stats_dashboard(request: HttpRequest) -> HttpResponse:
+def stats_dashboard(request: StaffRequest) -> HttpResponse:
     form, period = _range(request)
     # Everyone looking at the same period within a minute shares one computation.
     key = f"kyc:ops:dashboard:{period.start:%Y%m%d}:{period.end:%Y%m%d}"
@@ -94,7 +95,7 @@ def stats_dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 @permission_required("kyc.export_decisions", raise_exception=True)
-def decisions_csv(request: HttpRequest) -> HttpResponseBase:
+def decisions_csv(request: StaffRequest) -> HttpResponseBase:
     form, period = _range(request)
     if form.errors:
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
@@ -117,7 +118,7 @@ def decisions_csv(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 @login_required
 @permission_required("kyc.export_decisions", raise_exception=True)
-def pair_evidence(request: HttpRequest, public_id: str) -> HttpResponse:
+def pair_evidence(request: StaffRequest, public_id: str) -> HttpResponse:
     pair = get_object_or_404(ImagePair, public_id=public_id)
     with transaction.atomic():
         # Recorded first, so the pack shows its own export among the pair's events.

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kyc.audit.chain import Actor, verify_chain
+from kyc.users import StaffRequest
 from reviews import events, selectors
 from reviews.forms import AuditFilterForm
 from reviews.permissions import VIEW_AUDIT, staff_page
@@ -56,7 +57,7 @@ def _chain_status(refresh: bool = False) -> dict[str, Any]:
 
 @require_GET
 @staff_page(VIEW_AUDIT)
-def audit_trail(request: HttpRequest) -> HttpResponse:
+def audit_trail(request: StaffRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else selectors.AuditFilters()
     try:
@@ -85,7 +86,7 @@ def _query(params: dict[str, str]) -> str:
 
 @require_POST
 @staff_page(VIEW_AUDIT)
-def verify_now(request: HttpRequest) -> HttpResponse:
+def verify_now(request: StaffRequest) -> HttpResponse:
     _chain_status(refresh=True)
     return HttpResponseRedirect(reverse("audit:trail"))
 
@@ -99,7 +100,7 @@ class _Echo:
 
 @require_GET
 @staff_page(VIEW_AUDIT)
-def audit_csv(request: HttpRequest) -> HttpResponseBase:
+def audit_csv(request: StaffRequest) -> HttpResponseBase:
     form = AuditFilterForm(request.GET or None)
     filters = form.filters() if form.is_bound else selectors.AuditFilters()
     with transaction.atomic():

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus
 from kyc.services.decisions import request_second_opinion
+from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
@@ -115,7 +116,7 @@ def _actions(
 
 
 def _blocker(
-    request: HttpRequest, case: ReviewCase, stage: str | None, first: Decision | None
+    request: StaffRequest, case: ReviewCase, stage: str | None, first: Decision | None
 ) -> str:
     """Why this user cannot decide now ("" when they can)."""
     user = request.user
@@ -178,7 +179,7 @@ def _opinions_context(attempts: list[Any], deciding: Any) -> dict[str, Any]:
 
 
 def _case_context(
-    request: HttpRequest, case: ReviewCase, bound: DecisionForm | None = None
+    request: StaffRequest, case: ReviewCase, bound: DecisionForm | None = None
 ) -> dict[str, Any]:
     pair = case.pair
     attempts = selectors.attempts_of(pair)
@@ -215,14 +216,14 @@ def _case_context(
 
 @require_GET
 @staff_page(REVIEW)
-def case_page(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def case_page(request: StaffRequest, case_id: UUID) -> HttpResponse:
     case = _case_or_404(case_id)
     return render(request, "reviews/case.html", _case_context(request, case))
 
 
 @require_POST
 @staff_page(REVIEW)
-def claim(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def claim(request: StaffRequest, case_id: UUID) -> HttpResponse:
     try:
         services.claim_case(case_id, request.user)
     except ReviewCase.DoesNotExist:
@@ -234,7 +235,7 @@ def claim(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @require_POST
 @staff_page(REVIEW)
-def release(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def release(request: StaffRequest, case_id: UUID) -> HttpResponse:
     try:
         case = services.release_case(case_id, request.user)
     except ReviewCase.DoesNotExist:
@@ -252,7 +253,7 @@ def _queue_url(case: ReviewCase) -> str:
 
 @require_POST
 @staff_page(REVIEW)
-def decide(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
     case = _case_or_404(case_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
@@ -295,7 +296,7 @@ def decide(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @require_POST
 @staff_page(REVIEW)
-def second_opinion(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def second_opinion(request: StaffRequest, case_id: UUID) -> HttpResponse:
     case = _case_or_404(case_id)
     form = SecondOpinionForm(request.POST)
     configs = selectors.vendor_configs()
@@ -323,7 +324,7 @@ def second_opinion(request: HttpRequest, case_id: UUID) -> HttpResponse:
 
 @require_GET
 @staff_page(REVIEW)
-def second_opinions_fragment(request: HttpRequest, case_id: UUID) -> HttpResponse:
+def second_opinions_fragment(request: StaffRequest, case_id: UUID) -> HttpResponse:
     """The second-opinion and attempt panels alone, for the page's polling script."""
     case = _case_or_404(case_id)
     attempts = selectors.attempts_of(case.pair)

@@ -6,7 +6,7 @@ import io
 from uuid import UUID
 
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
@@ -14,6 +14,7 @@ from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.images import ImageRejected, load_upright
 from kyc.models import ImagePair
+from kyc.users import StaffRequest
 from reviews.permissions import REVIEW, staff_page
 
 #: Large enough to zoom into a face, small enough to send quickly.
@@ -23,7 +24,7 @@ WHICH = ("selfie", "reference")
 
 @require_GET
 @staff_page(REVIEW, login=False)
-def pair_image(request: HttpRequest, pair_id: UUID, which: str) -> HttpResponse:
+def pair_image(request: StaffRequest, pair_id: UUID, which: str) -> HttpResponse:
     if which not in WHICH:
         raise Http404("No such image.")
     pair = get_object_or_404(

@@ -6,11 +6,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.models import CaseQueue
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_second_review, staff_page
@@ -28,7 +29,7 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-def _queue_page(request: HttpRequest, queue: str) -> HttpResponse:
+def _queue_page(request: StaffRequest, queue: str) -> HttpResponse:
     filters = selectors.QueueFilters.from_query(queue, request.GET)
     size = _int(request.GET.get("size"), DEFAULT_PAGE_SIZE)
     size = size if size in PAGE_SIZES else DEFAULT_PAGE_SIZE
@@ -70,19 +71,19 @@ def _queue_page(request: HttpRequest, queue: str) -> HttpResponse:
 
 @require_GET
 @staff_page(REVIEW)
-def queue_page(request: HttpRequest) -> HttpResponse:
+def queue_page(request: StaffRequest) -> HttpResponse:
     return _queue_page(request, CaseQueue.STANDARD)
 
 
 @require_GET
 @staff_page(REVIEW, SECOND_REVIEW)
-def senior_queue_page(request: HttpRequest) -> HttpResponse:
+def senior_queue_page(request: StaffRequest) -> HttpResponse:
     return _queue_page(request, CaseQueue.SENIOR)
 
 
 @require_POST
 @staff_page(REVIEW)
-def take_next(request: HttpRequest) -> HttpResponse:
+def take_next(request: StaffRequest) -> HttpResponse:
     queue = request.POST.get("queue", CaseQueue.STANDARD)
     if queue not in CaseQueue.values:
         queue = CaseQueue.STANDARD
