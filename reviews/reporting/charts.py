@@ -238,17 +238,9 @@ def stacked_bars(
             breakdown = "; ".join(
                 f"{s.name} {number(s.values[index] or 0)}" for s in series if s.values[index]
             )
-            body.append(
-                _hover_column(
-                    box,
-                    band,
-                    index,
-                    max(0.0, y - box.top),
-                    f"{hover[index]}: {number(totals[index])} in all ({breakdown})",
-                )
-            )
-    body += _x_labels(box, labels, band)
-    return _svg(chart_id, box, title, desc, body)
+            text = f"{hover[index]}: {number(totals[index])} in all ({breakdown})"
+            body.append(_hover_column(box, band, index, max(0.0, y - box.top), text))
+    return _svg(chart_id, box, title, desc, body + _x_labels(box, labels, band))
 
 
 def lines(
@@ -312,17 +304,9 @@ def lines(
             for s in series
             if s.values[index] is not None
         ]
-        body.append(
-            _hover_column(
-                box,
-                band,
-                index,
-                box.plot_height,
-                f"{hover[index]}: {'; '.join(parts) or 'no data'}",
-            )
-        )
-    body += _x_labels(box, labels, band)
-    return _svg(chart_id, box, title, desc, body)
+        text = f"{hover[index]}: {'; '.join(parts) or 'no data'}"
+        body.append(_hover_column(box, band, index, box.plot_height, text))
+    return _svg(chart_id, box, title, desc, body + _x_labels(box, labels, band))
 
 
 def histogram(

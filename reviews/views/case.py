@@ -25,29 +25,38 @@ from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCa
 from reviews.permissions import REVIEW, can_second_review, staff_page
 from reviews.templatetags.review_ui import vendor_name
 
-KEYS = {Outcome.APPROVE: "A", Outcome.REJECT: "R", Outcome.RESUBMIT: "N", Outcome.ESCALATE: "E"}
-STYLES = {
-    Outcome.APPROVE: "approve",
-    Outcome.REJECT: "reject",
-    Outcome.RESUBMIT: "resubmit",
-    Outcome.ESCALATE: "escalate",
-}
-LABELS = {
-    Outcome.APPROVE: "Approve",
-    Outcome.REJECT: "Reject",
-    Outcome.RESUBMIT: "New photos",
-    Outcome.ESCALATE: "Escalate",
-}
-QUESTIONS = {
-    Outcome.APPROVE: "Approve this pair as the same person?",
-    Outcome.REJECT: "Reject this pair?",
-    Outcome.RESUBMIT: "Ask the client for new photos?",
-    Outcome.ESCALATE: "Send this case to a senior reviewer?",
-}
-DONE = {
-    Outcome.APPROVE: "Approved.",
-    Outcome.REJECT: "Rejected.",
-    Outcome.RESUBMIT: "New photos requested.",
+
+@dataclass(frozen=True)
+class OutcomeWords:
+    """How the decision bar names one outcome: its button, shortcut key, colour, the question it
+    asks before acting and what it says after."""
+
+    label: str
+    key: str
+    style: str
+    question: str
+    done: str
+
+
+WORDS = {
+    Outcome.APPROVE: OutcomeWords(
+        "Approve", "A", "approve", "Approve this pair as the same person?", "Approved."
+    ),
+    Outcome.REJECT: OutcomeWords("Reject", "R", "reject", "Reject this pair?", "Rejected."),
+    Outcome.RESUBMIT: OutcomeWords(
+        "New photos",
+        "N",
+        "resubmit",
+        "Ask the client for new photos?",
+        "New photos requested.",
+    ),
+    Outcome.ESCALATE: OutcomeWords(
+        "Escalate",
+        "E",
+        "escalate",
+        "Send this case to a senior reviewer?",
+        "Escalated to the senior reviewers.",
+    ),
 }
 
 
@@ -88,24 +97,24 @@ def _actions(
     confirming = first is not None and first.outcome != Outcome.ESCALATE
     actions = []
     for outcome in outcomes:
-        label = LABELS[outcome]
-        question = QUESTIONS[outcome]
+        words = WORDS[outcome]
+        label, question = words.label, words.question
         preselect = ""
         if stage == DecisionStage.SECOND and confirming and first is not None:
             if outcome == first.outcome:
-                label = f"Confirm {LABELS[outcome].lower()}"
-                question = f"Confirm {first.reviewer}'s decision: {LABELS[outcome].lower()}?"
+                label = f"Confirm {words.label.lower()}"
+                question = f"Confirm {first.reviewer}'s decision: {words.label.lower()}?"
                 preselect = first.reason_code.code if first.reason_code else ""
             else:
-                label = f"Overturn: {LABELS[outcome].lower()}"
-                question = f"Overturn {first.reviewer}'s decision and {LABELS[outcome].lower()}?"
+                label = f"Overturn: {words.label.lower()}"
+                question = f"Overturn {first.reviewer}'s decision and {words.label.lower()}?"
         form = bound if bound is not None and bound.data.get("outcome") == outcome else None
         actions.append(
             Action(
                 outcome=outcome,
                 label=label,
-                key=KEYS[outcome],
-                style=STYLES[outcome],
+                key=words.key,
+                style=words.style,
                 question=question,
                 reasons=reason_codes.get(outcome, []),
                 form=form,
@@ -282,15 +291,16 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
         messages.error(request, f"{refused.message} Nothing was recorded.")
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
     if outcome == Outcome.ESCALATE:
-        messages.success(request, "Escalated to the senior reviewers.")
+        messages.success(request, WORDS[Outcome.ESCALATE].done)
     elif result.pair_status is None:
+        label = WORDS[Outcome(outcome)].label
         messages.success(
             request,
-            f"{LABELS[Outcome(outcome)]} recorded. A second reviewer must confirm it before it "
-            "takes effect (four-eyes).",
+            f"{label} recorded. A second reviewer must confirm it before it takes effect "
+            "(four-eyes).",
         )
     else:
-        messages.success(request, f"{DONE[Outcome(outcome)]} The client has been notified.")
+        messages.success(request, f"{WORDS[Outcome(outcome)].done} The client has been notified.")
     return HttpResponseRedirect(_queue_url(case))
 
 
