@@ -8,9 +8,8 @@ audit events with their hashes so each link can be recomputed.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +20,7 @@ from kyc.audit.chain import canonical_json, compute_hash, hashed_fields
 from kyc.audit.models import AuditEvent
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair
 from reviews.models import Decision, DecisionStage, ReviewCase
+from reviews.reporting.csv_stream import csv_lines
 from reviews.reporting.stats import DateRange
 from vendors.verdicts import judged_lines
 
@@ -97,63 +97,40 @@ def decisions_queryset(r: DateRange) -> QuerySet[ImagePair, dict[str, Any]]:
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer inside a generator."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, list | tuple):
-        return ";".join(str(item) for item in value)
-    text = str(value)
-    # Spreadsheets run cells that start with these as formulas (CSV injection).
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def _row(pair: dict[str, Any]) -> list[Any]:
     band = judged_lines(pair["deciding_attempt__thresholds"])
     return [
         pair["public_id"],
-        _cell(pair["client__name"]),
-        _cell(pair["applicant__external_ref"]),
-        _cell(pair["created_at"]),
-        _cell(pair["decided_at"]),
+        pair["client__name"],
+        pair["applicant__external_ref"],
+        pair["created_at"],
+        pair["decided_at"],
         pair["status"],
-        _cell(pair["status_reason"]),
-        _cell(pair["decision_source"]),
-        _cell(pair["deciding_attempt__vendor"]),
-        "" if pair["deciding_attempt__score"] is None else pair["deciding_attempt__score"],
-        "" if band.get("approve_at") is None else band["approve_at"],
-        "" if band.get("reject_below") is None else band["reject_below"],
-        _cell(pair["deciding_attempt__verdict"]),
-        _cell(pair["deciding_attempt__verdict_reasons"]),
-        _cell(pair["review_case__reasons"]),
-        _cell(pair["review_outcome"]),
-        _cell(pair["review_reason_code"]),
-        _cell(pair["second_review_outcome"]),
-        _cell(pair["reviewer"]),
-        _cell(pair["images_purged_at"]),
+        pair["status_reason"],
+        pair["decision_source"],
+        pair["deciding_attempt__vendor"],
+        pair["deciding_attempt__score"],
+        band.get("approve_at"),
+        band.get("reject_below"),
+        pair["deciding_attempt__verdict"],
+        pair["deciding_attempt__verdict_reasons"],
+        pair["review_case__reasons"],
+        pair["review_outcome"],
+        pair["review_reason_code"],
+        pair["second_review_outcome"],
+        pair["reviewer"],
+        pair["images_purged_at"],
     ]
 
 
 def decision_csv_lines(r: DateRange) -> Iterator[str]:
     """The CSV, one line at a time; rows come from the database in chunks (constant memory)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
     # Inside a transaction PostgreSQL's server-side cursor fetches as the download goes (and
     # the whole file comes from one snapshot); outside one, Django opens it WITH HOLD, which
     # makes the server compute every row before the first is sent.
     with transaction.atomic():
-        for pair in decisions_queryset(r).iterator(chunk_size=CSV_CHUNK):
-            yield writer.writerow(_row(pair))
+        rows = (_row(pair) for pair in decisions_queryset(r).iterator(chunk_size=CSV_CHUNK))
+        yield from csv_lines(CSV_COLUMNS, rows)
 
 
 # --- evidence pack --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.http import HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -21,6 +21,7 @@ from kyc.models import ImagePair
 from kyc.users import StaffRequest
 from reviews import events
 from reviews.reporting import dashboard
+from reviews.reporting.csv_stream import csv_download
 from reviews.reporting.exports import decided_pairs, decision_csv_lines, evidence_pack
 from reviews.reporting.stats import MAX_RANGE_DAYS, PERCENTILE_SAMPLE, DateRange
 
@@ -107,12 +108,8 @@ def decisions_csv(request: StaffRequest) -> HttpResponseBase:
             end=period.end.isoformat(),
             rows=rows,
         )
-    response = StreamingHttpResponse(decision_csv_lines(period), content_type="text/csv")
-    response["Content-Disposition"] = (
-        f'attachment; filename="decisions-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"'
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    filename = f"decisions-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
+    return csv_download(decision_csv_lines(period), filename)
 
 
 @require_GET

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,6 +19,7 @@ from kyc.users import StaffRequest
 from reviews import events, selectors
 from reviews.forms import AuditFilterForm
 from reviews.permissions import VIEW_AUDIT, staff_page
+from reviews.reporting.csv_stream import csv_download, csv_lines
 
 CHAIN_STATUS_KEY = "reviews:chain-status"
 #: Verifying walks the whole chain; the banner shows a recent result and offers "verify now".
@@ -58,8 +57,7 @@ def _chain_status(refresh: bool = False) -> dict[str, Any]:
 @require_GET
 @staff_page(VIEW_AUDIT)
 def audit_trail(request: StaffRequest) -> HttpResponse:
-    form = AuditFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else selectors.AuditFilters()
+    form, filters = _filters(request)
     try:
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
@@ -78,6 +76,12 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
     return render(request, "audit/trail.html", context)
 
 
+def _filters(request: StaffRequest) -> tuple[AuditFilterForm, selectors.AuditFilters]:
+    """The filter form as submitted, and the filters it stands for (none when not submitted)."""
+    form = AuditFilterForm(request.GET or None)
+    return form, form.filters() if form.is_bound else selectors.AuditFilters()
+
+
 def _query(params: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
@@ -91,44 +95,28 @@ def verify_now(request: StaffRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("audit:trail"))
 
 
-class _Echo:
-    """A file-like object whose write returns the line: csv.writer feeds a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @staff_page(VIEW_AUDIT)
 def audit_csv(request: StaffRequest) -> HttpResponseBase:
-    form = AuditFilterForm(request.GET or None)
-    filters = form.filters() if form.is_bound else selectors.AuditFilters()
+    _, filters = _filters(request)
     with transaction.atomic():
         events.audit_trail_exported(Actor.user(request.user), filters=filters.as_params())
     queryset = selectors.audit_events(filters).order_by("seq")
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for event in queryset.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    event.seq,
-                    event.created_at.isoformat(),
-                    event.actor_type,
-                    event.actor_id,
-                    event.actor_label,
-                    event.event_type,
-                    event.subject_type,
-                    event.subject_id,
-                    json.dumps(event.params, sort_keys=True, separators=(",", ":")),
-                    event.prev_hash,
-                    event.hash,
-                ]
-            )
-
+    rows = (
+        [
+            event.seq,
+            event.created_at.isoformat(),  # to the microsecond: the hash covers it
+            event.actor_type,
+            event.actor_id,
+            event.actor_label,
+            event.event_type,
+            event.subject_type,
+            event.subject_id,
+            json.dumps(event.params, sort_keys=True, separators=(",", ":")),
+            event.prev_hash,
+            event.hash,
+        ]
+        for event in queryset.iterator(chunk_size=2000)
+    )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_download(csv_lines(CSV_COLUMNS, rows), f"audit-trail-{stamp}.csv")
