@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kyc.audit.chain import Actor
+from kyc.services.editing import edit_locked
 from reviews import events
 from reviews.models import ReasonCode
 
@@ -36,15 +36,14 @@ def create_reason_code(reason_code: ReasonCode, actor: Actor) -> ReasonCode:
 def update_reason_code(
     reason_code: ReasonCode, changes: Mapping[str, Any], actor: Actor
 ) -> ReasonCode:
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise ValidationError(f"Not editable: {', '.join(unknown)} (create a new code instead).")
-    locked = ReasonCode.objects.select_for_update(no_key=True).get(pk=reason_code.pk)
-    before = _values(locked)
-    for name, value in changes.items():
-        setattr(locked, name, value)
-    locked.full_clean()
-    after = _values(locked)
+    locked, before, after = edit_locked(
+        ReasonCode,
+        reason_code.pk,
+        changes,
+        editable=EDITABLE_FIELDS,
+        snapshot=_values,
+        not_editable="Not editable: {} (create a new code instead).",
+    )
     if after != before:
         locked.save(update_fields=list(EDITABLE_FIELDS))
         events.reason_code_changed(locked, actor, before=before, after=after)

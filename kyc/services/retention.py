@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -30,6 +29,7 @@ from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import FINAL_PAIR_STATUSES, Applicant, ImagePair, RetentionPolicy
+from kyc.services.editing import edit_locked
 from kyc.services.erasure import purge_pair_images
 
 logger = logging.getLogger(__name__)
@@ -70,18 +70,14 @@ def _policy_values(policy: RetentionPolicy) -> dict[str, Any]:
 
 @transaction.atomic
 def update_retention_policy(changes: Mapping[str, Any], actor: Actor) -> RetentionPolicy:
-    unknown = sorted(set(changes) - set(POLICY_FIELDS))
-    if unknown:
-        raise ValidationError(f"Not editable here: {', '.join(unknown)}.")
     get_policy()  # make sure the row exists before locking it
-    policy = RetentionPolicy.objects.select_for_update(no_key=True).get(
-        pk=RetentionPolicy.SINGLETON_ID
+    policy, before, after = edit_locked(
+        RetentionPolicy,
+        RetentionPolicy.SINGLETON_ID,
+        changes,
+        editable=POLICY_FIELDS,
+        snapshot=_policy_values,
     )
-    before = _policy_values(policy)
-    for name, value in changes.items():
-        setattr(policy, name, value)
-    policy.full_clean()
-    after = _policy_values(policy)
     if after != before:
         policy.save()
         events.retention_policy_changed(policy, actor, before=before, after=after)

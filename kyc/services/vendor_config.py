@@ -17,6 +17,7 @@ from django.db import transaction
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.services.editing import edit_locked
 from vendors.models import VendorConfig
 from vendors.registry import missing_settings
 from vendors.verdicts import RISK_TAG_REASONS
@@ -178,15 +179,16 @@ def update_vendor_config(
     Writes `vendor_config.changed` with the changed values before and after. A change that
     changes nothing writes nothing.
     """
-    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
-    if unknown:
-        raise ValidationError(f"Not editable here: {', '.join(unknown)}.")
-    locked = VendorConfig.objects.select_for_update(no_key=True).get(pk=config.pk)
-    before = snapshot(locked)
-    for name, value in changes.items():
-        setattr(locked, name, list(value) if name == "review_risk_tags" else value)
-    validate_config(locked, was_enabled=before["enabled"])
-    after = snapshot(locked)
+    if "review_risk_tags" in changes:
+        changes = {**changes, "review_risk_tags": list(changes["review_risk_tags"])}
+    locked, before, after = edit_locked(
+        VendorConfig,
+        config.pk,
+        changes,
+        editable=EDITABLE_FIELDS,
+        snapshot=snapshot,
+        validate=lambda row, before: validate_config(row, was_enabled=before["enabled"]),
+    )
     if after != before:
         locked.save()
         events.vendor_config_changed(locked, actor, before=before, after=after)
