@@ -31,7 +31,7 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        pytest.fail("Chromium is missing: apt-get install chromium (.ci/run does).")
+        pytest.fail("Chromium is missing: apt-get install chromium (make test does).")
     # Playwright's sync API keeps an event loop running in this thread for the rest of the
     # session; the ORM calls tests make are still synchronous and safe. (Subprocess tests that
     # check deployment settings remove the variable from their environment.)
