@@ -123,7 +123,7 @@ class ImagePairQuerySet(models.QuerySet["ImagePair"]):
 
         FOR NO KEY UPDATE of the pair's row only: a plain FOR UPDATE through the join would also
         lock the client row, on which every insert referencing that client waits for its foreign
-        key check (tests/pipeline/test_row_locks.py).
+        key check (tests/kyc/pipeline/test_row_locks.py).
         """
         return (
             self.select_for_update(no_key=True, of=("self",))

@@ -103,7 +103,7 @@ class ImagesSerializer(serializers.Serializer[ImagePair]):
 # The one producer of a pair's JSON: the API's answers and the `data` of its webhooks. It reads
 # the applicant, the deciding attempt and the attempts; `kyc.selectors.pairs_for_client` loads
 # exactly those with the pairs, so a field reading any other relation belongs there too
-# (tests/api/test_pair_representation.py counts the queries and pins every key).
+# (tests/kyc/api/test_pair_representation.py counts the queries and pins every key).
 class PairSerializer(serializers.Serializer[ImagePair]):
     """An image pair as the API answers it; its webhooks carry the same object as `data`."""
 

@@ -4,13 +4,15 @@ import os
 from pathlib import Path
 
 import pytest
+import time_machine
 
-pytest_plugins = ["tests.sandboxes"]
+# Fixtures every folder may use: the vendor sandboxes, and the pipeline run in-process.
+pytest_plugins = ["tests.sandboxes", "tests.kyc.pipeline.harness"]
 
+#: The repository's root folder.
+REPO = Path(__file__).resolve().parents[1]
 #: The shared face set (never copied into the repository).
-FACES_DIR = Path(
-    os.environ.get("KYC_FACES_DIR", Path(__file__).resolve().parents[2] / "shared" / "faces")
-)
+FACES_DIR = Path(os.environ.get("KYC_FACES_DIR", REPO.parent / "shared" / "faces"))
 BAD_DIR = FACES_DIR / "bad"
 
 
@@ -88,3 +90,20 @@ def default_rows(transactional_db):
         "reviews.migrations.0002_default_reason_codes",
     ):
         import_module(module).create(apps, None)
+
+
+@pytest.fixture
+def frozen():
+    """The clock stopped at the "now" of the hand-checked data set (tests/seed.py)."""
+    from tests.seed import HAND_CHECKED_NOW
+
+    with time_machine.travel(HAND_CHECKED_NOW, tick=False):
+        yield HAND_CHECKED_NOW
+
+
+@pytest.fixture
+def known_data(db, frozen):
+    """The small data set whose every dashboard and metrics figure is worked out by hand."""
+    from tests.seed import hand_checked
+
+    return hand_checked()

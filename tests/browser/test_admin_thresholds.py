@@ -14,14 +14,9 @@ from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
 from reviews.models import ReviewCase
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.factories import AttemptFactory, UserFactory
-from tests.pipeline import conftest as pipeline_fixtures
 from vendors.models import VendorConfig
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-# The pipeline harness (in-process tasks against the sandboxes) lives with the pipeline tests.
-harness = pipeline_fixtures.harness
-tasks = pipeline_fixtures.tasks
 
 
 def ten_days_of_advance_decisions() -> None:

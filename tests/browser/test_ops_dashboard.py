@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import screenshot, sign_in
-from tests.ops.conftest import user_with
-from tests.ops.seed import populate
+from tests.factories import UserFactory
+from tests.seed import seed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_dashboard_shows_a_month_at_a_glance(page, default_rows):
-    seeded = populate(days=30)
+    seeded = seed()
     assert seeded.pairs > 1000
-    user_with("kyc.view_dashboard", "kyc.export_decisions", username="head-of-compliance")
+    UserFactory(
+        permissions=["kyc.view_dashboard", "kyc.export_decisions"], username="head-of-compliance"
+    )
     sign_in(page, "head-of-compliance", "correct horse battery")
 
     page.goto("/stats/")

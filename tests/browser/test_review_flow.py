@@ -16,10 +16,9 @@ from kyc.models import PairStatus, WebhookDelivery
 from kyc.services.api_clients import create_api_key
 from reviews.models import ReviewCase
 from tests.browser.conftest import screenshot, sign_in
-from tests.pipeline.conftest import harness as harness
-from tests.pipeline.conftest import tasks as tasks
-from tests.reviews.cases import make_case, user_with_role
-from tests.test_webhooks import Receiver
+from tests.factories import UserFactory
+from tests.kyc.test_webhooks import Receiver
+from tests.reviews.cases import opened_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +48,7 @@ def other_cases() -> None:
     bands = {"finauth": (80, 62), "advance": (70, 55), "zoloz": (80, 50), "alibaba": (80, 50)}
     for vendor, reasons, score, priority, due_hours in rows:
         approve_at, reject_below = bands[vendor]
-        case = make_case(
+        case = opened_case(
             vendor=vendor,
             reasons=reasons,
             score=score,
@@ -86,9 +85,9 @@ def test_a_rejection_by_a_reviewer_and_a_senior_reaches_the_client_and_the_audit
     client.save()
     _, api_key = create_api_key(client, Actor.system("test"))
     other_cases()
-    user_with_role("rita", "Reviewers")
-    user_with_role("sofia", "Senior reviewers")
-    user_with_role("audrey", "Auditors")
+    UserFactory(username="rita", role="Reviewers")
+    UserFactory(username="sofia", role="Senior reviewers")
+    UserFactory(username="audrey", role="Auditors")
 
     # --- the reviewer: queue, take next, look, reject -----------------------------------------
     sign_in(page, "rita", "correct horse battery")

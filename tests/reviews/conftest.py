@@ -1,39 +1,29 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
-from tests.reviews.cases import user_with_role
+from tests.factories import UserFactory
 
 
-@pytest.fixture
-def reviewer(db):
-    return user_with_role("rita", "Reviewers")
+def person(username: str, role: str | None) -> Any:
+    """A fixture: the user `username`, in the group `role` (no group for None)."""
+
+    @pytest.fixture
+    def user(db):
+        return UserFactory(username=username, role=role)
+
+    return user
 
 
-@pytest.fixture
-def other_reviewer(db):
-    return user_with_role("omar", "Reviewers")
-
-
-@pytest.fixture
-def senior(db):
-    return user_with_role("sofia", "Senior reviewers")
-
-
-@pytest.fixture
-def other_senior(db):
-    return user_with_role("sam", "Senior reviewers")
-
-
-@pytest.fixture
-def auditor(db):
-    return user_with_role("audrey", "Auditors")
-
-
-@pytest.fixture
-def nobody(db):
-    return user_with_role("nora", None)
+reviewer = person("rita", "Reviewers")
+other_reviewer = person("omar", "Reviewers")
+senior = person("sofia", "Senior reviewers")
+other_senior = person("sam", "Senior reviewers")
+auditor = person("audrey", "Auditors")
+nobody = person("nora", None)
 
 
 def signed_in(user) -> Client:
@@ -42,16 +32,16 @@ def signed_in(user) -> Client:
     return client
 
 
-@pytest.fixture
-def as_reviewer(reviewer) -> Client:
-    return signed_in(reviewer)
+def signed_in_as(fixture: str) -> Any:
+    """A fixture: a test client signed in as the user of the fixture named `fixture`."""
+
+    @pytest.fixture
+    def client(request) -> Client:
+        return signed_in(request.getfixturevalue(fixture))
+
+    return client
 
 
-@pytest.fixture
-def as_senior(senior) -> Client:
-    return signed_in(senior)
-
-
-@pytest.fixture
-def as_auditor(auditor) -> Client:
-    return signed_in(auditor)
+as_reviewer = signed_in_as("reviewer")
+as_senior = signed_in_as("senior")
+as_auditor = signed_in_as("auditor")

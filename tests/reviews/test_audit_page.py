@@ -14,7 +14,7 @@ from django.utils import timezone
 from kyc.audit.chain import verify_chain
 from kyc.audit.models import AuditEvent
 from reviews import services
-from tests.reviews.cases import decide, make_case
+from tests.reviews.cases import decide, opened_case
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +27,9 @@ def seqs(response) -> list[int]:
 def history(reviewer, other_reviewer):
     """Two cases, one claimed and decided by rita, one claimed by omar three days ago."""
     with time_machine.travel(timezone.now() - timedelta(days=3)):
-        older = make_case()
+        older = opened_case()
         services.claim_case(older.public_id, other_reviewer)
-    newer = make_case()
+    newer = opened_case()
     services.claim_case(newer.public_id, reviewer)
     decide(newer, reviewer, "approve")
     return older, newer
@@ -74,7 +74,7 @@ def test_a_date_range_that_ends_before_it_starts_is_explained_next_to_the_field(
 
 def test_the_audit_trail_pages_backwards_by_sequence(as_auditor, reviewer):
     for _ in range(30):  # 30 cases: 60 events (opened + claimed) at least
-        services.claim_case(make_case().public_id, reviewer)
+        services.claim_case(opened_case().public_id, reviewer)
     first = as_auditor.get("/audit/")
     assert len(first.context["rows"]) == 50
     older_query = first.context["older_query"]

@@ -11,15 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt, PairStatus
 from reviews import services
-from tests.factories import AttemptFactory, ImagePairFactory
-from tests.reviews.cases import decide, jpeg, make_case
+from tests.factories import AttemptFactory, ImagePairFactory, jpeg
+from tests.reviews.cases import decide, opened_case
 from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db
 
 
 def test_the_case_page_shows_both_photos_through_the_audited_view_with_face_boxes(as_reviewer):
-    case = make_case(
+    case = opened_case(
         images=(jpeg(640, 800), jpeg(400, 300)),
         faces={
             "selfie": {"left": 200, "top": 150, "width": 240, "height": 300},
@@ -39,7 +39,7 @@ def test_the_case_page_shows_both_photos_through_the_audited_view_with_face_boxe
 
 
 def test_the_score_bar_shows_the_vendors_zones_and_a_marker(as_reviewer):
-    case = make_case(score=62.0, approve_at=70, reject_below=55)
+    case = opened_case(score=62.0, approve_at=70, reject_below=55)
     html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     bar = re.search(r'<svg class="band band-large".*?</svg>', html, re.S).group(0)
     assert 'aria-label="Score 62.0: reject below 55, approve at 70 and above"' in bar
@@ -51,7 +51,7 @@ def test_the_score_bar_shows_the_vendors_zones_and_a_marker(as_reviewer):
 
 
 def test_finauth_ages_and_genders_stand_behind_its_risk_tags(as_reviewer):
-    case = make_case(
+    case = opened_case(
         vendor="finauth",
         reasons=["age_risk"],
         score=88.0,
@@ -70,7 +70,7 @@ def test_finauth_ages_and_genders_stand_behind_its_risk_tags(as_reviewer):
 
 
 def test_every_attempt_is_listed_including_failed_and_preflight_ones(as_reviewer):
-    case = make_case(vendor="zoloz")
+    case = opened_case(vendor="zoloz")
     pair = case.pair
     AttemptFactory(
         pair=pair, vendor="local", number=2, purpose=AttemptPurpose.PREFLIGHT, status="completed"
@@ -91,7 +91,7 @@ def test_every_attempt_is_listed_including_failed_and_preflight_ones(as_reviewer
 
 
 def test_earlier_pairs_of_the_applicant_are_listed_with_their_outcomes(as_reviewer):
-    case = make_case()
+    case = opened_case()
     ImagePairFactory(
         applicant=case.pair.applicant, status=PairStatus.REJECTED, decision_source="auto"
     )
@@ -101,7 +101,7 @@ def test_earlier_pairs_of_the_applicant_are_listed_with_their_outcomes(as_review
 
 
 def test_the_timeline_comes_from_the_audit_trail(as_reviewer, reviewer):
-    case = make_case()
+    case = opened_case()
     services.claim_case(case.public_id, reviewer)
     html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     timeline = re.search(r'<ol class="timeline">.*?</ol>', html, re.S).group(0)
@@ -110,7 +110,7 @@ def test_the_timeline_comes_from_the_audit_trail(as_reviewer, reviewer):
 
 
 def test_the_decision_bar_offers_four_actions_with_their_keys(as_reviewer):
-    case = make_case()
+    case = opened_case()
     html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     for label, key in [("Approve", "A"), ("Reject", "R"), ("New photos", "N"), ("Escalate", "E")]:
         assert f"{label} <kbd>{key}</kbd>" in html
@@ -121,7 +121,7 @@ def test_the_decision_bar_offers_four_actions_with_their_keys(as_reviewer):
 def test_a_second_reviewer_sees_confirm_and_overturn_with_the_first_reason_preselected(
     reviewer, as_senior
 ):
-    case = make_case()
+    case = opened_case()
     decide(case, reviewer, "reject")
     html = as_senior.get(f"/review/{case.public_id}/").content.decode()
     assert "Confirm reject <kbd>R</kbd>" in html
@@ -131,7 +131,7 @@ def test_a_second_reviewer_sees_confirm_and_overturn_with_the_first_reason_prese
 
 
 def test_the_case_page_query_count_does_not_grow_with_attempts_or_events(as_reviewer, reviewer):
-    small, large = make_case(), make_case()
+    small, large = opened_case(), opened_case()
     for n in range(2, 12):
         AttemptFactory(pair=large.pair, vendor="advance", number=n, status="failed")
     services.claim_case(large.public_id, reviewer)
@@ -152,7 +152,7 @@ def test_a_second_opinion_runs_on_another_enabled_vendor_and_shows_when_it_arriv
     monkeypatch.setattr("kyc.dispatch.current_app.send_task", lambda *a, **k: sent.append(a))
     VendorConfig.objects.filter(backend__in=["advance", "finauth"]).update(enabled=True)
     VendorConfig.objects.filter(backend="zoloz").update(enabled=False)
-    case = make_case(vendor="advance")
+    case = opened_case(vendor="advance")
     page = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     offered = re.findall(r'name="vendor" value="(\w+)"', page)
     assert "finauth" in offered and "advance" not in offered and "zoloz" not in offered
@@ -183,7 +183,7 @@ def test_a_second_opinion_runs_on_another_enabled_vendor_and_shows_when_it_arriv
 
 def test_a_disabled_vendor_cannot_be_asked_for_a_second_opinion(as_reviewer):
     VendorConfig.objects.filter(backend="zoloz").update(enabled=False)
-    case = make_case()
+    case = opened_case()
     response = as_reviewer.post(
         f"/review/{case.public_id}/second-opinion/", {"vendor": "zoloz"}, follow=True
     )

@@ -9,7 +9,8 @@ from kyc.audit.models import AuditEvent
 from kyc.models import PairStatus, WebhookDelivery
 from reviews import services
 from reviews.models import CaseQueue, CaseStatus, Decision, ReasonCode
-from tests.reviews.cases import at_the_same_instant, decide, make_case, reason, user_with_role
+from tests.factories import UserFactory
+from tests.reviews.cases import at_the_same_instant, decide, opened_case, reason
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +46,7 @@ def events_of(case) -> list[str]:
 def test_approving_a_gray_band_score_decides_the_pair_and_notifies_the_client(
     as_reviewer, reviewer
 ):
-    case = make_case(score=64, webhook_url="https://client.example/hooks")
+    case = opened_case(score=64, webhook_url="https://client.example/hooks")
 
     response = post_decision(as_reviewer, case, "approve", note="Same eyebrows, same scar.")
 
@@ -78,7 +79,7 @@ def test_approving_a_gray_band_score_decides_the_pair_and_notifies_the_client(
 
 
 def test_a_rejection_waits_in_the_senior_queue_for_a_second_reviewer(as_reviewer):
-    case = make_case(webhook_url="https://client.example/hooks")
+    case = opened_case(webhook_url="https://client.example/hooks")
 
     response = post_decision(as_reviewer, case, "reject", code="different_person")
 
@@ -97,7 +98,7 @@ def test_a_rejection_waits_in_the_senior_queue_for_a_second_reviewer(as_reviewer
 
 
 def test_the_first_reviewer_can_never_give_the_second_review_even_as_a_senior(senior):
-    case = make_case()
+    case = opened_case()
     decide(case, senior, "reject")
     client = signed_in(senior)
 
@@ -115,7 +116,7 @@ def test_the_first_reviewer_can_never_give_the_second_review_even_as_a_senior(se
 def test_a_second_senior_confirms_the_rejection_and_only_then_the_pair_is_rejected(
     reviewer, as_senior, senior
 ):
-    case = make_case(webhook_url="https://client.example/hooks")
+    case = opened_case(webhook_url="https://client.example/hooks")
     decide(case, reviewer, "reject", reason_code=ReasonCode.objects.get(code="different_person"))
 
     response = post_decision(as_senior, case, "reject", code="different_person")
@@ -143,7 +144,7 @@ def test_a_second_senior_confirms_the_rejection_and_only_then_the_pair_is_reject
 
 
 def test_a_senior_can_overturn_a_rejection_and_approve(reviewer, as_senior, senior):
-    case = make_case(score=66)
+    case = opened_case(score=66)
     decide(case, reviewer, "reject")
 
     post_decision(as_senior, case, "approve", note="Same person; old ID photo.")
@@ -164,7 +165,7 @@ def test_a_senior_can_overturn_a_rejection_and_approve(reviewer, as_senior, seni
 def test_approving_against_the_vendors_clear_verdict_needs_a_second_reviewer(
     reviewer, score, same_person, rules
 ):
-    case = make_case(score=score, same_person=same_person)
+    case = opened_case(score=score, same_person=same_person)
     result = decide(case, reviewer, "approve")
     assert result.pair_status is None and list(result.four_eyes_rules) == rules
     case.refresh_from_db()
@@ -173,15 +174,15 @@ def test_approving_against_the_vendors_clear_verdict_needs_a_second_reviewer(
 
 def test_the_four_eyes_rules_are_configurable(settings, reviewer):
     settings.KYC_FOUR_EYES_RULES = []
-    case = make_case()
+    case = opened_case()
     assert decide(case, reviewer, "reject").pair_status == PairStatus.REJECTED
     settings.KYC_FOUR_EYES_RULES = ["all"]
-    other = make_case()
+    other = opened_case()
     assert decide(other, reviewer, "resubmit").pair_status is None
 
 
 def test_asking_for_new_photos_decides_the_pair_as_resubmit(reviewer):
-    case = make_case()
+    case = opened_case()
     result = decide(case, reviewer, "resubmit")
     case.pair.refresh_from_db()
     assert (result.pair_status, case.pair.status, case.pair.status_reason) == (
@@ -194,7 +195,7 @@ def test_asking_for_new_photos_decides_the_pair_as_resubmit(reviewer):
 def test_an_escalated_case_goes_to_the_seniors_whose_decision_is_final(
     as_reviewer, reviewer, senior
 ):
-    case = make_case()
+    case = opened_case()
     post_decision(as_reviewer, case, "escalate", code="possible_fraud")
     case.refresh_from_db()
     assert (case.status, case.queue) == (CaseStatus.OPEN, CaseQueue.SENIOR)
@@ -212,7 +213,7 @@ def test_an_escalated_case_goes_to_the_seniors_whose_decision_is_final(
 def test_a_reason_is_required_for_every_outcome_but_approve_and_shown_next_to_the_field(
     as_reviewer,
 ):
-    case = make_case()
+    case = opened_case()
     response = post_decision(as_reviewer, case, "reject", code=None)
     assert response.status_code == 400
     html = response.content.decode()
@@ -222,7 +223,7 @@ def test_a_reason_is_required_for_every_outcome_but_approve_and_shown_next_to_th
 
 
 def test_an_inactive_reason_or_one_of_another_outcome_is_refused(as_reviewer):
-    case = make_case()
+    case = opened_case()
     ReasonCode.objects.filter(code="different_person").update(is_active=False)
     assert post_decision(as_reviewer, case, "reject", code="different_person").status_code == 400
     assert post_decision(as_reviewer, case, "reject", code="poor_quality").status_code == 400
@@ -230,7 +231,7 @@ def test_an_inactive_reason_or_one_of_another_outcome_is_refused(as_reviewer):
 
 
 def test_the_service_refuses_a_missing_or_foreign_reason_with_a_code_naming_the_field(reviewer):
-    case = make_case()
+    case = opened_case()
     with pytest.raises(services.InvalidDecision) as missing:
         decide(case, reviewer, "reject", reason_code=None)
     with pytest.raises(services.InvalidDecision) as foreign:
@@ -243,7 +244,7 @@ def test_the_service_refuses_a_missing_or_foreign_reason_with_a_code_naming_the_
 def test_a_senior_cannot_escalate_further_and_is_told_so_on_the_case_page(
     as_reviewer, as_senior, senior
 ):
-    case = make_case()
+    case = opened_case()
     post_decision(as_reviewer, case, "escalate", code="possible_fraud")
     services.take_next(senior, CaseQueue.SENIOR)
 
@@ -259,7 +260,7 @@ def test_a_senior_cannot_escalate_further_and_is_told_so_on_the_case_page(
 
 
 def test_a_stale_form_never_decides_twice_and_says_what_happened(reviewer, other_reviewer):
-    case = make_case(webhook_url="https://client.example/hooks")
+    case = opened_case(webhook_url="https://client.example/hooks")
     first, second = signed_in(reviewer), signed_in(other_reviewer)
     # Both opened the case page while it was open.
     form = {"outcome": "approve", "reason_code": "", "stage": "first", "status": "open"}
@@ -275,7 +276,7 @@ def test_a_stale_form_never_decides_twice_and_says_what_happened(reviewer, other
 
 
 def test_a_decided_case_is_read_only(as_reviewer, reviewer):
-    case = make_case()
+    case = opened_case()
     decide(case, reviewer, "approve")
     html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     assert "This case is read-only." in html
@@ -286,7 +287,7 @@ def test_a_decided_case_is_read_only(as_reviewer, reviewer):
 
 
 def test_a_case_held_by_someone_else_cannot_be_decided(reviewer, other_reviewer):
-    case = make_case()
+    case = opened_case()
     services.claim_case(case.public_id, reviewer)
     with pytest.raises(services.CaseUnavailable):
         decide(case, other_reviewer, "approve")
@@ -302,8 +303,8 @@ def test_two_reviewers_deciding_one_case_at_the_same_instant_record_exactly_one_
 ):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are tested on PostgreSQL")
-    case = make_case()
-    users = [user_with_role(f"racer{n}", "Reviewers") for n in range(2)]
+    case = opened_case()
+    users = [UserFactory(username=f"racer{n}", role="Reviewers") for n in range(2)]
 
     def press(user) -> str:
         try:

@@ -12,7 +12,8 @@ from PIL import Image
 from kyc.audit.models import AuditEvent
 from reviews.middleware import POLICY
 from reviews.models import CaseStatus, Decision, ReasonCode
-from tests.reviews.cases import jpeg, make_case, user_with_role
+from tests.factories import UserFactory, jpeg
+from tests.reviews.cases import opened_case
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def staff_urls(case) -> list[str]:
 
 
 def test_an_anonymous_visitor_is_sent_to_the_sign_in_page_from_every_staff_page():
-    case = make_case()
+    case = opened_case()
     client = Client()
     for url in staff_urls(case):
         response = client.get(url)
@@ -40,7 +41,7 @@ def test_an_anonymous_visitor_is_sent_to_the_sign_in_page_from_every_staff_page(
 
 
 def test_an_anonymous_visitor_cannot_post_any_review_action():
-    case = make_case()
+    case = opened_case()
     client = Client()
     for url in [
         "/review/take-next/",
@@ -57,15 +58,15 @@ def test_an_anonymous_visitor_cannot_post_any_review_action():
 
 
 def test_image_urls_refuse_anonymous_visitors_with_403_and_write_no_event():
-    case = make_case(images=(jpeg(), jpeg()))
+    case = opened_case(images=(jpeg(), jpeg()))
     response = Client().get(f"/review/images/{case.pair.public_id}/selfie/")
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(event_type="images.viewed").exists()
 
 
 def test_image_urls_refuse_signed_in_users_without_the_review_permission(auditor, nobody):
-    case = make_case(images=(jpeg(), jpeg()))
-    admin_without_review = user_with_role("staffer", None, is_staff=True)
+    case = opened_case(images=(jpeg(), jpeg()))
+    admin_without_review = UserFactory(username="staffer", is_staff=True)
     for user in (auditor, nobody, admin_without_review):
         response = signed_in(user).get(f"/review/images/{case.pair.public_id}/reference/")
         assert response.status_code == 403, user.username
@@ -78,7 +79,7 @@ def test_an_image_is_served_upright_uncached_and_audited_once_per_image(as_revie
     exif = Image.Exif()
     exif[0x0112] = 6
     Image.new("RGB", (64, 80), (200, 120, 90)).save(buffer, format="JPEG", exif=exif)
-    case = make_case(images=(buffer.getvalue(), jpeg()))
+    case = opened_case(images=(buffer.getvalue(), jpeg()))
     url = f"/review/images/{case.pair.public_id}/selfie/"
 
     response = as_reviewer.get(url)
@@ -98,7 +99,7 @@ def test_an_image_is_served_upright_uncached_and_audited_once_per_image(as_revie
 
 
 def test_an_unknown_image_name_or_a_purged_pair_is_404(as_reviewer):
-    case = make_case(images=(jpeg(), jpeg()))
+    case = opened_case(images=(jpeg(), jpeg()))
     assert as_reviewer.get(f"/review/images/{case.pair.public_id}/passport/").status_code == 404
     case.pair.images_purged_at = timezone.now()
     case.pair.save()
@@ -119,7 +120,7 @@ def test_a_reviewer_cannot_open_the_senior_queue_or_take_from_it(as_reviewer):
 
 
 def test_a_reviewer_cannot_give_the_second_review_of_a_case(as_reviewer, other_reviewer):
-    case = make_case()
+    case = opened_case()
     reject = ReasonCode.objects.get(outcome="reject", code="different_person")
     first = signed_in(other_reviewer).post(
         f"/review/{case.public_id}/decide/",
@@ -148,7 +149,7 @@ def test_a_reviewer_cannot_open_the_audit_trail(as_reviewer):
 
 
 def test_an_auditor_reads_the_audit_trail_but_not_the_queue_or_a_case(as_auditor):
-    case = make_case()
+    case = opened_case()
     assert as_auditor.get("/audit/").status_code == 200
     assert as_auditor.get("/review/").status_code == 403
     assert as_auditor.get(f"/review/{case.public_id}/").status_code == 403
@@ -156,7 +157,7 @@ def test_an_auditor_reads_the_audit_trail_but_not_the_queue_or_a_case(as_auditor
 
 
 def test_a_superuser_opens_the_audit_trail_without_being_in_a_group():
-    admin = user_with_role("root", None, is_staff=True, is_superuser=True)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     assert signed_in(admin).get("/audit/").status_code == 200
 
 
@@ -166,7 +167,7 @@ def test_a_senior_opens_both_queues(as_senior):
 
 
 def test_the_home_page_sends_each_role_to_its_own_page(reviewer, senior, auditor, nobody):
-    admin = user_with_role("root", None, is_staff=True, is_superuser=True)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
     homes = {user.username: signed_in(user).get("/") for user in (reviewer, senior, auditor, admin)}
     assert {name: r["Location"] for name, r in homes.items()} == {
         "rita": "/review/",
@@ -186,7 +187,7 @@ def test_signing_out_needs_a_post_with_a_csrf_token(reviewer):
 
 
 def test_review_actions_refuse_a_post_without_a_csrf_token(reviewer):
-    case = make_case()
+    case = opened_case()
     client = Client(enforce_csrf_checks=True)
     client.force_login(reviewer)
     assert client.post("/review/take-next/").status_code == 403

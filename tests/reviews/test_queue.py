@@ -15,7 +15,8 @@ from kyc.audit.models import AuditEvent
 from kyc.celery import app
 from reviews import services
 from reviews.models import CaseQueue, CaseStatus, ReviewCase
-from tests.reviews.cases import at_the_same_instant, decide, make_case, user_with_role
+from tests.factories import UserFactory
+from tests.reviews.cases import at_the_same_instant, decide, opened_case
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -28,9 +29,9 @@ def short(case) -> str:
 def test_the_queue_shows_one_row_per_case_with_vendor_reasons_score_due_time_and_no_images(
     as_reviewer,
 ):
-    overdue = make_case(vendor="finauth", reasons=["age_risk"], score=91.0)
+    overdue = opened_case(vendor="finauth", reasons=["age_risk"], score=91.0)
     ReviewCase.objects.filter(pk=overdue.pk).update(due_at=timezone.now() - timedelta(hours=3))
-    fresh = make_case(vendor="advance", reasons=["score_in_band"], score=62.0)
+    fresh = opened_case(vendor="advance", reasons=["score_in_band"], score=62.0)
 
     response = as_reviewer.get("/review/")
 
@@ -49,9 +50,9 @@ def test_the_queue_shows_one_row_per_case_with_vendor_reasons_score_due_time_and
 
 
 def test_filters_narrow_the_queue_and_each_filter_shows_its_count(as_reviewer, reviewer):
-    finauth = make_case(vendor="finauth", reasons=["age_risk"])
-    advance = make_case(vendor="advance", reasons=["score_in_band"])
-    mine = make_case(vendor="advance", reasons=["vendor_failed"], score=None)
+    finauth = opened_case(vendor="finauth", reasons=["age_risk"])
+    advance = opened_case(vendor="advance", reasons=["score_in_band"])
+    mine = opened_case(vendor="advance", reasons=["vendor_failed"], score=None)
     services.claim_case(mine.public_id, reviewer)
 
     def rows(query: str) -> set[str]:
@@ -78,9 +79,9 @@ def test_filters_narrow_the_queue_and_each_filter_shows_its_count(as_reviewer, r
 
 def test_sorting_by_priority_due_time_or_age(as_reviewer):
     now = timezone.now()
-    old_low = make_case(priority=0)
-    urgent = make_case(priority=1)
-    due_first = make_case(priority=0)
+    old_low = opened_case(priority=0)
+    urgent = opened_case(priority=1)
+    due_first = opened_case(priority=0)
     ReviewCase.objects.filter(pk=old_low.pk).update(
         created_at=now - timedelta(days=2), due_at=now + timedelta(hours=5)
     )
@@ -101,7 +102,7 @@ def test_sorting_by_priority_due_time_or_age(as_reviewer):
 
 def test_the_number_of_queries_does_not_grow_with_the_page_size(as_reviewer, reviewer):
     for n in range(40):
-        case = make_case(vendor=["advance", "finauth", "zoloz", "alibaba", "local"][n % 5])
+        case = opened_case(vendor=["advance", "finauth", "zoloz", "alibaba", "local"][n % 5])
         if n % 7 == 0:
             services.claim_case(case.public_id, reviewer)
     as_reviewer.get("/review/?size=25")  # warm the session and permission caches
@@ -117,7 +118,7 @@ def test_the_number_of_queries_does_not_grow_with_the_page_size(as_reviewer, rev
 
 
 def test_pages_move_forward_and_back(as_reviewer):
-    cases = [make_case() for _ in range(30)]
+    cases = [opened_case() for _ in range(30)]
     first = as_reviewer.get("/review/?size=25").context["page"]
     second = as_reviewer.get("/review/?size=25&page=2").context["page"]
     assert (len(first.rows), first.has_next, len(second.rows), second.has_next) == (
@@ -130,8 +131,8 @@ def test_pages_move_forward_and_back(as_reviewer):
 
 
 def test_take_next_claims_the_most_urgent_case_and_opens_it(as_reviewer, reviewer):
-    make_case(priority=0)
-    urgent = make_case(priority=1)
+    opened_case(priority=0)
+    urgent = opened_case(priority=1)
 
     response = as_reviewer.post("/review/take-next/", {"queue": "standard"})
 
@@ -149,11 +150,11 @@ def test_take_next_claims_the_most_urgent_case_and_opens_it(as_reviewer, reviewe
 def test_take_next_gives_a_reviewer_back_the_case_they_hold_and_others_a_different_one(
     reviewer, other_reviewer
 ):
-    first, second = make_case(priority=1), make_case(priority=0)
+    first, second = opened_case(priority=1), opened_case(priority=0)
     assert services.take_next(reviewer).pk == first.pk
     assert services.take_next(reviewer).pk == first.pk
     assert services.take_next(other_reviewer).pk == second.pk
-    assert services.take_next(user_with_role("third", "Reviewers")) is None
+    assert services.take_next(UserFactory(username="third", role="Reviewers")) is None
     assert AuditEvent.objects.filter(event_type="review.claimed").count() == 2
 
 
@@ -164,7 +165,7 @@ def test_take_next_on_an_empty_queue_says_so(as_reviewer):
 
 
 def test_the_senior_queue_never_offers_a_senior_their_own_first_decision(senior, other_senior):
-    case = make_case()
+    case = opened_case()
     decide(case, senior, "reject")
     assert services.take_next(senior, CaseQueue.SENIOR) is None
     taken = services.take_next(other_senior, CaseQueue.SENIOR)
@@ -176,7 +177,7 @@ def test_the_senior_queue_never_offers_a_senior_their_own_first_decision(senior,
 def test_an_expired_claim_is_released_by_the_beat_task_with_an_audit_event(
     reviewer, other_reviewer
 ):
-    stale, live = make_case(priority=1), make_case(priority=0)
+    stale, live = opened_case(priority=1), opened_case(priority=0)
     services.claim_case(stale.public_id, reviewer)
     with time_machine.travel(timezone.now() + timedelta(minutes=settings.KYC_CLAIM_MINUTES - 5)):
         services.claim_case(live.public_id, other_reviewer)
@@ -210,7 +211,7 @@ def test_the_release_task_runs_every_minute_from_beat():
 
 
 def test_take_next_picks_up_a_case_whose_claim_ran_out(reviewer, other_reviewer):
-    case = make_case()
+    case = opened_case()
     services.claim_case(case.public_id, reviewer)
     assert services.take_next(other_reviewer) is None
     with time_machine.travel(timezone.now() + timedelta(minutes=settings.KYC_CLAIM_MINUTES + 1)):
@@ -229,7 +230,7 @@ def test_take_next_picks_up_a_case_whose_claim_ran_out(reviewer, other_reviewer)
 
 
 def test_releasing_a_case_hands_it_back_to_the_queue(as_reviewer, reviewer):
-    case = make_case()
+    case = opened_case()
     services.claim_case(case.public_id, reviewer)
     response = as_reviewer.post(f"/review/{case.public_id}/release/")
     assert (response.status_code, response["Location"]) == (302, "/review/")
@@ -243,8 +244,8 @@ def test_releasing_a_case_hands_it_back_to_the_queue(as_reviewer, reviewer):
 def test_two_reviewers_pressing_take_next_at_once_get_two_different_cases():
     if connection.vendor != "postgresql":
         pytest.skip("row locks with SKIP LOCKED are tested on PostgreSQL")
-    cases = [make_case(priority=1) for _ in range(2)]
-    users = [user_with_role(f"racer{n}", "Reviewers") for n in range(2)]
+    cases = [opened_case(priority=1) for _ in range(2)]
+    users = [UserFactory(username=f"racer{n}", role="Reviewers") for n in range(2)]
 
     def press(user) -> int | None:
         case = services.take_next(user)
@@ -262,8 +263,8 @@ def test_two_reviewers_pressing_take_next_at_once_get_two_different_cases():
 
 
 def test_the_queue_page_is_signed_in_and_as_fast_in_queries_for_the_senior_queue(as_senior, senior):
-    case = make_case()
-    decide(case, user_with_role("first", "Reviewers"), "reject")
+    case = opened_case()
+    decide(case, UserFactory(username="first", role="Reviewers"), "reject")
     html = as_senior.get("/review/senior/").content.decode()
     assert short(case) in html and "Awaiting 2nd review" in html
     assert signed_in(senior).get("/review/").status_code == 200

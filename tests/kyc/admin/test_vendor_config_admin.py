@@ -10,7 +10,7 @@ from django.urls import reverse
 from kyc.audit.chain import Actor, verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.services.vendor_config import update_vendor_config
-from tests.admin.conftest import change_url, vendor_form_data
+from tests.kyc.admin.conftest import change_url, vendor_form_data
 from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db

@@ -29,10 +29,10 @@ from referencing.jsonschema import DRAFT202012
 from rest_framework.test import APIClient
 
 from kyc.models import Applicant
-from tests.api.representative_pairs import make_representative_pairs
-from tests.api.test_image_pairs import submit, upload
 from tests.conftest import face_bytes
 from tests.factories import client_with_key
+from tests.kyc.api.representative_pairs import make_representative_pairs
+from tests.kyc.api.test_image_pairs import submit, upload
 from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +129,7 @@ class Answer:
 
 
 def _fixed(n: int) -> str:
-    """A pair of tests/api/representative_pairs.py."""
+    """A pair of tests/kyc/api/representative_pairs.py."""
     return f"{URL}00000000-0000-4000-8000-00000000000{n}/"
 
 

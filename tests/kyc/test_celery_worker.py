@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 import redis
@@ -14,9 +13,9 @@ from celery.result import AsyncResult
 from kyc.celery import app
 from kyc.tasks import ping
 from kyc.worker_process import QUIET, stop_worker, worker_command
+from tests.conftest import REPO
 
 REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_celery_is_configured_for_crash_safety():
@@ -43,7 +42,7 @@ def test_a_real_worker_on_redis_completes_a_task(tmp_path):
     }
     worker = subprocess.Popen(
         worker_command(2, *QUIET),
-        cwd=ROOT,
+        cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.factories import VendorConfigFactory
 from vendors.guidance import guidance_for
 from vendors.models import VendorConfig
 
@@ -36,4 +37,4 @@ def vendor_form_data(config: VendorConfig, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def advance(db) -> VendorConfig:
-    return VendorConfig.objects.get(backend="advance")
+    return VendorConfigFactory(backend="advance")

@@ -8,7 +8,7 @@ import pytest
 
 from reviews.reporting import stats
 from reviews.reporting.stats import DateRange, percentile
-from tests.ops.conftest import user_with
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +124,7 @@ def test_percentile_interpolates_like_percentile_cont():
 
 
 def test_the_dashboard_renders_charts_and_cards_for_a_permitted_user(client, known_data):
-    client.force_login(user_with("kyc.view_dashboard"))
+    client.force_login(UserFactory(permissions=["kyc.view_dashboard"]))
     response = client.get("/stats/")
     assert response.status_code == 200
     html = response.content.decode()
@@ -136,7 +136,7 @@ def test_the_dashboard_renders_charts_and_cards_for_a_permitted_user(client, kno
 
 
 def test_the_period_can_be_chosen_and_bad_dates_are_explained(client, known_data):
-    client.force_login(user_with("kyc.view_dashboard", "kyc.export_decisions"))
+    client.force_login(UserFactory(permissions=["kyc.view_dashboard", "kyc.export_decisions"]))
     response = client.get("/stats/", {"start": "2026-03-10", "end": "2026-03-12"})
     assert response.status_code == 200
     assert "10 Mar 2026 – 12 Mar 2026" in response.content.decode()
@@ -147,12 +147,12 @@ def test_the_period_can_be_chosen_and_bad_dates_are_explained(client, known_data
 
 
 def test_a_superuser_sees_the_dashboard(client, known_data):
-    client.force_login(user_with(is_superuser=True, is_staff=True))
+    client.force_login(UserFactory(is_superuser=True, is_staff=True))
     assert client.get("/stats/").status_code == 200
 
 
 def test_a_user_without_the_permission_is_refused(client, db):
-    client.force_login(user_with("reviews.review_case", is_staff=True))
+    client.force_login(UserFactory(permissions=["reviews.review_case"], is_staff=True))
     assert client.get("/stats/").status_code == 403
 
 
@@ -163,7 +163,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, db):
 
 
 def test_the_dashboard_renders_with_no_data_at_all(client, db):
-    client.force_login(user_with("kyc.view_dashboard"))
+    client.force_login(UserFactory(permissions=["kyc.view_dashboard"]))
     response = client.get("/stats/")
     assert response.status_code == 200
     assert "No data in this period" in response.content.decode()

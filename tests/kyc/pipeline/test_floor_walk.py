@@ -20,7 +20,7 @@ from django.test import Client
 
 from kyc.models import PairStatus
 from reviews.models import ReviewCase
-from tests.reviews.cases import user_with_role
+from tests.factories import UserFactory
 
 FLOORS = {"vendors": 1, "kyc": 2, "reviews": 3}
 #: Django running the next middleware or the view of a request; the logging configuration
@@ -87,7 +87,7 @@ def from_a_test(frame: FrameType) -> bool:
 def test_a_reviewed_pair_goes_down_the_floors_and_up_only_through_the_signal(harness):
     harness.enable("advance")
     harness.sandboxes["advance"].script({"score": 62, "risk_tags": []})  # ADVANCE's 55–70 band
-    reviewer = user_with_role("walker", "Reviewers")
+    reviewer = UserFactory(username="walker", role="Reviewers")
     browser = Client()
     browser.force_login(reviewer)
 

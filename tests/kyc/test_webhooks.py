@@ -27,7 +27,7 @@ from django.utils import timezone
 from kyc import dispatch, webhooks
 from kyc.audit.chain import Actor
 from kyc.audit.models import AuditEvent
-from kyc.models import ApiClient, Applicant, DeliveryStatus, ImagePair, WebhookDelivery
+from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.services.api_clients import retire_webhook_secret, rotate_webhook_secret
 from kyc.tasks import deliver_webhook, sweep_due_webhooks
 from kyc.webhooks import (
@@ -42,6 +42,7 @@ from kyc.webhooks import (
     verify,
 )
 from kyc.webhooks.delivery import MAX_ATTEMPTS, RETRY_SCHEDULE
+from tests.factories import ImagePairFactory
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -154,19 +155,23 @@ def committed(django_capture_on_commit_callbacks) -> Callable[..., Any]:
 # --- Rows -----------------------------------------------------------------------------------------
 
 
-def make_pair(*, webhook_url: str = "", callback_url: str = "", secret: str = "") -> ImagePair:
-    client = ApiClient.objects.create(
-        name=f"client-{uuid.uuid4().hex[:8]}", webhook_url=webhook_url, webhook_secret=secret
+def pair_of_client(*, webhook_url: str = "", secret: str = "", **fields: Any) -> ImagePair:
+    """A pair of a client of its own, with that webhook URL and signing secret."""
+    return ImagePairFactory(
+        applicant__client__webhook_url=webhook_url,
+        applicant__client__webhook_secret=secret,
+        **fields,
     )
-    applicant = Applicant.objects.create(client=client, external_ref="user-1")
-    image = {"sha256": "ab" * 32, "size": 52_000, "width": 640, "height": 480, "format": "JPEG"}
-    return ImagePair.objects.create(
-        client=client,
-        applicant=applicant,
-        callback_url=callback_url,
-        **{f"selfie_{name}": value for name, value in image.items()},
-        **{f"reference_{name}": value for name, value in image.items()},
+
+
+def pending_delivery(url: str, secret: str | None = None) -> WebhookDelivery:
+    """A "pair.approved" delivery to `url`, enqueued for a pair of a client of its own."""
+    secret = generate_secret() if secret is None else secret
+    delivery = enqueue_pair_event(
+        pair_of_client(webhook_url=url, secret=secret), "pair.approved", {}
     )
+    assert delivery is not None
+    return delivery
 
 
 def expected_signature(secret: str, received: Received) -> str:
@@ -215,7 +220,7 @@ def test_a_delivered_webhook_carries_the_three_headers_and_a_signature_that_reco
     receiver, scheduled, committed
 ):
     secret = generate_secret()
-    pair = make_pair(webhook_url=receiver.url, secret=secret)
+    pair = pair_of_client(webhook_url=receiver.url, secret=secret)
     delivery = committed(enqueue_pair_event, pair, "pair.approved", {"status": "approved"})
     assert scheduled == [(delivery.pk, None)]
 
@@ -249,7 +254,7 @@ def test_during_a_rotation_two_signatures_are_sent_and_each_verifies_with_its_ow
     receiver, scheduled
 ):
     old_secret = generate_secret()
-    pair = make_pair(webhook_url=receiver.url, secret=old_secret)
+    pair = pair_of_client(webhook_url=receiver.url, secret=old_secret)
     new_secret = rotate_webhook_secret(pair.client, Actor.system("test"))
     delivery = enqueue_pair_event(pair, "pair.rejected", {"status": "rejected"})
     assert delivery is not None
@@ -270,7 +275,7 @@ def test_during_a_rotation_two_signatures_are_sent_and_each_verifies_with_its_ow
 
 @pytest.mark.django_db
 def test_after_the_previous_secret_is_retired_only_the_new_one_signs(receiver, scheduled):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
+    pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
     new_secret = rotate_webhook_secret(pair.client, Actor.system("test"))
     retire_webhook_secret(pair.client, Actor.system("test"))
     delivery = enqueue_pair_event(pair, "pair.approved", {})
@@ -313,7 +318,7 @@ def test_verify_refuses_a_tampered_body_a_stale_timestamp_and_missing_headers():
 @pytest.mark.django_db
 def test_rotating_the_secret_keeps_the_old_one_as_previous_and_writes_an_audit_event():
     old_secret = generate_secret()
-    pair = make_pair(secret=old_secret)
+    pair = pair_of_client(secret=old_secret)
     client = pair.client
 
     new_secret = rotate_webhook_secret(client, Actor.system("admin-test"))
@@ -338,7 +343,7 @@ def test_rotating_the_secret_keeps_the_old_one_as_previous_and_writes_an_audit_e
 def test_a_receiver_that_is_down_is_retried_on_schedule_with_the_same_id_until_it_answers(
     receiver, scheduled, committed, clock
 ):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
+    pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
     delivery = committed(enqueue_pair_event, pair, "pair.approved", {"status": "approved"})
     receiver.answer(500)
 
@@ -377,9 +382,7 @@ def test_a_receiver_that_is_down_is_retried_on_schedule_with_the_same_id_until_i
 def test_a_receiver_that_never_answers_200_is_given_up_after_the_eighth_attempt(
     receiver, scheduled, committed, clock
 ):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url)
     receiver.answer(*[503] * MAX_ATTEMPTS)
     gaps = []
 
@@ -406,9 +409,7 @@ def test_a_receiver_that_never_answers_200_is_given_up_after_the_eighth_attempt(
 
 @pytest.mark.django_db
 def test_a_delivery_that_is_not_due_yet_is_not_sent(receiver, scheduled, clock):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url)
     receiver.answer(500)
     deliver(delivery.pk)
 
@@ -424,9 +425,7 @@ def test_a_delivery_that_is_not_due_yet_is_not_sent(receiver, scheduled, clock):
 def test_a_second_worker_arriving_while_a_delivery_is_in_flight_sends_nothing(
     receiver, scheduled, monkeypatch
 ):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url)
     send = webhooks.delivery._post
 
     def redelivered_meanwhile(target: Any, claimed: WebhookDelivery) -> Any:
@@ -443,9 +442,7 @@ def test_a_second_worker_arriving_while_a_delivery_is_in_flight_sends_nothing(
 
 @pytest.mark.django_db
 def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(receiver, scheduled, committed):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url)
     receiver.answer(302)
 
     committed(deliver, delivery.pk)
@@ -461,9 +458,7 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(receiver, sch
 def test_a_client_without_a_secret_gets_nothing_unsigned_and_the_delivery_is_retried(
     receiver, scheduled, committed
 ):
-    pair = make_pair(webhook_url=receiver.url, secret="")
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url, secret="")
 
     committed(deliver, delivery.pk)
 
@@ -476,7 +471,7 @@ def test_a_client_without_a_secret_gets_nothing_unsigned_and_the_delivery_is_ret
 
 @pytest.mark.django_db
 def test_the_sweeper_re_enqueues_only_deliveries_overdue_by_more_than_a_minute(scheduled, clock):
-    pair = make_pair(webhook_url="https://hooks.example.com/kyc", secret=generate_secret())
+    pair = pair_of_client(webhook_url="https://hooks.example.com/kyc", secret=generate_secret())
 
     def delivery(event_type: str, **fields: Any) -> WebhookDelivery:
         return WebhookDelivery.objects.create(
@@ -561,9 +556,7 @@ def test_a_scheme_other_than_http_or_https_is_refused_whatever_the_setting(setti
 def test_a_delivery_whose_target_is_refused_at_send_time_fails_without_being_sent(
     receiver, scheduled, committed, settings
 ):
-    pair = make_pair(webhook_url=receiver.url, secret=generate_secret())
-    delivery = enqueue_pair_event(pair, "pair.approved", {})
-    assert delivery is not None
+    delivery = pending_delivery(receiver.url)
     settings.KYC_WEBHOOKS_ALLOW_PRIVATE = False
 
     committed(deliver, delivery.pk)
@@ -578,7 +571,7 @@ def test_a_delivery_whose_target_is_refused_at_send_time_fails_without_being_sen
 @pytest.mark.django_db
 def test_a_refused_connection_is_recorded_briefly_and_retried(scheduled, committed):
     url = f"http://127.0.0.1:{refused_port()}/hook"
-    pair = make_pair(webhook_url=url, secret=generate_secret())
+    pair = pair_of_client(webhook_url=url, secret=generate_secret())
     delivery = enqueue_pair_event(pair, "pair.approved", {"secret_field": "never-recorded"})
     assert delivery is not None
 
@@ -597,7 +590,7 @@ def test_a_refused_connection_is_recorded_briefly_and_retried(scheduled, committ
 
 @pytest.mark.django_db
 def test_enqueueing_the_same_event_of_a_pair_twice_creates_one_delivery(scheduled, committed):
-    pair = make_pair(webhook_url="https://hooks.example.com/kyc", secret=generate_secret())
+    pair = pair_of_client(webhook_url="https://hooks.example.com/kyc", secret=generate_secret())
 
     first = committed(enqueue_pair_event, pair, "pair.approved", {"status": "approved"})
     second = committed(enqueue_pair_event, pair, "pair.approved", {"status": "approved"})
@@ -611,7 +604,7 @@ def test_enqueueing_the_same_event_of_a_pair_twice_creates_one_delivery(schedule
 
 @pytest.mark.django_db
 def test_a_pair_without_any_webhook_url_enqueues_nothing(scheduled, committed):
-    pair = make_pair(secret=generate_secret())
+    pair = pair_of_client(secret=generate_secret())
 
     assert committed(enqueue_pair_event, pair, "pair.approved", {}) is None
 
@@ -621,7 +614,7 @@ def test_a_pair_without_any_webhook_url_enqueues_nothing(scheduled, committed):
 
 @pytest.mark.django_db
 def test_the_pair_callback_url_wins_over_the_client_webhook_url(scheduled):
-    pair = make_pair(
+    pair = pair_of_client(
         webhook_url="https://client.example.com/hook",
         callback_url="https://pair.example.com/hook",
         secret=generate_secret(),

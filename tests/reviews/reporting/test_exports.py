@@ -15,48 +15,44 @@ from kyc.audit.chain import compute_hash, verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.models import ComparisonAttempt, ImagePair
 from reviews.events import Actor, evidence_exported
-from reviews.models import Decision, ReasonCode, ReviewCase
+from reviews.models import ReasonCode, ReviewCase
 from reviews.reporting.exports import CSV_COLUMNS
-from tests.factories import ApiClientFactory, ApplicantFactory
-from tests.ops.conftest import pair_with_images, user_with
+from tests.factories import (
+    ApplicantFactory,
+    AttemptFactory,
+    DecisionFactory,
+    ImagePairFactory,
+    ReviewCaseFactory,
+    UserFactory,
+    store_images,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def many_decided_pairs(count: int, day: datetime) -> None:
-    """`count` decided pairs with their deciding attempts, inserted in bulk."""
-    client = ApiClientFactory(name="acme-mobile")
-    applicant = ApplicantFactory(client=client, external_ref="=HYPERLINK(evil)")
-    template = {
-        "client": client,
-        "applicant": applicant,
-        "selfie_sha256": "a" * 64,
-        "selfie_size": 1,
-        "selfie_width": 1,
-        "selfie_height": 1,
-        "selfie_format": "JPEG",
-        "reference_sha256": "b" * 64,
-        "reference_size": 1,
-        "reference_width": 1,
-        "reference_height": 1,
-        "reference_format": "JPEG",
-        "decision_source": "auto",
-        "decided_at": day,
-    }
+    """`count` decided pairs with their deciding attempts (factory rows), inserted in bulk."""
+    applicant = ApplicantFactory(client__name="acme-mobile", external_ref="=HYPERLINK(evil)")
     pairs = ImagePair.objects.bulk_create(
-        [ImagePair(status="approved" if n % 3 else "rejected", **template) for n in range(count)],
+        [
+            ImagePairFactory.build(
+                applicant=applicant,
+                status="approved" if n % 3 else "rejected",
+                decision_source="auto",
+                decided_at=day,
+            )
+            for n in range(count)
+        ],
         batch_size=1000,
     )
     attempts = ComparisonAttempt.objects.bulk_create(
         [
-            ComparisonAttempt(
+            AttemptFactory.build(
                 pair=pair,
-                vendor="advance",
                 number=1,
                 status="completed",
                 score=91.5,
                 verdict="approve",
-                verdict_reasons=[],
                 thresholds={"approve_at": 70, "reject_below": 55},
             )
             for pair in pairs
@@ -71,7 +67,7 @@ def many_decided_pairs(count: int, day: datetime) -> None:
 def test_the_decisions_csv_streams_thousands_of_rows(client):
     yesterday = timezone.now() - timedelta(days=1)
     many_decided_pairs(5000, yesterday)
-    client.force_login(user_with("kyc.export_decisions"))
+    client.force_login(UserFactory(permissions=["kyc.export_decisions"]))
 
     response = client.get("/stats/decisions.csv")
 
@@ -98,20 +94,20 @@ def test_the_decisions_csv_streams_thousands_of_rows(client):
 
 
 def test_the_csv_carries_the_reviewer_decision(client):
-    reviewer = user_with(username="rita")
-    pair = pair_with_images(
-        status="rejected", decision_source="reviewer", decided_at=timezone.now()
+    reviewer = UserFactory(username="rita")
+    pair = store_images(
+        ImagePairFactory(status="rejected", decision_source="reviewer", decided_at=timezone.now())
     )
-    case = ReviewCase.objects.create(
+    case = ReviewCaseFactory(
         pair=pair, reasons=["score_in_band"], due_at=timezone.now(), status="decided"
     )
-    Decision.objects.create(
+    DecisionFactory(
         case=case,
         reviewer=reviewer,
         outcome="reject",
         reason_code=ReasonCode.objects.filter(outcome="reject").first(),
     )
-    client.force_login(user_with("kyc.export_decisions"))
+    client.force_login(UserFactory(permissions=["kyc.export_decisions"]))
     rows = list(
         csv.DictReader(
             io.StringIO(b"".join(client.get("/stats/decisions.csv").streaming_content).decode())
@@ -125,7 +121,7 @@ def test_the_csv_carries_the_reviewer_decision(client):
 
 def test_the_csv_covers_only_the_chosen_period(client):
     many_decided_pairs(3, datetime(2026, 1, 5, 12, tzinfo=UTC))
-    client.force_login(user_with("kyc.export_decisions"))
+    client.force_login(UserFactory(permissions=["kyc.export_decisions"]))
     body = b"".join(
         client.get(
             "/stats/decisions.csv", {"start": "2026-01-06", "end": "2026-01-31"}
@@ -135,8 +131,8 @@ def test_the_csv_covers_only_the_chosen_period(client):
 
 
 def test_exports_need_the_export_permission(client, db):
-    pair = pair_with_images()
-    client.force_login(user_with("kyc.view_dashboard"))
+    pair = store_images(ImagePairFactory())
+    client.force_login(UserFactory(permissions=["kyc.view_dashboard"]))
     assert client.get("/stats/decisions.csv").status_code == 403
     assert client.get(f"/stats/pairs/{pair.public_id}/evidence.json").status_code == 403
     assert not AuditEvent.objects.filter(event_type__in=["decisions.exported", "evidence.exported"])
@@ -151,9 +147,9 @@ def test_the_evidence_pack_has_everything_a_regulator_needs(client, harness):
     pair = harness.run(harness.submit(applicant_ref="cust-1234"))
     assert pair.status == "needs_review"
     case = ReviewCase.objects.get(pair=pair)
-    reviewer = user_with(username="rita")
-    Decision.objects.create(case=case, reviewer=reviewer, outcome="approve", note="Same person.")
-    user = user_with("kyc.export_decisions", username="auditor-al")
+    reviewer = UserFactory(username="rita")
+    DecisionFactory(case=case, reviewer=reviewer, outcome="approve", note="Same person.")
+    user = UserFactory(permissions=["kyc.export_decisions"], username="auditor-al")
     client.force_login(user)
 
     response = client.get(f"/stats/pairs/{pair.public_id}/evidence.json")
@@ -190,7 +186,7 @@ def test_the_evidence_pack_has_everything_a_regulator_needs(client, harness):
 
 
 def test_an_evidence_pack_for_an_unknown_pair_is_404(client, db):
-    client.force_login(user_with("kyc.export_decisions"))
+    client.force_login(UserFactory(permissions=["kyc.export_decisions"]))
     assert (
         client.get("/stats/pairs/7d1f1e8e-8c1c-4b59-8d7f-2f4a0c0d1e2f/evidence.json").status_code
         == 404
@@ -198,6 +194,6 @@ def test_an_evidence_pack_for_an_unknown_pair_is_404(client, db):
 
 
 def test_exporting_evidence_is_an_audit_event_of_the_pair(db):
-    pair = pair_with_images()
+    pair = store_images(ImagePairFactory())
     event = evidence_exported(pair, Actor.system("test"))
     assert (event.event_type, event.subject_id) == ("evidence.exported", str(pair.public_id))

@@ -1,4 +1,8 @@
-"""Run the pipeline in-process: queued Celery tasks are captured and executed on demand."""
+"""Run the pipeline in-process: queued Celery tasks are captured and executed on demand.
+
+A pytest plugin (tests/conftest.py names it in `pytest_plugins`): the `tasks` and `harness`
+fixtures reach every test, from the pipeline's own to the reporting and browser ones.
+"""
 
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 from kyc.audit.chain import Actor
 from kyc.models import ComparisonAttempt, ImagePair, WebhookDelivery
 from kyc.services.decisions import apply_reviewer_outcome
-from tests.api.representative_pairs import make_representative_pairs
-from tests.api.test_image_pairs import submit
+from tests.kyc.api.representative_pairs import make_representative_pairs
+from tests.kyc.api.test_image_pairs import submit
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/image-pairs/"

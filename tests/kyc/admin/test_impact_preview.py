@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from kyc.admin.impact import compare_thresholds, recent_decisions
 from kyc.models import AttemptPurpose, AttemptStatus
-from tests.admin.conftest import change_url, vendor_form_data
 from tests.factories import AttemptFactory
+from tests.kyc.admin.conftest import change_url, vendor_form_data
 from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db

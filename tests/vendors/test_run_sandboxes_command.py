@@ -9,16 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from kyc.images import prepare_for_backend
-from tests.conftest import face_bytes
+from tests.conftest import REPO, face_bytes
 from vendors.base import CompareRequest, ResultStatus
 from vendors.registry import adapter_class
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_base_port() -> int:
@@ -47,7 +44,7 @@ def test_one_command_serves_all_four_vendors_and_writes_their_credentials(tmp_pa
             "--env-file",
             str(env_file),
         ],
-        cwd=ROOT,
+        cwd=REPO,
         env={**os.environ, "KYC_VAR_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

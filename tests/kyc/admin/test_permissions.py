@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from kyc.audit.models import AuditEvent
-from tests.admin.conftest import change_url, vendor_form_data
 from tests.factories import UserFactory
+from tests.kyc.admin.conftest import change_url, vendor_form_data
 from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from itertools import count
 
 import pytest
 from django.core.files.base import ContentFile
@@ -13,9 +12,10 @@ from django.utils import timezone
 
 from kyc import crypto
 from kyc.crypto import DecryptionError, generate_master_key_entry
-from kyc.models import ApiClient, Applicant, ImagePair
+from kyc.models import ImagePair
 from kyc.storage import EncryptedStorage
 from tests.conftest import face_bytes
+from tests.factories import ImagePairFactory, store_images
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,6 @@ PHOTOS = [
     "fr_obama2.jpg",
     "df_img1.jpg",
 ]
-_refs = count()
 
 
 @pytest.fixture(autouse=True)
@@ -38,35 +37,12 @@ def _key_a(settings) -> None:
     settings.KYC_ENCRYPTION_KEYS = KEY_A
 
 
-def _pair(selfie: bytes, reference: bytes) -> ImagePair:
-    client, _ = ApiClient.objects.get_or_create(name="Mobile backend")
-    applicant = Applicant.objects.create(client=client, external_ref=f"applicant-{next(_refs)}")
-    pair = ImagePair(
-        client=client,
-        applicant=applicant,
-        selfie_sha256="0" * 64,
-        selfie_size=len(selfie),
-        selfie_width=1,
-        selfie_height=1,
-        selfie_format="JPEG",
-        reference_sha256="0" * 64,
-        reference_size=len(reference),
-        reference_width=1,
-        reference_height=1,
-        reference_format="JPEG",
-    )
-    pair.selfie.save("selfie.jpg", ContentFile(selfie), save=False)
-    pair.reference.save("reference.jpg", ContentFile(reference), save=False)
-    pair.save()
-    return pair
-
-
 def _pairs(number: int) -> tuple[list[ImagePair], dict[str, bytes]]:
     """`number` pairs saved under the current key, and the original bytes by stored name."""
     pairs, originals = [], {}
     for index in range(number):
         selfie, reference = face_bytes(PHOTOS[2 * index]), face_bytes(PHOTOS[2 * index + 1])
-        pair = _pair(selfie, reference)
+        pair = store_images(ImagePairFactory(), selfie, reference)
         pairs.append(pair)
         originals[pair.selfie.name] = selfie
         originals[pair.reference.name] = reference
@@ -185,7 +161,9 @@ def test_purged_and_blank_pairs_are_skipped_and_a_lost_file_is_counted_missing(s
 
 def test_a_file_under_an_unlisted_key_fails_the_run_but_not_the_others(settings) -> None:
     settings.KYC_ENCRYPTION_KEYS = KEY_C
-    stranger = _pair(face_bytes("df_img5.jpg"), face_bytes("fr_obama.jpg"))
+    stranger = store_images(
+        ImagePairFactory(), face_bytes("df_img5.jpg"), face_bytes("fr_obama.jpg")
+    )
     settings.KYC_ENCRYPTION_KEYS = KEY_A
     _, originals = _pairs(1)
     settings.KYC_ENCRYPTION_KEYS = f"{KEY_B},{KEY_A}"

@@ -160,7 +160,7 @@ def test_a_submission_and_its_pipeline_run_log_no_secret_image_or_applicant_ref(
     written = log_output.getvalue()
     lines = [json.loads(line) for line in written.splitlines()]
     assert len(lines) >= 6
-    for leak in (ref, "nobody-else-5512", api_key, api_key.split("_")[2], webhook_secret):
+    for leak in (ref, "nobody-else-5512", api_key, api_key.split("_", 2)[2], webhook_secret):
         assert leak not in written, leak
         assert leak not in caplog.text, leak
     assert selfie_b64[:64] not in written

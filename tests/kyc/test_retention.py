@@ -17,18 +17,19 @@ from kyc.audit.models import AuditEvent
 from kyc.models import ComparisonAttempt, ImagePair, RetentionPolicy
 from kyc.services.retention import purge_expired_images
 from kyc.tasks import purge_expired_images_task
-from tests.factories import ApplicantFactory, client_with_key
-from tests.ops.conftest import pair_with_images
+from tests.factories import ApplicantFactory, ImagePairFactory, client_with_key, store_images
 
 pytestmark = pytest.mark.django_db
 
 
 def decided_days_ago(days: float, status: str = "approved", **fields):
-    return pair_with_images(
-        status=status,
-        decision_source="auto",
-        decided_at=timezone.now() - timedelta(days=days),
-        **fields,
+    return store_images(
+        ImagePairFactory(
+            status=status,
+            decision_source="auto",
+            decided_at=timezone.now() - timedelta(days=days),
+            **fields,
+        )
     )
 
 
@@ -80,7 +81,7 @@ def test_images_of_pairs_decided_before_the_retention_period_are_purged(
 
 def test_recent_and_undecided_pairs_keep_their_images(thirty_days):
     recent = decided_days_ago(29)
-    waiting = pair_with_images(status="needs_review")
+    waiting = store_images(ImagePairFactory(status="needs_review"))
     report = purge_expired_images()
     assert report.purged == 0
     assert stored(files_of(recent)) == [True, True]
@@ -148,9 +149,9 @@ def test_runs_are_bounded_and_go_in_batches(thirty_days):
 
 def test_images_of_pairs_never_decided_go_after_their_own_period():
     set_policy(30, 180)
-    stuck = pair_with_images(status="needs_review")
+    stuck = store_images(ImagePairFactory(status="needs_review"))
     ImagePair.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(days=181))
-    young = pair_with_images(status="needs_review")
+    young = store_images(ImagePairFactory(status="needs_review"))
     assert purge_expired_images().purged == 1
     stuck.refresh_from_db()
     young.refresh_from_db()
@@ -187,7 +188,9 @@ def test_erasure_through_the_api_purges_at_once_and_keeps_the_facts(
 ):
     client, key = client_with_key()
     applicant = ApplicantFactory(client=client, external_ref="customer-77")
-    pairs = [pair_with_images(applicant=applicant, status="approved") for _ in range(2)]
+    pairs = [
+        store_images(ImagePairFactory(applicant=applicant, status="approved")) for _ in range(2)
+    ]
     names = [name for pair in pairs for name in files_of(pair)]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -207,7 +210,7 @@ def test_erasure_through_the_api_purges_at_once_and_keeps_the_facts(
 def test_erasure_of_an_applicant_on_legal_hold_is_refused():
     client, key = client_with_key()
     applicant = ApplicantFactory(client=client, external_ref="held-1", legal_hold=True)
-    pair = pair_with_images(applicant=applicant)
+    pair = store_images(ImagePairFactory(applicant=applicant))
     response = api_for(key).delete("/api/v1/applicants/held-1/")
     assert response.status_code == 409
     assert stored(files_of(pair)) == [True, True]

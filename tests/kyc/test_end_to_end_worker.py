@@ -27,7 +27,7 @@ from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
 from kyc.worker_process import QUIET, stop_worker, worker_command
-from tests.conftest import face_bytes, store_images_in
+from tests.conftest import REPO, face_bytes, store_images_in
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
 from vendors.registry import COMMERCIAL_BACKENDS
@@ -36,7 +36,6 @@ from vendors.sandboxes.advance import CHECK_PATH
 REDIS_URL = (
     os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
 )
-ROOT = Path(__file__).resolve().parents[1]
 KEY = generate_master_key_entry("e2e")
 pytestmark = [pytest.mark.redis]
 
@@ -101,7 +100,7 @@ class Workers:
     def start(self, concurrency: int = 4, **env: str) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             worker_command(concurrency, *QUIET),
-            cwd=ROOT,
+            cwd=REPO,
             env={**self.env, **env},
         )
         self.processes.append(process)

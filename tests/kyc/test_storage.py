@@ -15,9 +15,8 @@ from django.core.files.storage import default_storage
 from kyc import crypto
 from kyc.crypto import DecryptionError, generate_master_key_entry
 from kyc.storage import EncryptedStorage
-from tests.conftest import face_bytes
+from tests.conftest import REPO, face_bytes
 
-REPO = Path(__file__).resolve().parents[1]
 KEY_A = generate_master_key_entry("key-a")
 KEY_B = generate_master_key_entry("key-b")
 
@@ -280,8 +279,13 @@ def _production_env(tmp_path: Path, **variables: str) -> dict[str, str]:
 
 
 def _setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _python(env, "-c", "import django; django.setup()")
+
+
+def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Python run with `args` in the repository, with the environment `env`."""
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, *args],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -337,15 +341,7 @@ def test_the_deployment_checklist_passes_in_production(tmp_path: Path) -> None:
         ALLOWED_HOSTS="example.org",
     )
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = _python(env, "manage.py", "check", "--deploy")
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
