@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from kyc import crypto
 from kyc.audit.chain import Actor
 
 #: The admin pages' own styles (band bars, guidance, the impact preview).
@@ -97,6 +99,22 @@ class ConfirmedAction(Generic[S]):
     subject: Callable[..., S] = _the_object
 
 
+#: Session key of the secret a ShownOnce action made, until its page is opened.
+_SHOWN_ONCE = "kyc_admin_shown_once"
+
+
+def _sealed(obj: Model, title: str, answer: ShownOnce) -> dict[str, str]:
+    # Encrypted under the master key: sessions live in the database, secrets never do in clear.
+    return {
+        "object": str(obj.pk),
+        "title": title,
+        "secret": base64.b64encode(crypto.encrypt(answer.secret.encode())).decode("ascii"),
+        "kind": answer.kind,
+        "usage": answer.usage,
+        "identifier": answer.identifier,
+    }
+
+
 class ConfirmedActionsAdmin(admin.ModelAdmin):
     """Serves ConfirmedActions on the pages of an object, to staff who may change it.
 
@@ -128,7 +146,11 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
             if answer.history:
                 self.log_change(request, obj, answer.history)
             if isinstance(answer, ShownOnce):
-                return self._show_once(request, obj, answer.title or action.title(subject), answer)
+                # Post/redirect/get: reloading the page that shows the secret must not act again.
+                # Until that page is opened, the secret waits in the session, encrypted.
+                title = answer.title or action.title(subject)
+                request.session[_SHOWN_ONCE] = _sealed(obj, title, answer)
+                return HttpResponseRedirect(self._shown_once_url(obj))
             self.message_user(request, answer.message, answer.level)
             return HttpResponseRedirect(self._change_url(obj))
         context = {
@@ -141,21 +163,46 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
         page = self._page(request, obj, action.title(subject))
         return TemplateResponse(request, self._template("confirm.html"), page | context)
 
-    def _show_once(
-        self, request: HttpRequest, obj: Model, title: str, answer: ShownOnce
-    ) -> TemplateResponse:
-        context = {
-            "secret": answer.secret,
-            "secret_kind": answer.kind,
-            "usage": answer.usage,
-            "identifier": answer.identifier,
-        }
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        shown_once = path(
+            "<path:object_id>/shown-once/",
+            self.admin_site.admin_view(self.shown_once_view),
+            name=f"{opts.app_label}_{opts.model_name}_shown_once",
+        )
+        return [shown_once, *super().get_urls()]
+
+    def shown_once_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The page a ShownOnce action redirects to: the secret the first time, then never."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        sealed = request.session.get(_SHOWN_ONCE)
+        if not sealed or sealed.get("object") != str(obj.pk):
+            context: dict[str, str | None] = {"secret": None}
+            title = "Already shown"
+        else:
+            del request.session[_SHOWN_ONCE]
+            secret = crypto.decrypt(base64.b64decode(sealed["secret"])).decode()
+            context = {
+                "secret": secret,
+                "secret_kind": sealed["kind"],
+                "usage": sealed["usage"],
+                "identifier": sealed["identifier"],
+            }
+            title = sealed["title"]
         page = self._page(request, obj, title)
         response = TemplateResponse(request, self._template("secret_once.html"), page | context)
         # Never cached, never replayed by the back button: the secret exists on this page only.
         response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
         response["Pragma"] = "no-cache"
         return response
+
+    def _shown_once_url(self, obj: Model) -> str:
+        opts = self.opts
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_shown_once", args=[quote(obj.pk)])
 
     def _template(self, name: str) -> str:
         # Where the admin looks for a model's own templates.

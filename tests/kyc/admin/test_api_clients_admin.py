@@ -100,7 +100,7 @@ def test_a_new_key_is_shown_once_and_only_its_hash_is_stored(admin_client):
     client = ApiClientFactory()
     form_page = admin_client.get(url("new_key", client.pk))
     assert form_page.status_code == 200
-    response = admin_client.post(url("new_key", client.pk), {"name": "production"})
+    response = admin_client.post(url("new_key", client.pk), {"name": "production"}, follow=True)
     assert response.status_code == 200
     plaintext = response.context["secret"]
     assert plaintext.startswith("kyc_")
@@ -165,7 +165,7 @@ def test_rotating_the_webhook_secret_shows_the_new_one_once_and_keeps_the_previo
     assert (
         "Create a new secret" in admin_client.get(url("rotate_secret", client.pk)).content.decode()
     )
-    response = admin_client.post(url("rotate_secret", client.pk))
+    response = admin_client.post(url("rotate_secret", client.pk), follow=True)
     new_secret = response.context["secret"]
     assert new_secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]
@@ -397,7 +397,7 @@ def test_posting_a_page_that_asks_first_acts_once_audited_and_in_the_history(
     known = list(AuditEvent.objects.values_list("pk", flat=True))
     response = admin_client.post(address(page, acme), page.posted)
 
-    assert response.status_code == page.answer
+    assert response.status_code == 302  # post/redirect/get, secret pages included
     new_events = AuditEvent.objects.exclude(pk__in=known)
     assert list(new_events.values_list("event_type", flat=True)) == [page.event_type]
     assert new_events.get().actor_label == "admin"
@@ -406,11 +406,20 @@ def test_posting_a_page_that_asks_first_acts_once_audited_and_in_the_history(
         label = f"kyc_{ApiKey.objects.get(name='ci').prefix}_…"
     assert history == [page.history.format(label=label)]
     assert verify_chain().ok
-    if page.answer == 200:
-        assert response.context["secret"] in response.content.decode()
-        assert "no-store" in response["Cache-Control"]
-        assert response["Pragma"] == "no-cache"  # HTTP/1.0 caches too: admin_view adds no Pragma
+    if page.answer == 200:  # a page that shows a new secret once
+        assert response["Location"] == url("shown_once", acme.pk)
         assert messages_of(response) == []
+        shown = admin_client.get(response["Location"])
+        assert shown.context["secret"] in shown.content.decode()
+        assert "no-store" in shown["Cache-Control"]
+        assert shown["Pragma"] == "no-cache"  # HTTP/1.0 caches too: admin_view adds no Pragma
+        after = stored_state()
+        reloaded = admin_client.get(response["Location"])
+        assert reloaded.status_code == 200
+        assert reloaded.context["secret"] is None
+        assert "This page has already been shown." in reloaded.content.decode()
+        assert shown.context["secret"] not in reloaded.content.decode()
+        assert stored_state() == after  # reloading acts on nothing
     else:
         assert response["Location"] == url("change", acme.pk)
         assert messages_of(response) == [("info", page.message.format(label=label))]
