@@ -129,6 +129,16 @@ class PairListQuerySerializer(serializers.Serializer[dict[str, Any]]):
     applicant_ref = serializers.CharField(required=False, max_length=64)
     status = serializers.ChoiceField(choices=PairStatus.choices, required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A query string's `?status=` would otherwise be skipped and list every pair: a filter
+        # that is there but empty is a mistake to report, not a filter to ignore.
+        for name in ("applicant_ref", "status"):
+            if self.initial_data.get(name, None) == "":
+                raise serializers.ValidationError(
+                    {name: serializers.ErrorDetail("may not be empty.", code="invalid")}
+                )
+        return attrs
+
 
 class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     code = serializers.CharField()

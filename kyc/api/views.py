@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from base64 import b64decode
 from typing import Any
+from urllib import parse
 
+from django.core.signing import BadSignature, Signer
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -12,12 +15,13 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from kyc.api.authentication import ApiKeyAuthentication, ClientPrincipal
@@ -90,10 +94,40 @@ class ClientApiMixin(APIView):
 
 
 class PairCursor(CursorPagination):
+    """Opaque, signed cursors: a cursor we did not issue is refused with 400 `invalid_cursor`
+    before it reaches a query (an unsigned one could carry any text as the position)."""
+
     ordering = ("-created_at", "-id")
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    _signer = Signer(salt="kyc.api.pair-cursor")
+
+    def encode_cursor(self, cursor: Cursor) -> str:
+        url = super().encode_cursor(cursor)
+        token = parse.parse_qs(parse.urlsplit(url).query)[self.cursor_query_param][0]
+        return replace_query_param(url, self.cursor_query_param, self._signer.sign(token))
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        signed = request.query_params.get(self.cursor_query_param)
+        if signed is None:
+            return None
+        try:
+            # The signature proves we wrote the token, so what it says can be read as it is.
+            fields = parse.parse_qs(b64decode(self._signer.unsign(signed)).decode("ascii"))
+            return Cursor(
+                offset=int(fields.get("o", ["0"])[0]),
+                reverse=bool(int(fields.get("r", ["0"])[0])),
+                position=fields.get("p", [None])[0],  # type: ignore[arg-type]  # text in DRF too
+            )
+        except (BadSignature, ValueError):
+            raise _invalid_cursor() from None
+
+
+def _invalid_cursor() -> ApiError:
+    return ApiError(
+        "invalid_cursor", "cursor: use the `next` or `previous` link of a page.", "cursor"
+    )
 
 
 @extend_schema_view(
@@ -188,7 +222,11 @@ class ImagePairViewSet(
 
 class ApplicantErasureView(ClientApiMixin, APIView):
     @extend_schema(
-        summary="Erase an applicant's images", responses={200: ErasureSerializer, **ERRORS}
+        summary="Erase an applicant's images",
+        description="Deletes every image of the applicant; decisions, hashes and the audit "
+        "trail stay. Idempotent: a repeat answers 200 with the first erasure's `erased_at` and "
+        '`"pairs": 0` and changes nothing (unless new pairs were submitted since).',
+        responses={200: ErasureSerializer, **ERRORS},
     )
     def delete(self, request: Request, applicant_ref: str) -> Response:
         applicant = get_object_or_404(Applicant, client=self.client, external_ref=applicant_ref)

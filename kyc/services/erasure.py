@@ -36,16 +36,21 @@ def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
 
 @transaction.atomic
 def erase_applicant(applicant: Applicant, actor: Actor) -> int:
-    """Erase every image of the applicant at once; returns how many pairs had images."""
+    """Erase every image of the applicant at once; returns how many pairs had images.
+
+    Idempotent: erasing an applicant already erased, with no images submitted since, changes
+    nothing and writes no audit event (a client retrying its DELETE must not flood the trail).
+    """
     applicant = Applicant.objects.select_for_update(no_key=True).get(pk=applicant.pk)
     if applicant.legal_hold:
         raise LegalHold(
             "This applicant is on legal hold; images cannot be erased.", field="applicant_ref"
         )
+    with_images = ImagePair.objects.filter(applicant=applicant, images_purged_at__isnull=True)
+    if applicant.erased_at is not None and not with_images.exists():
+        return 0
     purged = 0
-    for pair in (
-        ImagePair.objects.select_for_update(no_key=True).filter(applicant=applicant).order_by("pk")
-    ):
+    for pair in with_images.select_for_update(no_key=True).order_by("pk"):
         purged += purge_pair_images(pair, actor, why="erasure_request")
     applicant.erased_at = timezone.now()
     applicant.save(update_fields=["erased_at"])
