@@ -3,13 +3,16 @@ imports nothing from reviews)."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from kyc.api.views import api_not_found
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kyc.api.urls")),
+    re_path(r"(?s)^api/(?P<path>.*)$", api_not_found),  # other versions: JSON errors too
     path("", include("kyc.ops.urls")),
     path("", include("reviews.site_urls")),
 ]

@@ -84,3 +84,19 @@ def test_a_pair_submitted_after_an_erasure_is_erased_by_the_next_request(
         again = api.delete("/api/v1/applicants/user-42/")
     assert again.json()["pairs"] == 1
     assert AuditEvent.objects.filter(event_type="applicant.erased").count() == 2
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/image-pairs/%0Aabc/",
+        "/api/v1/image-pairs/%0A/",
+        "/api/v1/nothing%0D%0A",
+        "/api/v2/",
+    ],
+)
+def test_every_path_under_the_api_answers_a_json_404(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "not_found"
