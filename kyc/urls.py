@@ -12,7 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kyc.api.urls")),
-    re_path(r"(?s)^api/(?P<path>.*)$", api_not_found),  # other versions: JSON errors too
+    re_path(r"^api/(?P<path>[\s\S]*)$", api_not_found),  # other versions: JSON errors too
     path("", include("kyc.ops.urls")),
     path("", include("reviews.site_urls")),
 ]

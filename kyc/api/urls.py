@@ -12,6 +12,6 @@ urlpatterns = [
     path("applicants/<str:applicant_ref>/", ApplicantErasureView.as_view(), name="applicant-erase"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # (?s): a path with an encoded line break (%0A) is still an API path, answered in JSON.
-    re_path(r"(?s)^(?P<path>.*)$", api_not_found),
+    # [\s\S], not ".": a path with an encoded line break (%0A) is still answered in JSON.
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]
