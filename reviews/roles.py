@@ -10,7 +10,7 @@ from django.db import transaction
 ROLES: dict[str, tuple[str, ...]] = {
     "Reviewers": ("reviews.review_case",),
     "Senior reviewers": ("reviews.review_case", "reviews.second_review"),
-    "Auditors": ("audit.view_audit_trail", "kyc.view_dashboard"),
+    "Auditors": ("audit.view_audit_trail", "kyc.view_dashboard", "kyc.export_decisions"),
 }
 
 

@@ -33,7 +33,11 @@ def test_bootstrap_roles_creates_three_groups_with_exactly_their_permissions():
     assert "Reviewers: created; added reviews.review_case" in first
     assert permissions_of("Reviewers") == {"reviews.review_case"}
     assert permissions_of("Senior reviewers") == {"reviews.review_case", "reviews.second_review"}
-    assert permissions_of("Auditors") == {"audit.view_audit_trail", "kyc.view_dashboard"}
+    assert permissions_of("Auditors") == {
+        "audit.view_audit_trail",
+        "kyc.view_dashboard",
+        "kyc.export_decisions",
+    }
 
 
 def test_bootstrap_roles_can_run_again_and_changes_nothing():
@@ -45,12 +49,12 @@ def test_bootstrap_roles_can_run_again_and_changes_nothing():
 
 def test_bootstrap_roles_keeps_hand_added_permissions_unless_told_to_reset():
     run()
-    extra = Permission.objects.get(codename="export_decisions")
-    Group.objects.get(name="Auditors").permissions.add(extra)
+    extra = Permission.objects.get(codename="view_audit_trail")
+    Group.objects.get(name="Reviewers").permissions.add(extra)
     run()
-    assert "kyc.export_decisions" in permissions_of("Auditors")
-    assert "removed kyc.export_decisions" in run("--reset")
-    assert permissions_of("Auditors") == {"audit.view_audit_trail", "kyc.view_dashboard"}
+    assert "audit.view_audit_trail" in permissions_of("Reviewers")
+    assert "removed audit.view_audit_trail" in run("--reset")
+    assert permissions_of("Reviewers") == {"reviews.review_case"}
 
 
 def test_the_demo_creates_one_login_per_role_and_only_the_admin_is_staff():
