@@ -230,8 +230,9 @@ KYC_CLAIM_MINUTES = env.int("KYC_CLAIM_MINUTES", default=30)
 # Decisions that need a second reviewer: "reject", "approve", "resubmit", "all", and
 # "override_vendor" (going against the vendor's clear verdict: score band or same-person flag).
 KYC_FOUR_EYES_RULES = env.list("KYC_FOUR_EYES_RULES", default=["reject", "override_vendor"])
-# Webhooks to private or loopback addresses are refused unless this is on (tests, the demo).
-KYC_WEBHOOKS_ALLOW_PRIVATE = env.bool("KYC_WEBHOOKS_ALLOW_PRIVATE", default=not PRODUCTION)
+# Webhooks to private, loopback, link-local (cloud metadata) or unspecified addresses are refused
+# in every environment unless this is on: a client's callback_url must never reach our network.
+KYC_WEBHOOKS_ALLOW_PRIVATE = env.bool("KYC_WEBHOOKS_ALLOW_PRIVATE", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-attempts": {"task": "kyc.sweep_stuck_attempts", "schedule": 60.0},
     "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},

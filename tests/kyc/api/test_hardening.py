@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kyc.audit.models import AuditEvent
-from kyc.models import Applicant
+from kyc.models import Applicant, ImagePair
 from tests.kyc.api.test_image_pairs import URL, submit
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +100,22 @@ def test_every_path_under_the_api_answers_a_json_404(api, path):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "callback_url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.1.2.3/hook",
+        "http://[::1]:8000/hook",
+        "http://0.0.0.0/hook",
+        "http://127.0.0.1:6379/",
+    ],
+)
+def test_a_callback_to_an_internal_address_is_refused_by_default(api, settings, callback_url):
+    assert settings.KYC_WEBHOOKS_ALLOW_PRIVATE is False  # the default, outside production too
+    response = submit(api, callback_url=callback_url)
+    assert response.status_code == 400
+    assert response.json()["code"] == "callback_url_not_allowed"
+    assert response.json()["field"] == "callback_url"
+    assert not ImagePair.objects.exists()
