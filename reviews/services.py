@@ -66,6 +66,11 @@ class FourEyesViolation(ApplicationError):
     code = "four_eyes_violation"
 
 
+#: What can close a case whose photos were deleted (retention or erasure): nobody can compare
+#: faces that are gone, but the client can be asked for new ones.
+WITHOUT_PHOTOS = (Outcome.RESUBMIT,)
+
+
 class InvalidDecision(ApplicationError):
     """The decision itself is not one this case accepts (its reason code, or its outcome)."""
 
@@ -395,6 +400,12 @@ def _decide(
         raise InvalidDecision(
             "A senior review cannot be escalated further.",
             code="cannot_escalate",
+            field="outcome",
+        )
+    if case.pair.images_purged_at is not None and outcome not in WITHOUT_PHOTOS:
+        raise InvalidDecision(
+            "The photos of this pair were deleted: only new photos can be asked for.",
+            code="images_purged",
             field="outcome",
         )
     _check_reason(outcome, reason_code)

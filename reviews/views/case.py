@@ -88,11 +88,13 @@ def _actions(
     first: Decision | None,
     reason_codes: dict[str, list[Any]],
     bound: DecisionForm | None,
+    *,
+    photos: bool,
 ) -> list[Action]:
     if stage is None:
         return []
-    outcomes = list(Outcome)
-    if stage == DecisionStage.SECOND:
+    outcomes = list(Outcome) if photos else list(services.WITHOUT_PHOTOS)
+    if stage == DecisionStage.SECOND and Outcome.ESCALATE in outcomes:
         outcomes.remove(Outcome.ESCALATE)
     confirming = first is not None and first.outcome != Outcome.ESCALATE
     actions = []
@@ -210,7 +212,11 @@ def _case_context(
         "second": second,
         "stage": stage,
         "blocker": blocker,
-        "actions": _actions(stage, first, reason_codes, bound) if not blocker else [],
+        "actions": (
+            _actions(stage, first, reason_codes, bound, photos=pair.images_purged_at is None)
+            if not blocker
+            else []
+        ),
         "is_mine": case.assignee_id == request.user.pk,
         "held_by_other": services.is_held_by_other(case, request.user, timezone.now()),
         "earlier": selectors.earlier_pairs(pair),
