@@ -384,7 +384,12 @@ def _decide(
     from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
 
     now = timezone.now()
-    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
+    # The pair comes along (its photos decide what is allowed); only the case row is locked.
+    case = (
+        ReviewCase.objects.select_related("pair")
+        .select_for_update(no_key=True, of=("self",))
+        .get(public_id=case_id)
+    )
     first = first_decision(case)
     stage = current_stage(case, first)
     if stage is None or stage != expected_stage or case.status != expected_status:

@@ -132,12 +132,7 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
     def confirmed_action_view(
         self, request: HttpRequest, object_id: str, action: ConfirmedAction[Any], **parts: Any
     ) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404(f"No such {self.opts.verbose_name}.")
-        # Checked on GET as well: the page offers a change, so only those who may make it see it.
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = self._object_to_change(request, object_id)
         subject = action.subject(obj, **parts)
         posted = request.method == "POST"
         form = action.form(request.POST if posted else None) if action.form else None
@@ -174,11 +169,7 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
 
     def shown_once_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The page a ShownOnce action redirects to: the secret the first time, then never."""
-        obj = self.get_object(request, unquote(object_id))
-        if obj is None:
-            raise Http404(f"No such {self.opts.verbose_name}.")
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
+        obj = self._object_to_change(request, object_id)
         sealed = request.session.get(_SHOWN_ONCE)
         if not sealed or sealed.get("object") != str(obj.pk):
             context: dict[str, str | None] = {"secret": None}
@@ -199,6 +190,16 @@ class ConfirmedActionsAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
         response["Pragma"] = "no-cache"
         return response
+
+    def _object_to_change(self, request: HttpRequest, object_id: str) -> Model:
+        """The object of the URL, for staff who may change it: 404 or 403 otherwise. Checked on
+        GET as well: these pages offer a change, so only those who may make it see them."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
 
     def _shown_once_url(self, obj: Model) -> str:
         opts = self.opts
