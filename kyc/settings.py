@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "vendors",
     "kyc.audit",
+    "kyc.access",
     "kyc",
     "reviews",
 ]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class AccessConfig(AppConfig):
+    name = "kyc.access"
+    label = "access"
+    verbose_name = "Staff access"
