@@ -22,7 +22,7 @@ from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
-from reviews.permissions import REVIEW, can_second_review, staff_page
+from reviews.permissions import REVIEW, can_work_queue, staff_page
 from reviews.templatetags.review_ui import vendor_name
 
 
@@ -133,7 +133,7 @@ def _blocker(
     user = request.user
     if stage is None:
         return "This case is decided; it is read-only."
-    if case.queue == CaseQueue.SENIOR and not can_second_review(user):
+    if not can_work_queue(user, case.queue):
         return "This case waits for a senior reviewer."
     if first is not None and first.reviewer_id == user.pk:
         return "You made the first decision: a different senior reviewer must take the second."
@@ -327,7 +327,7 @@ def second_opinion(request: StaffRequest, case_id: UUID) -> HttpResponse:
     if case.status == "decided":
         messages.error(request, "This case is decided; it is read-only.")
         return back
-    if case.queue == CaseQueue.SENIOR and not can_second_review(request.user):
+    if not can_work_queue(request.user, case.queue):
         raise PermissionDenied("This case is for senior reviewers.")
     try:
         request_second_opinion(case.pair, vendor, Actor.user(request.user))
