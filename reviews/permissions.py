@@ -20,6 +20,8 @@ from reviews.models import CaseQueue
 
 REVIEW = "reviews.review_case"
 SECOND_REVIEW = "reviews.second_review"
+#: The photos of any pair, with or without a case (reviews.photo_access): administrators.
+VIEW_ANY_PAIR_PHOTOS = "reviews.view_any_pair_photos"
 VIEW_AUDIT = "audit.view_audit_trail"
 VIEW_DASHBOARD = "kyc.view_dashboard"
 
