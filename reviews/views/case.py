@@ -16,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
-from kyc.models import AttemptStatus
+from kyc.models import AttemptStatus, ImagePair
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
 from reviews.permissions import REVIEW, can_work_queue, staff_page
+from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
 
 
@@ -189,6 +190,25 @@ def _opinions_context(attempts: list[Any], deciding: Any) -> dict[str, Any]:
     }
 
 
+def _has_photos(pair: ImagePair) -> bool:
+    return pair.images_purged_at is None and bool(pair.selfie)
+
+
+def _photos_context(request: StaffRequest, pair: ImagePair) -> dict[str, Any]:
+    """The case's photos and the applicant's other pairs, each with whether this viewer may see
+    their photos (reviews.photo_access decides; the image view asks it again on every request)."""
+    earlier = selectors.earlier_pairs(pair)
+    cases = reason_cases([pair, *earlier])
+    return {
+        "images_available": _has_photos(pair),
+        "photo_access": photo_access(request.user, pair, cases),
+        "earlier": [
+            (other, _has_photos(other) and photo_access(request.user, other, cases).allowed)
+            for other in earlier
+        ],
+    }
+
+
 def _case_context(
     request: StaffRequest, case: ReviewCase, bound: DecisionForm | None = None
 ) -> dict[str, Any]:
@@ -219,11 +239,10 @@ def _case_context(
         ),
         "is_mine": case.assignee_id == request.user.pk,
         "held_by_other": services.is_held_by_other(case, request.user, timezone.now()),
-        "earlier": selectors.earlier_pairs(pair),
+        **_photos_context(request, pair),
         "timeline": _timeline_items(selectors.timeline(pair)),
         "faces": _faces(deciding, attempts),
         "details": (deciding.details if deciding is not None else {}) or {},
-        "images_available": pair.images_purged_at is None and bool(pair.selfie),
         "open_outcome": bound.data.get("outcome") if bound is not None else "",
         "can_claim": not blocker and case.assignee_id != request.user.pk,
     }

@@ -3,6 +3,8 @@ that allowed it (issue 15, item 9; reviews.photo_access)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -196,3 +198,62 @@ def test_an_open_senior_case_gives_the_applicants_pairs_to_seniors_only(
     assert [(label, params["rule"]) for label, _, params in image_views()] == [
         ("sofia", "applicant_under_review")
     ]
+
+
+# --- the case page asks the same rule ------------------------------------------------------------
+
+
+def image_sources(html: str) -> list[str]:
+    return re.findall(r'src="(/review/images/[^"]+)"', html)
+
+
+def test_the_case_page_shows_a_senior_case_to_a_plain_reviewer_without_its_photos(
+    reviewer, as_reviewer, as_senior
+):
+    case = with_photos()
+    decide(case, reviewer, "escalate")
+    plain = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
+    assert image_sources(plain) == []
+    assert 'id="photos-withheld"' in plain
+
+    senior_page = as_senior.get(f"/review/{case.public_id}/").content.decode()
+    assert image_sources(senior_page) == [
+        f"/review/images/{case.pair.public_id}/selfie/",
+        f"/review/images/{case.pair.public_id}/reference/",
+    ]
+    assert 'id="photos-withheld"' not in senior_page
+
+
+def test_the_case_page_links_the_photos_of_the_applicants_other_pairs_that_still_have_them(
+    as_reviewer,
+):
+    case = with_photos()
+    kept = auto_approved(applicant=case.pair.applicant)
+    purged = auto_approved(applicant=case.pair.applicant)
+    ImagePair.objects.filter(pk=purged.pk).update(images_purged_at=timezone.now())
+
+    html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
+
+    links = re.findall(r'<a href="(/review/images/[^"]+)" target="_blank"', html)
+    assert links == [
+        f"/review/images/{kept.public_id}/selfie/",
+        f"/review/images/{kept.public_id}/reference/",
+    ]
+    assert '<span class="muted">purged</span>' in html
+    # Every link the page offers opens, by the rule the page decided with.
+    assert [photo(as_reviewer, kept, which).status_code for which in ("selfie", "reference")] == [
+        200,
+        200,
+    ]
+    assert {params["rule"] for _, _, params in image_views()} == {"applicant_under_review"}
+
+
+def test_the_case_page_links_no_other_pair_once_its_case_is_decided(reviewer, as_reviewer):
+    case = with_photos()
+    auto_approved(applicant=case.pair.applicant)
+    decide(case, reviewer, "approve")
+    html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
+    assert "Earlier pairs of this applicant" in html
+    assert re.findall(r'<a href="(/review/images/[^"]+)" target="_blank"', html) == []
+    # The decided case's own photos stay: its queue is still the reviewer's.
+    assert len(image_sources(html)) == 2
