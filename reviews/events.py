@@ -119,3 +119,18 @@ def decisions_exported(
 def evidence_exported(pair: ImagePair, actor: Actor) -> AuditEvent:
     """Someone downloaded the evidence pack of one pair (for a regulator or an auditor)."""
     return pair_event(actor, "evidence.exported", pair)
+
+
+def images_viewed(
+    pair: ImagePair, actor: Actor, *, which: str, rule: str, case: ReviewCase | None
+) -> AuditEvent:
+    """Someone saw one photo of a pair; `rule` and `case` say why they could (reviews.photo_access:
+    `case` is the one that gave the reason, None when a permission alone did)."""
+    return pair_event(
+        actor,
+        "images.viewed",
+        pair,
+        which=which,
+        rule=str(rule),
+        case=str(case.public_id) if case is not None else None,
+    )

@@ -79,6 +79,10 @@ class ReviewCase(models.Model):
         permissions = [
             ("review_case", "Can take, view and decide review cases"),
             ("second_review", "Can give second (four-eyes) reviews and handle escalations"),
+            (
+                "view_any_pair_photos",
+                "Can see the photos of any pair, whether or not it has a review case",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -16,9 +16,12 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from kyc.users import Visitor
+from reviews.models import CaseQueue
 
 REVIEW = "reviews.review_case"
 SECOND_REVIEW = "reviews.second_review"
+#: The photos of any pair, with or without a case (reviews.photo_access): administrators.
+VIEW_ANY_PAIR_PHOTOS = "reviews.view_any_pair_photos"
 VIEW_AUDIT = "audit.view_audit_trail"
 VIEW_DASHBOARD = "kyc.view_dashboard"
 
@@ -32,6 +35,11 @@ def can_review(user: Visitor) -> bool:
 def can_second_review(user: Visitor) -> bool:
     """Seniors need both: a second review is still a review."""
     return bool(user.is_authenticated and user.has_perm(REVIEW) and user.has_perm(SECOND_REVIEW))
+
+
+def can_work_queue(user: Visitor, queue: str) -> bool:
+    """Any reviewer works the standard queue; the senior queue needs a senior reviewer."""
+    return can_second_review(user) if queue == CaseQueue.SENIOR else can_review(user)
 
 
 def can_audit(user: Visitor) -> bool:

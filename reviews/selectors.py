@@ -315,13 +315,16 @@ def decisions_of(case: ReviewCase) -> list[Decision]:
 
 
 def earlier_pairs(pair: ImagePair, limit: int = 20) -> list[ImagePair]:
-    """The applicant's other pairs, newest first, with their outcome and case (no images)."""
+    """The applicant's other pairs, newest first, with their outcome and case (no images: only
+    the stored files' names, to know whether there are photos to link to)."""
     return list(
         ImagePair.objects.filter(applicant_id=pair.applicant_id)
         .exclude(pk=pair.pk)
         .select_related("deciding_attempt", "review_case")
         .only(
             "public_id",
+            "applicant",
+            "selfie",
             "status",
             "status_reason",
             "decision_source",

@@ -32,7 +32,7 @@ from reviews.models import (
     ReasonCode,
     ReviewCase,
 )
-from reviews.permissions import can_review, can_second_review
+from reviews.permissions import can_review, can_second_review, can_work_queue
 from vendors.verdicts import REVIEW, judged_band
 
 #: What a final reviewer outcome does to the pair.
@@ -158,8 +158,7 @@ def available_cases(user: StaffUser, queue: str, now: datetime) -> QuerySet[Revi
 
 
 def _require_queue_permission(user: StaffUser, case: ReviewCase) -> None:
-    allowed = can_second_review(user) if case.queue == CaseQueue.SENIOR else can_review(user)
-    if not allowed:
+    if not can_work_queue(user, case.queue):
         raise PermissionDenied("This case is for senior reviewers.")
 
 

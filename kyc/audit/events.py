@@ -127,10 +127,6 @@ def second_opinion_requested(
     return pair_event(actor, "comparison.second_opinion", pair, vendor=vendor, attempt=attempt)
 
 
-def images_viewed(pair: ImagePair, actor: Actor, *, which: str) -> AuditEvent:
-    return pair_event(actor, "images.viewed", pair, which=which)
-
-
 def images_purged(pair: ImagePair, actor: Actor, *, why: str) -> AuditEvent:
     return pair_event(actor, "images.purged", pair, why=why)
 

@@ -16,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
-from kyc.models import AttemptStatus
+from kyc.models import AttemptStatus, ImagePair
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
-from reviews.permissions import REVIEW, can_second_review, staff_page
+from reviews.permissions import REVIEW, can_work_queue, staff_page
+from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
 
 
@@ -133,7 +134,7 @@ def _blocker(
     user = request.user
     if stage is None:
         return "This case is decided; it is read-only."
-    if case.queue == CaseQueue.SENIOR and not can_second_review(user):
+    if not can_work_queue(user, case.queue):
         return "This case waits for a senior reviewer."
     if first is not None and first.reviewer_id == user.pk:
         return "You made the first decision: a different senior reviewer must take the second."
@@ -189,6 +190,25 @@ def _opinions_context(attempts: list[Any], deciding: Any) -> dict[str, Any]:
     }
 
 
+def _has_photos(pair: ImagePair) -> bool:
+    return pair.images_purged_at is None and bool(pair.selfie)
+
+
+def _photos_context(request: StaffRequest, pair: ImagePair) -> dict[str, Any]:
+    """The case's photos and the applicant's other pairs, each with whether this viewer may see
+    their photos (reviews.photo_access decides; the image view asks it again on every request)."""
+    earlier = selectors.earlier_pairs(pair)
+    cases = reason_cases([pair, *earlier])
+    return {
+        "images_available": _has_photos(pair),
+        "photo_access": photo_access(request.user, pair, cases),
+        "earlier": [
+            (other, _has_photos(other) and photo_access(request.user, other, cases).allowed)
+            for other in earlier
+        ],
+    }
+
+
 def _case_context(
     request: StaffRequest, case: ReviewCase, bound: DecisionForm | None = None
 ) -> dict[str, Any]:
@@ -219,11 +239,10 @@ def _case_context(
         ),
         "is_mine": case.assignee_id == request.user.pk,
         "held_by_other": services.is_held_by_other(case, request.user, timezone.now()),
-        "earlier": selectors.earlier_pairs(pair),
+        **_photos_context(request, pair),
         "timeline": _timeline_items(selectors.timeline(pair)),
         "faces": _faces(deciding, attempts),
         "details": (deciding.details if deciding is not None else {}) or {},
-        "images_available": pair.images_purged_at is None and bool(pair.selfie),
         "open_outcome": bound.data.get("outcome") if bound is not None else "",
         "can_claim": not blocker and case.assignee_id != request.user.pk,
     }
@@ -327,7 +346,7 @@ def second_opinion(request: StaffRequest, case_id: UUID) -> HttpResponse:
     if case.status == "decided":
         messages.error(request, "This case is decided; it is read-only.")
         return back
-    if case.queue == CaseQueue.SENIOR and not can_second_review(request.user):
+    if not can_work_queue(request.user, case.queue):
         raise PermissionDenied("This case is for senior reviewers.")
     try:
         request_second_opinion(case.pair, vendor, Actor.user(request.user))
