@@ -336,11 +336,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        # The same for gunicorn's error and access logs (kyc/gunicorn_conf.py).
+        "json": {"()": "kyc.ops.logs.json_formatter"},
     },
     # On the handler, so they see every record written, whichever logger made it (kyc/ops/logs.py).
     "filters": {
