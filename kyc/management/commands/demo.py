@@ -27,10 +27,6 @@ from vendors.sandboxes.registry import client_environment, start_all, write_envi
 
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker, beat and the vendor sandboxes with demo users."
-    # The vendor credentials exist only in the children's environment (pointing at the
-    # sandboxes this command starts), so the vendors' "credentials set" check would refuse a
-    # second run, once vendors are enabled in the database.
-    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
