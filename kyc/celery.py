@@ -7,9 +7,11 @@ with a conditional update, which makes the second run safe.
 
 from __future__ import annotations
 
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 from kyc.ops.logs import connect_signals
 
@@ -32,3 +34,19 @@ app.conf.update(
 app.autodiscover_tasks()
 # Request ids travel from the web request to the tasks it enqueues (kyc/ops/logs.py).
 connect_signals()
+
+
+def report_missing_vendor_credentials(**_: Any) -> None:
+    """One error line per variable an enabled backend lacks (the vendors' deployment check). The
+    worker runs on: that backend's attempts fail over as `not_configured`, the others' proceed."""
+    from vendors.checks import enabled_vendors_have_credentials
+
+    for problem in enabled_vendors_have_credentials():
+        logging.getLogger("kyc.worker").error(
+            "%s %s", problem.msg, problem.hint, extra={"check": problem.id}
+        )
+
+
+signals.worker_ready.connect(
+    report_missing_vendor_credentials, weak=False, dispatch_uid="kyc.vendor_credentials"
+)

@@ -8,6 +8,7 @@ refuses to start without real secrets.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -268,13 +269,40 @@ VENDOR_ENV_VARIABLES = {
 }
 
 
+def _sandbox_variables() -> dict[str, str]:
+    """Development only: the variables `make demo` (or `manage.py run_sandboxes`) wrote for its
+    vendor sandboxes, so that a shell in the demo's folder reaches the same sandboxes
+    (`manage.py compare --vendor advance …`). Never in production, and never in a test run
+    (pytest sets PYTEST_VERSION for its processes and theirs): a file an earlier demo left
+    behind must not change what a test sees."""
+    path = VAR_DIR / "sandboxes.json"
+    if PRODUCTION or "PYTEST_VERSION" in os.environ or not path.is_file():
+        return {}
+    try:
+        per_vendor = json.loads(path.read_text())
+        return {
+            name: str(value)
+            for variables in per_vendor.values()
+            for name, value in variables.items()
+        }
+    except (OSError, ValueError, AttributeError) as error:
+        raise ImproperlyConfigured(
+            f"{path} is not the sandboxes' credentials file ({error}): delete it or run "
+            "`make demo` again."
+        ) from error
+
+
+_SANDBOX_VARIABLES = _sandbox_variables()
+
+
 def _vendor_value(name: str) -> str:
-    """A variable's value, or the contents of the file named by NAME_FILE (for PEM keys)."""
+    """A variable's value, or the contents of the file named by NAME_FILE (for PEM keys), or in
+    development what var/sandboxes.json says."""
     value = env.str(name, default="")
     path = env.str(f"{name}_FILE", default="")
     if not value and path:
         value = Path(path).read_text()
-    return value
+    return value or _SANDBOX_VARIABLES.get(name, "")
 
 
 VENDOR_CREDENTIALS = {
@@ -336,11 +364,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        # The same for gunicorn's error and access logs (kyc/gunicorn_conf.py).
+        "json": {"()": "kyc.ops.logs.json_formatter"},
     },
     # On the handler, so they see every record written, whichever logger made it (kyc/ops/logs.py).
     "filters": {

@@ -1,4 +1,5 @@
-"""How this project starts and stops a Celery worker process (the demo, the tests, the benchmarks).
+"""How this project starts and stops its processes (the demo, the tests, the benchmarks): Celery
+workers, and the web server with its one configuration (kyc/gunicorn_conf.py).
 
 A thread pool, as deployed (README): vendor calls wait on the network, so one process keeps
 many in flight. No Django imports here: the benchmarks call this before configuring Django.
@@ -9,6 +10,22 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
+
+
+def web_command(bind: str, *, workers: int = 2, threads: int = 4) -> list[str]:
+    """gunicorn as the README's production command runs it, on `bind` (host:port)."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--config",
+        "python:kyc.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
 
 
 def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -> list[str]:

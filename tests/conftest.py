@@ -31,6 +31,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             Path(f"{test_name}{suffix}").unlink(missing_ok=True)
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for the processes a test starts (workers, gunicorn)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db["USER"] or "postgres"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return (
+        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
 def face_bytes(name: str) -> bytes:
     path = BAD_DIR / name[4:] if name.startswith("bad/") else FACES_DIR / name
     return path.read_bytes()

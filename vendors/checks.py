@@ -1,4 +1,11 @@
-"""Start-up checks: an enabled backend must have its credentials in the environment."""
+"""An enabled backend must have its credentials in the environment.
+
+Only the processes that call vendors need them, so this is a deployment check, not one every
+command runs: `manage.py check --deploy` fails on it, and a Celery worker reports it as it starts
+(kyc/celery.py). An operator's command that calls no vendor — `audit_verify`, `migrate`,
+`purge_images`, a shell in the demo's folder — runs without vendor credentials. `manage.py
+compare` names the missing variables of the backend it is asked to call.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.db import DatabaseError
 
 
-@register("vendors")
+@register("vendors", deploy=True)
 def enabled_vendors_have_credentials(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     from vendors.models import VendorConfig
     from vendors.registry import missing_settings

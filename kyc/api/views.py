@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from base64 import b64decode
+from collections.abc import Mapping
 from typing import Any
 from urllib import parse
 
@@ -34,6 +35,7 @@ from kyc.api.serializers import (
 )
 from kyc.audit.chain import Actor
 from kyc.models import ApiClient, Applicant, ImagePair
+from kyc.ops.logs import APPLICANT_REF, mask_in_context, mask_json_in_context
 from kyc.representation import PairSerializer
 from kyc.selectors import pairs_for_client
 from kyc.services.erasure import erase_applicant
@@ -86,6 +88,15 @@ class ClientApiMixin(APIView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [ClientThrottle]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before anything can fail and log: the applicant reference in the path or the query
+        # string is masked in every line of this request, an exception's text included.
+        mask_in_context(
+            _text(kwargs.get("applicant_ref") or request.query_params.get("applicant_ref")),
+            APPLICANT_REF,
+        )
+        super().initial(request, *args, **kwargs)
+
     @property
     def client(self) -> ApiClient:
         principal = self.request.user
@@ -122,6 +133,23 @@ class PairCursor(CursorPagination):
             )
         except (BadSignature, ValueError):
             raise _invalid_cursor() from None
+
+
+def _text(value: object) -> str | None:
+    return (
+        str(value) if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+    )
+
+
+def _keep_out_of_logs(data: object) -> None:
+    """What a submission carries never reaches a log line of this request, not even the text of
+    an exception that quotes it: the applicant reference, the callback URL and the metadata.
+    (Images are masked wherever they appear, as base64 or as bytes: kyc/ops/logs.py.)"""
+    if not isinstance(data, Mapping):
+        return  # refused as a whole by the serializer
+    mask_in_context(_text(data.get("applicant_ref")), APPLICANT_REF)
+    mask_in_context(_text(data.get("callback_url")), "[callback_url]")
+    mask_json_in_context(data.get("metadata"), "[metadata]")
 
 
 def _invalid_cursor() -> ApiError:
@@ -174,6 +202,7 @@ class ImagePairViewSet(
         return pairs_for_client(self.client)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        _keep_out_of_logs(request.data)
         serializer = PairCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

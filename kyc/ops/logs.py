@@ -3,14 +3,18 @@
 Every log line carries a `request_id`: the X-Request-ID a caller sent (when it looks like an id),
 or one we make. It lives in a context variable for the request, travels to Celery tasks in a
 message header, and a logging filter copies it onto every record. A second filter masks what must
-never reach a log line: image data (long base64 runs), API keys, webhook secrets, bearer and basic
-credentials, PEM keys, and the client's own applicant references.
+never reach a log line: image data (long base64 runs, bytes), API keys, webhook secrets, bearer
+and basic credentials, secrets in query strings, PEM keys, the client's own applicant references,
+and the callback URL and metadata a request carried (so not even an exception's text shows them).
+Both filters and the JSON format are installed on every handler of every process: Django's
+LOGGING (kyc/settings.py) and gunicorn's own logs (kyc/ops/gunicorn_logs.py).
 
 This module is imported by kyc/celery.py while settings load: it must not import models.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -21,14 +25,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
+from pythonjsonlogger.json import JsonFormatter
+
 REQUEST_ID_HEADER = "X-Request-ID"
 #: The Celery message header that carries the id from the publisher to the worker.
 CELERY_HEADER = "kyc_request_id"
 _VALID_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
 
 request_id_var: ContextVar[str | None] = ContextVar("kyc_request_id", default=None)
-# Applicant references seen by the current request or task; None outside of both.
-_refs_var: ContextVar[set[str] | None] = ContextVar("kyc_sensitive_refs", default=None)
+# Values to mask in the current request or task, with what replaces each; None outside of both.
+_refs_var: ContextVar[dict[str, str] | None] = ContextVar("kyc_sensitive_refs", default=None)
 # Every process also masks the references it saw most recently, whichever thread saw them (a
 # line logged outside the request that loaded the applicant, a command, a thread pool).
 _recent_refs: OrderedDict[str, None] = OrderedDict()
@@ -36,6 +42,7 @@ _recent_pattern: re.Pattern[str] | None = None
 _recent_lock = threading.Lock()
 _RECENT_REFS_MAX = 1000
 _MIN_REF_LENGTH = 4  # shorter values would mask ordinary words and numbers
+APPLICANT_REF = "[applicant_ref]"
 
 
 def new_request_id() -> str:
@@ -57,7 +64,7 @@ def current_request_id() -> str | None:
 def request_context(request_id: str) -> Iterator[str]:
     """Bind a request id (and a fresh set of sensitive values) for the duration of a block."""
     id_token = request_id_var.set(request_id)
-    refs_token = _refs_var.set(set())
+    refs_token = _refs_var.set({})
     try:
         yield request_id
     finally:
@@ -69,7 +76,7 @@ def bind_request(request_id: str) -> None:
     """Bind the id for the rest of this request: cleared by `request_finished`, which Django
     sends after it logs the response (4xx/5xx lines from django.request carry the id too)."""
     request_id_var.set(request_id)
-    _refs_var.set(set())
+    _refs_var.set({})
 
 
 def clear_request(**_: Any) -> None:
@@ -77,14 +84,42 @@ def clear_request(**_: Any) -> None:
     _refs_var.set(None)
 
 
+def mask_in_context(value: str | None, placeholder: str) -> None:
+    """Replace this value by `placeholder` in every log line of the current request or task."""
+    refs = _refs_var.get()
+    if refs is None or not value or len(value) < _MIN_REF_LENGTH:
+        return
+    refs.setdefault(value, placeholder)
+    escaped = json.dumps(value)[1:-1]  # as it reads inside JSON text (quotes, non-ASCII)
+    if escaped != value:
+        refs.setdefault(escaped, placeholder)
+
+
+def mask_json_in_context(data: Any, placeholder: str) -> None:
+    """Mask every string and number inside a JSON value (or JSON text) the client sent."""
+    if isinstance(data, str):
+        mask_in_context(data, placeholder)
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return
+    if isinstance(data, dict):
+        for value in data.values():
+            mask_json_in_context(value, placeholder)
+    elif isinstance(data, list):
+        for value in data:
+            mask_json_in_context(value, placeholder)
+    elif isinstance(data, int | float) and not isinstance(data, bool):
+        mask_in_context(str(data), placeholder)
+
+
 def remember_sensitive(value: str | None) -> None:
-    """Mask this value in every log line of the current request or task."""
+    """Mask this applicant reference in every log line of the current request or task, and in
+    this process's lines for as long as it stays among the most recent references seen."""
     if not value or len(value) < _MIN_REF_LENGTH:
         return
     global _recent_pattern
-    refs = _refs_var.get()
-    if refs is not None:
-        refs.add(value)
+    mask_in_context(value, APPLICANT_REF)
     with _recent_lock:
         if value in _recent_refs:
             _recent_refs.move_to_end(value)
@@ -98,18 +133,27 @@ def remember_sensitive(value: str | None) -> None:
 def _mask_references(text: str) -> str:
     global _recent_pattern
     refs = _refs_var.get()
-    # Longest first, so a reference containing another is masked whole.
-    for value in sorted(refs or (), key=len, reverse=True):
-        text = text.replace(value, "[applicant_ref]")
+    if refs:
+        # One pass, longest first: a value containing another is masked whole, and no value is
+        # looked for inside the placeholder of another.
+        ordered = sorted(refs, key=len, reverse=True)
+        in_context = re.compile("|".join(re.escape(value) for value in ordered))
+        text = in_context.sub(lambda match: refs[match.group(0)], text)
     with _recent_lock:
         if _recent_pattern is None and _recent_refs:
             ordered = sorted(_recent_refs, key=len, reverse=True)
             _recent_pattern = re.compile("|".join(re.escape(value) for value in ordered))
         pattern = _recent_pattern
-    return pattern.sub("[applicant_ref]", text) if pattern is not None else text
+    return pattern.sub(APPLICANT_REF, text) if pattern is not None else text
 
 
 # --- redaction -----------------------------------------------------------------------------------
+
+# A query parameter whose value is a credential, by the names clients use.
+_QUERY_CREDENTIAL = (
+    r"([?&;](?:api[_-]?key|key|token|access[_-]?token|refresh[_-]?token|auth|secret|"
+    r"client[_-]?secret|password|passwd|signature|sig)=)[^&#\s\"']*"
+)
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -118,15 +162,26 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=_-]+"), "[redacted data URI]"),
     (re.compile(r"(?i)\b(Api-Key)\s+[^\s\"',;]+"), r"\1 [redacted]"),
-    (re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 [redacted]"),
+    (re.compile(r"(?i)\b(X-Api-Key|Api-Key)(\s*[:=]\s*)[^\s\"',;]+"), r"\1\2[redacted]"),
+    (re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 [redacted]"),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=_-]+"), "whsec_[redacted]"),
     # Our own API key format: kyc_<prefix>_<secret>; the prefix is not secret (shown in admin).
     (re.compile(r"\b(kyc_[0-9a-f]{12}_)[A-Za-z0-9_-]{16,}"), r"\1[redacted]"),
     # Credentials inside URLs: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),
-    # The applicant reference in our API's own paths and query strings.
-    (re.compile(r"(/api/v1/applicants/)[^/?#\s\"']+"), r"\1[applicant_ref]"),
+    # Clients put keys in query strings whatever the documentation says.
+    (re.compile(_QUERY_CREDENTIAL, re.IGNORECASE), r"\1[redacted]"),
+    # The applicant reference in our API's own paths (all of the rest of the path: a reference
+    # with an encoded "/" arrives decoded), unless masked already, and in query strings.
+    (
+        re.compile(
+            r"(?i)(/api/v1/applicants/)(?!\[applicant_ref\])[^?#\s\"']+?(/?)(?=[?#\s\"']|$)"
+        ),
+        r"\1[applicant_ref]\2",
+    ),
     (re.compile(r"(?i)\b(applicant_ref=)[^&\s\"']+"), r"\1[applicant_ref]"),
+    # Python's repr of bytes (an exception that quotes an image): b'\xff\xd8...'.
+    (re.compile(r"\bb'(?:[^'\\\n]|\\.){24,}'|\bb\"(?:[^\"\\\n]|\\.){24,}\""), "[redacted bytes]"),
 ]
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -145,11 +200,13 @@ def _mask_base64(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """`text` with secrets, image data and applicant references masked."""
+    """`text` with secrets, image data, applicant references and what else the request or task
+    asked to mask replaced."""
+    # The values first, whole, before a pattern changes part of one (a callback URL's ?sig=).
+    text = _mask_references(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    text = _BASE64_RUN.sub(_mask_base64, text)
-    return _mask_references(text)
+    return _BASE64_RUN.sub(_mask_base64, text)
 
 
 _SENSITIVE_KEYS = {
@@ -228,9 +285,30 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# --- the JSON lines ------------------------------------------------------------------------------
+
+_JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line; a record's `extra=` fields become keys of their own."""
+    return JsonFormatter(
+        _JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}
+    )
+
+
+def write_json_lines(handler: logging.Handler) -> None:
+    """Give a handler someone else configured (gunicorn's) the JSON format, request ids and
+    redaction that Django's LOGGING gives its own."""
+    handler.setFormatter(json_formatter())
+    if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+        handler.addFilter(RequestIdFilter())
+        handler.addFilter(RedactingFilter())
+
+
 # --- Celery: the id travels with the task --------------------------------------------------------
 
-_task_tokens: dict[str, tuple[Token[str | None], Token[set[str] | None]]] = {}
+_task_tokens: dict[str, tuple[Token[str | None], Token[dict[str, str] | None]]] = {}
 
 
 def _before_task_publish(headers: dict[str, Any] | None = None, **_: Any) -> None:
@@ -247,7 +325,7 @@ def _task_prerun(task_id: str | None = None, task: Any = None, **_: Any) -> None
     ).get(CELERY_HEADER)
     request_id = clean_request_id(inherited) or new_request_id()
     if task_id:
-        _task_tokens[task_id] = (request_id_var.set(request_id), _refs_var.set(set()))
+        _task_tokens[task_id] = (request_id_var.set(request_id), _refs_var.set({}))
 
 
 def _task_postrun(task_id: str | None = None, **_: Any) -> None:

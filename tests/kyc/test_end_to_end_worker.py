@@ -27,7 +27,7 @@ from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
 from kyc.worker_process import QUIET, stop_worker, worker_command
-from tests.conftest import REPO, face_bytes, store_images_in
+from tests.conftest import REPO, database_url, face_bytes, store_images_in
 from tests.factories import client_with_key
 from vendors.models import VendorConfig
 from vendors.registry import COMMERCIAL_BACKENDS
@@ -81,17 +81,6 @@ def receiver() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hooks"
     server.shutdown()
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = db["USER"] or "postgres"
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return (
-        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
 
 
 class Workers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from importlib import import_module
 from pathlib import Path
 
@@ -43,6 +44,11 @@ def client_environment(running: dict[str, RunningSandbox]) -> dict[str, dict[str
 
 
 def write_environment_file(running: dict[str, RunningSandbox], path: Path) -> None:
+    """The credentials, readable by their owner only from the first byte, replacing the old file
+    in one step (development settings read it: kyc/settings.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(client_environment(running), indent=2))
-    path.chmod(0o600)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(client_environment(running), file, indent=2)
+    os.replace(partial, path)

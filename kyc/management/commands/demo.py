@@ -21,16 +21,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from kyc.demo import SeedReport, create_demo_users, enable_backends, seed_demo_data
-from kyc.worker_process import worker_command
+from kyc.worker_process import web_command, worker_command
 from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
 
 
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker, beat and the vendor sandboxes with demo users."
-    # The vendor credentials exist only in the children's environment (pointing at the
-    # sandboxes this command starts), so the vendors' "credentials set" check would refuse a
-    # second run, once vendors are enabled in the database.
-    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
@@ -49,23 +45,8 @@ class Command(BaseCommand):
         enable_backends(list(sandboxes))
         logins = create_demo_users()
 
-        bin_dir = Path(sys.executable).parent
         children = [
-            subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "kyc.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "2",
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                ],
-                env=child_env,
-            ),
+            subprocess.Popen(web_command(f"127.0.0.1:{port}"), env=child_env),
             subprocess.Popen(worker_command(16, loglevel="INFO"), env=child_env),
             subprocess.Popen(
                 [

@@ -10,12 +10,15 @@ import re
 
 import pytest
 from celery import signals
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
 
 from kyc.models import ApiClient
 from kyc.ops import logs
 from kyc.ops.logs import CELERY_HEADER, RedactingFilter, redact, request_context
 from kyc.tasks import ping
 from tests.conftest import face_bytes
+from tests.factories import client_with_key
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -76,6 +79,25 @@ def test_redaction_masks_secrets_and_image_data():
     assert image[:100] not in text and image[:40] not in text
     assert "hunter2" not in text and "abc.def.ghi" not in text
     assert "Api-Key [redacted]" in text and "whsec_[redacted]" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GET /x/?api_key=s3cr3t-v4lue&page=2", "GET /x/?api_key=[redacted]&page=2"),
+        ("/x/?page=2&key=s3cr3t", "/x/?page=2&key=[redacted]"),
+        ("/x/?token=s3cr3t#top", "/x/?token=[redacted]#top"),
+        ("/x/?ACCESS_TOKEN=s3cr3t v", "/x/?ACCESS_TOKEN=[redacted] v"),
+        ("/x/?monkey=3&turkey=4", "/x/?monkey=3&turkey=4"),
+        ("X-API-Key: s3cr3t-v4lue", "X-API-Key: [redacted]"),
+        ("Authorization: Token s3cr3t-v4lue", "Authorization: Token [redacted]"),
+        ("DELETE /api/v1/applicants/a/b/?x=1", "DELETE /api/v1/applicants/[applicant_ref]/?x=1"),
+        ("bytes " + repr(bytes(range(200, 240))), "bytes [redacted bytes]"),
+        ("short b'OK' stays", "short b'OK' stays"),
+    ],
+)
+def test_redaction_masks_credentials_clients_put_in_urls_and_headers(text, expected):
+    assert redact(text) == expected
 
 
 def test_redaction_keeps_hashes_ids_and_paths():
@@ -171,3 +193,69 @@ def test_a_submission_and_its_pipeline_run_log_no_secret_image_or_applicant_ref(
     not_found = next(line for line in lines if line["message"].startswith("Not Found"))
     assert HEX32.match(not_found["request_id"])
     assert "[applicant_ref]" in not_found["message"]
+
+
+# --- the crash path -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body_format", ["multipart", "json"])
+def test_an_unhandled_exception_logs_no_reference_callback_url_metadata_or_image(
+    db, settings, monkeypatch, log_output, body_format
+):
+    settings.KYC_WEBHOOKS_ALLOW_PRIVATE = True  # the callback URL names loopback: no DNS
+    _, key = client_with_key()
+    ref = "cust-ref-90113"
+    callback = "http://127.0.0.1:9/kyc-hooks/cb-7Hq2Lx9?sig=0a1b2c3d"
+    metadata = {"customer": "Jane Q. Customer", "account": 99817265, "tags": ["vip-gold"]}
+    selfie, reference = face_bytes("df_img1.jpg"), face_bytes("df_img2.jpg")
+
+    def storage_fails(client, submission):
+        # What a database or storage error can do: quote the values it was handed.
+        raise RuntimeError(
+            f"cannot store {submission.applicant_ref} {submission.callback_url} "
+            f"{submission.metadata} {submission.selfie[:200]!r}"
+        )
+
+    monkeypatch.setattr("kyc.api.views.submit_pair", storage_fails)
+    api = APIClient()
+    api.raise_request_exception = False
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    fields = {"applicant_ref": ref, "callback_url": callback}
+    if body_format == "multipart":
+        response = api.post(
+            "/api/v1/image-pairs/",
+            {
+                **fields,
+                "metadata": json.dumps(metadata),
+                "selfie": SimpleUploadedFile("s.jpg", selfie, "image/jpeg"),
+                "reference": SimpleUploadedFile("r.jpg", reference, "image/jpeg"),
+            },
+            format="multipart",
+        )
+    else:
+        response = api.post(
+            "/api/v1/image-pairs/",
+            {
+                **fields,
+                "metadata": metadata,
+                "selfie_base64": base64.b64encode(selfie).decode(),
+                "reference_base64": base64.b64encode(reference).decode(),
+            },
+            format="json",
+        )
+    assert response.status_code == 500
+
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    written = "\n".join(str(value) for line in lines for value in line.values())
+    for leak in (ref, callback, "cb-7Hq2Lx9", "Jane Q. Customer", "99817265", "vip-gold"):
+        assert leak not in written, leak
+    assert repr(selfie[:40])[2:-1] not in written
+    crash = next(line for line in lines if line["logger"] == "django.request")
+    assert crash["level"] == "ERROR"
+    assert crash["message"] == "Internal Server Error: /api/v1/image-pairs/"
+    assert crash["status_code"] == 500
+    assert HEX32.match(crash["request_id"])
+    assert (
+        "RuntimeError: cannot store [applicant_ref] [callback_url] {'customer': '[metadata]', "
+        "'account': [metadata], 'tags': ['[metadata]']} [redacted bytes]"
+    ) in crash["exc_info"]
