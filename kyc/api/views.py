@@ -237,6 +237,14 @@ def _idempotency_key(request: Request) -> str:
 class ApplicantErasureView(ClientApiMixin, APIView):
     @extend_schema(
         summary="Erase an applicant's images",
+        parameters=[
+            OpenApiParameter(
+                "applicant_ref",
+                str,
+                OpenApiParameter.PATH,
+                description="The applicant_ref as submitted, percent-encoded (`/` as `%2F`).",
+            )
+        ],
         description="Deletes every image of the applicant; decisions, hashes and the audit "
         "trail stay. Idempotent: a repeat answers 200 with the first erasure's `erased_at` and "
         '`"pairs": 0` and changes nothing (unless new pairs were submitted since).',

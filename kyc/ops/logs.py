@@ -124,8 +124,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(kyc_[0-9a-f]{12}_)[A-Za-z0-9_-]{16,}"), r"\1[redacted]"),
     # Credentials inside URLs: scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1[redacted]@"),
-    # The applicant reference in our API's own paths and query strings.
-    (re.compile(r"(/api/v1/applicants/)[^/?#\s\"']+"), r"\1[applicant_ref]"),
+    # The applicant reference in our API's own paths and query strings. The erasure path takes
+    # any stored reference, "/" included, so everything up to its last slash is masked.
+    (
+        re.compile(r"(/api/v1/applicants/)[^?#\s\"']+?(?=/?(?:[?#\s\"']|$))"),
+        r"\1[applicant_ref]",
+    ),
     (re.compile(r"(?i)\b(applicant_ref=)[^&\s\"']+"), r"\1[applicant_ref]"),
 ]
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=_-]{80,}")

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -20,8 +21,11 @@ from kyc.audit.models import AuditEvent
 from kyc.models import Applicant, ImagePair
 from tests.conftest import face_bytes
 from tests.factories import (
+    ApplicantFactory,
+    ImagePairFactory,
     client_with_key,
     jpeg,
+    store_images,
 )
 from tests.kyc.api.test_image_pairs import URL, submit
 
@@ -407,6 +411,27 @@ def test_every_reference_the_alphabet_allows_is_accepted_and_erasable(unthrottle
 
     assert erased.status_code == 200, erased.json()
     assert (erased.json()["applicant_ref"], erased.json()["pairs"]) == (ref, 1)
+
+
+@pytest.mark.parametrize(
+    "ref", ["sec/slash-1", "../../etc/passwd", "a b", "100%", "line\nbreak", "a/", "ü?#"]
+)
+def test_a_reference_stored_before_the_alphabet_is_still_erasable(
+    api, api_client_and_key, ref, django_capture_on_commit_callbacks
+):
+    client, _ = api_client_and_key
+    applicant = ApplicantFactory(client=client, external_ref=ref)  # as an earlier version did
+    pair = store_images(ImagePairFactory(applicant=applicant))
+    files = [pair.selfie.name, pair.reference.name]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.delete(f"/api/v1/applicants/{quote(ref, safe='')}/")
+
+    assert response.status_code == 200
+    assert (response.json()["applicant_ref"], response.json()["pairs"]) == (ref, 1)
+    pair.refresh_from_db()
+    assert pair.images_purged_at is not None
+    assert [name for name in files if default_storage.exists(name)] == []
 
 
 # --- item 12: base64 with line breaks -----------------------------------------------------------
