@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
 from kyc.audit.chain import verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
 from reviews.models import ReviewCase
+from tests.factories import jpeg
 from vendors.registry import COMMERCIAL_BACKENDS
 
 NO_FACE = {
@@ -122,10 +120,8 @@ def test_a_100px_photo_asks_for_new_photos_as_too_small_without_a_vendor_call(
 ):
     # Issue 15 item 12: it ended as `image_too_large`, the one code a client cannot act on here.
     harness.enable(vendor, preflight=False)
-    tiny = io.BytesIO()
-    Image.new("RGB", (100, 100), (180, 140, 120)).save(tiny, format="JPEG")
 
-    pair = harness.run(harness.submit(selfie=tiny.getvalue()))
+    pair = harness.run(harness.submit(selfie=jpeg(100, 100)))
 
     assert (pair.status, pair.status_reason) == (PairStatus.RESUBMIT, "image_too_small")
     attempt = pair.deciding_attempt
