@@ -54,6 +54,8 @@ class TextOnlySerializer(serializers.Serializer[dict[str, Any]]):
 
 @extend_schema_field({"type": "object", "additionalProperties": True})
 class MetadataField(serializers.JSONField):
+    """The client's own JSON object, kept and returned as sent, within kyc.api.intake's limits."""
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         # A form field's JSON text is measured before it is parsed (a JSON body's already was).
         form_text = getattr(data, "is_json_string", False)
@@ -62,7 +64,7 @@ class MetadataField(serializers.JSONField):
         return check_metadata(super().to_internal_value(data))
 
 
-class ImageField(serializers.Field[bytes, bytes, str, Any]):
+class ImageBytesField(serializers.Field[bytes, bytes, str, Any]):
     """An image a client sends, as bytes; kyc.images judges them (an empty one included)."""
 
     default_error_messages = {"blank": "may not be blank."}
@@ -76,7 +78,7 @@ class ImageField(serializers.Field[bytes, bytes, str, Any]):
 
 
 @extend_schema_field(OpenApiTypes.BINARY)
-class ImageFileField(ImageField):
+class ImageFileField(ImageBytesField):
     """A file part of a multipart request, read once its size is known to be within the limit."""
 
     default_error_messages = {"invalid": "must be a file part (multipart/form-data)."}
@@ -96,7 +98,7 @@ _WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
 @extend_schema_field(OpenApiTypes.BYTE)
-class Base64ImageField(ImageField):
+class Base64ImageField(ImageBytesField):
     """An image as standard base64 text, decoded.
 
     MIME line breaks (76-character lines ending in CRLF) and other whitespace are dropped, and a
