@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,13 @@ def advance_only(**settings: str) -> tuple[Any, dict[str, str]]:
     VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
     httpx.post(f"{sandbox.url}/__sandbox/config", json={"engine": False, "latency_ms": 0})
     return sandbox, env
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, for a server the benchmark starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def bench_pair() -> tuple[bytes, bytes]:

@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from pathlib import Path
 import httpx
 import redis
 
-from bench._env import FACES, ROOT, django_setup, environment, fresh_database
+from bench._env import FACES, ROOT, django_setup, environment, free_port, fresh_database
 
 SELFIE, REFERENCE = FACES / "fr_obama.jpg", FACES / "df_img2.jpg"
 WRK_SCRIPT = """
@@ -62,12 +61,6 @@ def multipart_body(boundary: str) -> bytes:
         )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:

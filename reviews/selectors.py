@@ -39,7 +39,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "no_face": ("No face", "blue"),
     "low_quality": ("Low quality", "blue"),
     "invalid_image": ("Invalid image", "blue"),
-    "image_too_large": ("Image size", "blue"),
+    "image_too_large": ("Image size", "blue"),  # vendors fold "too small" in here too (§0)
+    "image_too_small": ("Image too small", "blue"),
     "score_missing": ("No score", "grey"),
 }
 SORTS = {

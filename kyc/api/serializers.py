@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import RegexValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kyc.api.errors import ApiError
+from kyc.api.intake import (
+    APPLICANT_REF_MAX_LENGTH,
+    APPLICANT_REF_PATTERN,
+    APPLICANT_REF_RULE,
+    METADATA_MAX_DEPTH,
+    METADATA_RULE,
+    check_metadata,
+    invalid_text,
+    is_text,
+    json_nesting,
+    metadata_too_deep,
+)
 from kyc.models import (
     PairStatus,
     ReferenceSource,
@@ -22,28 +38,112 @@ from kyc.models import (
 from kyc.representation import IsoDateTimeField
 from vendors.models import Backend
 
-METADATA_MAX_BYTES = 4096
+
+class TextOnlySerializer(serializers.Serializer[dict[str, Any]]):
+    """Refuses text that cannot be stored (kyc.api.intake) in any field it reads, before the
+    fields see it: a field's own error may quote the input, and that answer would not encode."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            for field in self.fields.values():
+                name = str(field.field_name)
+                if name in data and not is_text(data.get(name)):
+                    raise invalid_text(name)
+        return super().to_internal_value(data)
 
 
-class PairCreateSerializer(serializers.Serializer[dict[str, Any]]):
-    """Multipart (`selfie`, `reference` files) or JSON (`selfie_base64`, `reference_base64`)."""
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class MetadataField(serializers.JSONField):
+    """The client's own JSON object, kept and returned as sent, within kyc.api.intake's limits."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # A form field's JSON text is measured before it is parsed (a JSON body's already was).
+        form_text = getattr(data, "is_json_string", False)
+        if form_text and json_nesting(data, METADATA_MAX_DEPTH).too_deep:
+            raise metadata_too_deep()
+        return check_metadata(super().to_internal_value(data))
+
+
+class ImageBytesField(serializers.Field[bytes, bytes, str, Any]):
+    """An image a client sends, as bytes; kyc.images judges them (an empty one included)."""
+
+    default_error_messages = {"blank": "may not be blank."}
+
+    @property
+    def name(self) -> str:
+        return str(self.field_name)
+
+    def too_large(self, message: str) -> ApiError:
+        return ApiError("image_too_large", f"{self.name} {message}", self.name, 413)
+
+
+@extend_schema_field(OpenApiTypes.BINARY)
+class ImageFileField(ImageBytesField):
+    """A file part of a multipart request, read once its size is known to be within the limit."""
+
+    default_error_messages = {"invalid": "must be a file part (multipart/form-data)."}
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, UploadedFile):
+            self.fail("invalid")
+        limit: int = settings.KYC_MAX_IMAGE_BYTES
+        if data.size is not None and data.size > limit:
+            raise self.too_large(f"is {data.size} bytes; the limit is {limit}.")
+        content: bytes = data.read()
+        return content
+
+
+#: What MIME and PEM line breaks are made of, and what else `base64 -w0` would not have written.
+_WHITESPACE = b" \t\n\r\x0b\x0c"
+
+
+@extend_schema_field(OpenApiTypes.BYTE)
+class Base64ImageField(ImageBytesField):
+    """An image as standard base64 text, decoded.
+
+    MIME line breaks (76-character lines ending in CRLF) and other whitespace are dropped, and a
+    `data:` URL prefix as mobile SDKs produce it is accepted.
+    """
+
+    default_error_messages = {"invalid": "must be base64 text."}
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if not data:
+            self.fail("blank")
+        if data.startswith("data:") and "," in data[:100]:
+            data = data.split(",", 1)[1]
+        try:
+            encoded = data.encode("ascii").translate(None, delete=_WHITESPACE)
+        except UnicodeEncodeError:
+            raise self._not_base64() from None
+        limit: int = settings.KYC_MAX_IMAGE_BYTES
+        if len(encoded) > limit * 4 // 3 + 4:
+            raise self.too_large(f"decodes to more than {limit} bytes, the limit.")
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise self._not_base64() from None
+
+    def _not_base64(self) -> ApiError:
+        return ApiError("invalid_base64", f"{self.name}: is not valid base64.", self.name)
+
+
+class SubmissionSerializer(TextOnlySerializer):
+    """What every submission carries besides its two images."""
 
     applicant_ref = serializers.CharField(
-        max_length=64, help_text="Your id for the person (≤ 64 chars)."
-    )
-    selfie = serializers.FileField(
-        required=False, allow_empty_file=True, help_text="Selfie image file (JPEG or PNG)."
-    )
-    reference = serializers.FileField(
-        required=False,
-        allow_empty_file=True,
-        help_text="Reference photo (ID photo or earlier selfie).",
-    )
-    selfie_base64 = serializers.CharField(
-        required=False, help_text="Selfie as base64, for JSON requests."
-    )
-    reference_base64 = serializers.CharField(
-        required=False, help_text="Reference as base64, for JSON requests."
+        max_length=APPLICANT_REF_MAX_LENGTH,
+        validators=[
+            RegexValidator(
+                APPLICANT_REF_PATTERN,
+                message=f"must be {APPLICANT_REF_RULE}.",
+                code="invalid_applicant_ref",
+            )
+        ],
+        help_text=f"Your id for the person: {APPLICANT_REF_RULE}. It is the path segment that "
+        "erases the applicant (`DELETE /api/v1/applicants/{applicant_ref}/`).",
     )
     reference_source = serializers.ChoiceField(
         choices=ReferenceSource.choices, default=ReferenceSource.ID_PHOTO
@@ -55,24 +155,7 @@ class PairCreateSerializer(serializers.Serializer[dict[str, Any]]):
         help_text="Backend to use; default by priority.",
     )
     callback_url = serializers.URLField(required=False, allow_blank=True, max_length=500)
-    metadata = serializers.JSONField(
-        required=False, help_text="Object of at most 4 KB, returned as sent."
-    )
-
-    def validate_applicant_ref(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("'applicant_ref' is required.", code="required")
-        return value
-
-    def validate_metadata(self, value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise ApiError("invalid_metadata", "'metadata' must be a JSON object.", "metadata")
-        if len(json.dumps(value).encode()) > METADATA_MAX_BYTES:
-            raise ApiError(
-                "metadata_too_large", "'metadata' must be at most 4 KB as JSON.", "metadata"
-            )
-        return value
+    metadata = MetadataField(required=False, help_text=METADATA_RULE)
 
     def validate_callback_url(self, value: str) -> str:
         if value:
@@ -86,46 +169,29 @@ class PairCreateSerializer(serializers.Serializer[dict[str, Any]]):
                 ) from refused
         return value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        for name in ("selfie", "reference"):
-            attrs[f"{name}_bytes"] = self._image_bytes(attrs, name)
-        return attrs
 
-    def _image_bytes(self, attrs: dict[str, Any], name: str) -> bytes:
-        upload = attrs.pop(name, None)
-        encoded = attrs.pop(f"{name}_base64", None)
-        if upload is not None and encoded is not None:
-            raise ApiError("ambiguous_field", f"Send '{name}' or '{name}_base64', not both.", name)
-        if upload is not None:
-            if upload.size > settings.KYC_MAX_IMAGE_BYTES:
-                raise ApiError(
-                    "image_too_large",
-                    f"{name} is {upload.size} bytes; the limit is {settings.KYC_MAX_IMAGE_BYTES}.",
-                    name,
-                    413,
-                )
-            data: bytes = upload.read()
-            return data
-        if encoded is not None:
-            if len(encoded) > settings.KYC_MAX_IMAGE_BYTES * 4 // 3 + 8:
-                raise ApiError(
-                    "image_too_large",
-                    f"{name}_base64 is larger than the image limit.",
-                    f"{name}_base64",
-                    413,
-                )
-            if "," in encoded[:100] and encoded.startswith("data:"):
-                encoded = encoded.split(",", 1)[1]  # accept data: URLs as mobile SDKs produce them
-            try:
-                return base64.b64decode(encoded, validate=True)
-            except (binascii.Error, ValueError) as error:
-                raise ApiError(
-                    "invalid_base64", f"'{name}_base64' is not valid base64.", f"{name}_base64"
-                ) from error
-        raise ApiError("missing_field", f"'{name}' (a file) or '{name}_base64' is required.", name)
+class MultipartSubmissionSerializer(SubmissionSerializer):
+    """The two images as files."""
+
+    selfie = ImageFileField(help_text="Selfie image file (JPEG or PNG; WebP and BMP also work).")
+    reference = ImageFileField(help_text="Reference photo (ID photo or earlier selfie).")
 
 
-class PairListQuerySerializer(serializers.Serializer[dict[str, Any]]):
+class JsonSubmissionSerializer(SubmissionSerializer):
+    """The two images as base64 text."""
+
+    selfie_base64 = Base64ImageField(
+        source="selfie",
+        help_text="Selfie image (JPEG or PNG; WebP and BMP also work) as standard base64. "
+        "Line breaks and a `data:` URL prefix are accepted.",
+    )
+    reference_base64 = Base64ImageField(
+        source="reference",
+        help_text="Reference photo (ID photo or earlier selfie) as standard base64.",
+    )
+
+
+class PairListQuerySerializer(TextOnlySerializer):
     applicant_ref = serializers.CharField(required=False, max_length=64)
     status = serializers.ChoiceField(choices=PairStatus.choices, required=False)
 

@@ -9,7 +9,13 @@ router.register("image-pairs", ImagePairViewSet, basename="image-pair")
 
 urlpatterns = [
     *router.urls,
-    path("applicants/<str:applicant_ref>/", ApplicantErasureView.as_view(), name="applicant-erase"),
+    # Any stored reference, "/" (sent as %2F) and line breaks included: references accepted
+    # before their alphabet was enforced must stay erasable.
+    re_path(
+        r"^applicants/(?P<applicant_ref>[\s\S]+)/$",
+        ApplicantErasureView.as_view(),
+        name="applicant-erase",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # [\s\S], not ".": a path with an encoded line break (%0A) is still answered in JSON.

@@ -17,20 +17,23 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.pagination import Cursor, CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.utils.mediatypes import media_type_matches
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from kyc.api.authentication import ApiKeyAuthentication, ClientPrincipal
 from kyc.api.errors import ApiError
+from kyc.api.intake import invalid_text, is_text
+from kyc.api.parsers import PARSER_CLASSES, BoundedJSONParser
 from kyc.api.serializers import (
     ErasureSerializer,
     ErrorSerializer,
-    PairCreateSerializer,
+    JsonSubmissionSerializer,
+    MultipartSubmissionSerializer,
     PairListQuerySerializer,
 )
 from kyc.audit.chain import Actor
@@ -162,8 +165,8 @@ def _invalid_cursor() -> ApiError:
     create=extend_schema(
         summary="Submit an image pair",
         request={
-            "multipart/form-data": PairCreateSerializer,
-            "application/json": PairCreateSerializer,
+            "multipart/form-data": MultipartSubmissionSerializer,
+            "application/json": JsonSubmissionSerializer,
         },
         parameters=[
             OpenApiParameter(
@@ -191,34 +194,34 @@ class ImagePairViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = PARSER_CLASSES
     pagination_class = PairCursor
     lookup_field = "public_id"
     lookup_url_kwarg = "pair_id"
     lookup_value_regex = "[0-9a-fA-F-]{36}"
-    serializer_class = PairSerializer  # every answer; create reads a PairCreateSerializer
+    serializer_class = PairSerializer  # every answer; create reads a submission serializer
 
     def get_queryset(self) -> QuerySet[ImagePair]:
         return pairs_for_client(self.client)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        _keep_out_of_logs(request.data)
-        serializer = PairCreateSerializer(data=request.data)
+        body = request.data  # parsed first: a media type we do not read is a 415 here
+        _keep_out_of_logs(body)
+        submission = (
+            JsonSubmissionSerializer
+            if media_type_matches(BoundedJSONParser.media_type, request.content_type)
+            else MultipartSubmissionSerializer
+        )
+        serializer = submission(data=body)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > 255:
-            raise ApiError(
-                "invalid_value",
-                "Idempotency-Key must be at most 255 characters.",
-                "Idempotency-Key",
-            )
+        key = _idempotency_key(request)
         pair, replayed = submit_pair(
             self.client,
             Submission(
                 applicant_ref=data["applicant_ref"],
-                selfie=data["selfie_bytes"],
-                reference=data["reference_bytes"],
+                selfie=data["selfie"],
+                reference=data["reference"],
                 reference_source=data["reference_source"],
                 vendor=data.get("vendor") or "",
                 callback_url=data.get("callback_url") or "",
@@ -227,14 +230,14 @@ class ImagePairViewSet(
             ),
         )
         if replayed and pair.first_response is not None:
-            body = pair.first_response
+            answer = pair.first_response
         else:
-            body = self.get_serializer(pair).data
-            record_first_response(pair, body)
+            answer = self.get_serializer(pair).data
+            record_first_response(pair, answer)
         headers = {"Location": f"/api/v1/image-pairs/{pair.public_id}/"}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
+        return Response(answer, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         query = PairListQuerySerializer(data=request.query_params)
@@ -249,9 +252,28 @@ class ImagePairViewSet(
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
+def _idempotency_key(request: Request) -> str:
+    key: str = request.headers.get("Idempotency-Key", "").strip()
+    if not is_text(key):
+        raise invalid_text("Idempotency-Key")
+    if len(key) > 255:
+        raise ApiError(
+            "invalid_value", "Idempotency-Key must be at most 255 characters.", "Idempotency-Key"
+        )
+    return key
+
+
 class ApplicantErasureView(ClientApiMixin, APIView):
     @extend_schema(
         summary="Erase an applicant's images",
+        parameters=[
+            OpenApiParameter(
+                "applicant_ref",
+                str,
+                OpenApiParameter.PATH,
+                description="The applicant_ref as submitted, percent-encoded (`/` as `%2F`).",
+            )
+        ],
         description="Deletes every image of the applicant; decisions, hashes and the audit "
         "trail stay. Idempotent: a repeat answers 200 with the first erasure's `erased_at` and "
         '`"pairs": 0` and changes nothing (unless new pairs were submitted since).',

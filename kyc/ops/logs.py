@@ -101,7 +101,7 @@ def mask_json_in_context(data: Any, placeholder: str) -> None:
         mask_in_context(data, placeholder)
         try:
             data = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # masked whole above; intake refuses it next
             return
     if isinstance(data, dict):
         for value in data.values():

@@ -57,6 +57,11 @@ _PAIR_STATUS = {
     REJECT: PairStatus.REJECTED,
     RESUBMIT: PairStatus.RESUBMIT,
 }
+#: The taxonomy code of each refusal of kyc.images, for an image refused before the vendor call.
+_LOCAL_CHECK_CODES = {
+    "image_too_large": ErrorCode.IMAGE_TOO_LARGE,
+    "image_too_small": ErrorCode.IMAGE_TOO_SMALL,
+}
 #: Reasons that put a case ahead of plain gray-band scores in the queue.
 _URGENT_REASONS = {"vendor_failed", "vendor_disagreement", "age_risk", "gender_risk"}
 
@@ -96,9 +101,7 @@ def run_attempt(attempt_id: int) -> float | None:
         result = CompareResult(
             vendor=attempt.vendor,
             status=ResultStatus.INVALID_INPUT,
-            error_code=ErrorCode.IMAGE_TOO_LARGE
-            if rejected.code in {"image_too_small", "image_too_large"}
-            else ErrorCode.INVALID_IMAGE,
+            error_code=_LOCAL_CHECK_CODES.get(rejected.code, ErrorCode.INVALID_IMAGE),
             vendor_message=rejected.message,
             details={"which": rejected.field, "local_check": rejected.code},
         )

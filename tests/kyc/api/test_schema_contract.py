@@ -264,6 +264,37 @@ def test_the_answers_cover_every_operation_and_every_documented_status(openapi):
     assert answered <= documented
 
 
+def test_each_request_body_lists_the_images_as_its_media_type_carries_them(openapi):
+    content = openapi["paths"][URL]["post"]["requestBody"]["content"]
+
+    def documented(media_type: str) -> dict[str, Any]:
+        name = content[media_type]["schema"]["$ref"].rsplit("/", 1)[1]
+        schema: dict[str, Any] = openapi["components"]["schemas"][name]
+        return schema
+
+    def images(schema: dict[str, Any]) -> dict[str, tuple[str, str]]:
+        return {
+            name: (field["type"], field["format"])
+            for name, field in schema["properties"].items()
+            if field.get("format") in {"byte", "binary"}
+        }
+
+    as_json, as_form = documented("application/json"), documented("multipart/form-data")
+    assert images(as_json) == {
+        "selfie_base64": ("string", "byte"),
+        "reference_base64": ("string", "byte"),
+    }
+    assert images(as_form) == {"selfie": ("string", "binary"), "reference": ("string", "binary")}
+    assert sorted(as_json["required"]) == ["applicant_ref", "reference_base64", "selfie_base64"]
+    assert sorted(as_form["required"]) == ["applicant_ref", "reference", "selfie"]
+    for schema in (as_json, as_form):
+        ref = schema["properties"]["applicant_ref"]
+        assert (ref["pattern"], ref["maxLength"]) == ("^[A-Za-z0-9][A-Za-z0-9._~:@+-]*$", 64)
+        assert schema["properties"]["metadata"]["type"] == "object"
+        assert "4096 bytes" in schema["properties"]["metadata"]["description"]
+        assert "10 levels" in schema["properties"]["metadata"]["description"]
+
+
 # --- and the check itself catches a disagreement --------------------------------------------
 
 

@@ -124,6 +124,20 @@ def test_redaction_masks_applicant_references_in_paths_queries_and_fields():
     assert "jane" not in record.query
 
 
+@pytest.mark.parametrize(
+    ("path", "masked"),
+    [
+        ("/api/v1/applicants/sec/slash-1/", "/api/v1/applicants/[applicant_ref]/"),
+        ("/api/v1/applicants/../../etc/passwd/", "/api/v1/applicants/[applicant_ref]/"),
+        ("/api/v1/applicants/sec/slash-1", "/api/v1/applicants/[applicant_ref]"),
+        ("/api/v1/applicants/a/b/?x=1", "/api/v1/applicants/[applicant_ref]/?x=1"),
+    ],
+)
+def test_a_reference_with_slashes_is_masked_whole_in_an_erasure_path(path, masked):
+    # The erasure route takes any stored reference, so its path may hold slashes.
+    assert redact(f"Not Found: {path} (404)") == f"Not Found: {masked} (404)"
+
+
 def test_references_of_applicants_loaded_in_a_request_are_masked_anywhere(db):
     from tests.factories import ApplicantFactory
 

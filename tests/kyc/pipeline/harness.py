@@ -106,12 +106,16 @@ class Harness:
             )
 
     def submit(
-        self, selfie: str = "df_img1.jpg", reference: str = "df_img2.jpg", **fields: Any
+        self,
+        selfie: str | bytes = "df_img1.jpg",
+        reference: str | bytes = "df_img2.jpg",
+        **fields: Any,
     ) -> ImagePair:
+        """Submit two faces of the shared set by name, or an image's bytes."""
         data = {
             "applicant_ref": fields.pop("applicant_ref", "user-1"),
-            "selfie": SimpleUploadedFile("s.jpg", face_bytes(selfie)),
-            "reference": SimpleUploadedFile("r.jpg", face_bytes(reference)),
+            "selfie": SimpleUploadedFile("s.jpg", _image(selfie)),
+            "reference": SimpleUploadedFile("r.jpg", _image(reference)),
             **fields,
         }
         response = self.api.post("/api/v1/image-pairs/", data, format="multipart")
@@ -122,6 +126,10 @@ class Harness:
         self.tasks.run_all()
         pair.refresh_from_db()
         return pair
+
+
+def _image(name_or_data: str | bytes) -> bytes:
+    return name_or_data if isinstance(name_or_data, bytes) else face_bytes(name_or_data)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from kyc.audit.chain import verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.models import AttemptPurpose, AttemptStatus, PairStatus
 from reviews.models import ReviewCase
+from tests.factories import jpeg
 from vendors.registry import COMMERCIAL_BACKENDS
 
 NO_FACE = {
@@ -111,3 +112,29 @@ def test_preflight_lets_a_good_pair_through_to_the_vendor(harness):
         ("local", AttemptPurpose.PREFLIGHT),
         ("advance", AttemptPurpose.DECIDE),
     ]
+
+
+@pytest.mark.parametrize(("vendor", "minimum"), [("advance", 256), ("alibaba", 480)])
+def test_a_100px_photo_asks_for_new_photos_as_too_small_without_a_vendor_call(
+    harness, vendor, minimum
+):
+    # Issue 15 item 12: it ended as `image_too_large`, the one code a client cannot act on here.
+    harness.enable(vendor, preflight=False)
+
+    pair = harness.run(harness.submit(selfie=jpeg(100, 100)))
+
+    assert (pair.status, pair.status_reason) == (PairStatus.RESUBMIT, "image_too_small")
+    attempt = pair.deciding_attempt
+    assert (attempt.vendor, attempt.status, attempt.error_code) == (
+        vendor,
+        AttemptStatus.INVALID_INPUT,
+        "IMAGE_TOO_SMALL",
+    )
+    assert attempt.details == {"which": "selfie", "local_check": "image_too_small"}
+    assert attempt.vendor_message == (
+        f"selfie is 100x100 pixels, below the {vendor} minimum of {minimum} px."
+    )
+    assert harness.sandboxes[vendor].requests() == []
+    answer = harness.api.get(f"/api/v1/image-pairs/{pair.public_id}/").json()
+    assert (answer["status"], answer["status_reason"]) == ("resubmit", "image_too_small")
+    assert [a["error_code"] for a in answer["attempts"]] == ["IMAGE_TOO_SMALL"]
