@@ -74,12 +74,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Staff access, in this order: which device verified the session, end idle or too old
-    # sessions, then send anyone whose role needs a second factor to enter (or set up) one.
+    "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff access, after messages (the sign-in page says why a session ended), in this order:
+    # which device verified the session, end idle or too old sessions, then send anyone whose
+    # role needs a second factor to enter (or set up) one.
     "django_otp.middleware.OTPMiddleware",
     "kyc.access.middleware.SessionTimeoutMiddleware",
     "kyc.access.middleware.SecondFactorMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

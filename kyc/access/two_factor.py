@@ -8,6 +8,7 @@ middleware says which device verified the session. Nothing here computes a code.
 
 from __future__ import annotations
 
+import math
 import re
 from base64 import b32encode
 
@@ -210,7 +211,7 @@ def _check_allowed(device: Device) -> None:
     allowed, details = device.verify_is_allowed()
     if not allowed:
         until = (details or {}).get("locked_until")
-        wait = max(1, int((until - timezone.now()).total_seconds()) + 1) if until else 1
+        wait = max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
         raise SecondFactorError(
             f"Too many wrong codes. Wait {wait} second{'s' if wait != 1 else ''}, then try again.",
             code="too_many_attempts",

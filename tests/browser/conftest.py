@@ -73,6 +73,24 @@ def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-unty
         page.wait_for_load_state("networkidle")
 
 
+#: axe-core (npm axe-core 4.14.1, MPL-2.0), for the tests only: it is never served.
+AXE = Path(__file__).resolve().parent / "axe" / "axe.min.js"
+
+
+def serious_accessibility_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical findings on the page as it is now (DESIGN §12: none).
+
+    Evaluated through the browser's debugging protocol, which the page's CSP does not govern.
+    """
+    page.evaluate(AXE.read_text())
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} element(s))"
+        for violation in results["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+
+
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
