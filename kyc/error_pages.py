@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -25,8 +26,12 @@ def _api(request: HttpRequest) -> bool:
 def _back(request: HttpRequest) -> str:
     """The page the visitor came from, when it is one of ours and not this one."""
     referer = request.headers.get("Referer", "")
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # the very error a 400 page may be showing
+        return ""
     ours = url_has_allowed_host_and_scheme(
-        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        referer, allowed_hosts={host}, require_https=request.is_secure()
     )
     return referer if ours and not referer.endswith(request.get_full_path()) else ""
 
