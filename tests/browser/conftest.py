@@ -85,7 +85,8 @@ def serious_accessibility_violations(page) -> list[str]:  # type: ignore[no-unty
     page.evaluate(AXE.read_text())
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
     return [
-        f"{violation['id']}: {violation['help']} ({len(violation['nodes'])} element(s))"
+        f"{violation['id']}: {violation['help']}: "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
         for violation in results["violations"]
         if violation["impact"] in {"serious", "critical"}
     ]
