@@ -89,6 +89,12 @@ def test_every_staff_page_carries_the_warning_and_its_clock(reviewer, clock):
     assert 'id="session-timeout"' not in Client().get("/accounts/login/").content.decode()
 
 
+def test_the_admin_warns_the_same_way(admin_client):
+    html = admin_client.get("/admin/").content.decode()
+    assert 'id="session-timeout"' in html
+    assert "/static/js/session.js" in html and "/static/css/session.css" in html
+
+
 def test_asking_how_long_is_left_is_not_activity_but_staying_signed_in_is(reviewer, clock):
     client = signed_in(reviewer)
     clock.shift(timedelta(minutes=10))
