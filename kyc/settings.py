@@ -307,8 +307,8 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "kyc.error_pages.csrf_failure"
 # Cookies travel over HTTPS only whenever DEBUG is off (and always in production): a session cookie
-# opens biometric images. (Browsers treat http://localhost and 127.0.0.1 as secure, so the
-# demo and the browser tests still sign in.)
+# opens biometric images. (Chromium treats http://localhost and 127.0.0.1 as secure, so the
+# browser tests and the demo still sign in over plain HTTP there.)
 SESSION_COOKIE_SECURE = PRODUCTION or not DEBUG
 CSRF_COOKIE_SECURE = PRODUCTION or not DEBUG
 X_FRAME_OPTIONS = "DENY"
