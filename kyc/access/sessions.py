@@ -27,8 +27,10 @@ from kyc.users import StaffUser
 
 SIGNED_IN_AT = "access_signed_in_at"
 LAST_ACTIVITY = "access_last_activity"
-#: A request within this many seconds of the last recorded one does not write the session again.
-ACTIVITY_RESOLUTION = 10
+#: The idle clock is kept to the minute: a request within a minute of the last recorded one does
+#: not write the session again (reading pages costs no write), so a session may end up to a
+#: minute before KYC_SESSION_IDLE_MINUTES after its very last request.
+ACTIVITY_RESOLUTION = 60
 #: The page warns this long before the idle timeout (at most half of it).
 WARNING_SECONDS = 120
 
