@@ -21,7 +21,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kyc.access import two_factor
 from kyc.models import ApiClient, ImagePair
 from vendors.models import VendorConfig
 
@@ -49,11 +51,24 @@ FACES_DIR = Path(
 )
 
 
+@dataclass(frozen=True)
+class DemoSignIn:
+    """How one demo user signs in: the password, then a code from an authenticator app that
+    holds `totp_key`, or one of `recovery_codes`."""
+
+    login: DemoLogin
+    totp_key: str
+    recovery_codes: list[str]
+
+
 @transaction.atomic
-def create_demo_users() -> tuple[DemoLogin, ...]:
-    """The groups (`manage.py bootstrap_roles`) and one user per role, passwords reset."""
+def create_demo_users() -> list[DemoSignIn]:
+    """The groups (`manage.py bootstrap_roles`) and one user per role, passwords reset, each with
+    an authenticator key already set up (kept across runs, so an app that holds it keeps working)
+    and fresh recovery codes: every role signs in with a second factor, the demo's too."""
     call_command("bootstrap_roles", stdout=io.StringIO())
     User = get_user_model()
+    sign_ins = []
     for login in DEMO_LOGINS:
         user, _ = User.objects.get_or_create(username=login.username)
         # Only the administrator may enter the Django admin; everyone else works in the app.
@@ -63,7 +78,15 @@ def create_demo_users() -> tuple[DemoLogin, ...]:
         user.save()
         if login.group:
             user.groups.set([Group.objects.get(name=login.group)])
-    return DEMO_LOGINS
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            TOTPDevice.objects.filter(user=user).delete()
+            device = TOTPDevice.objects.create(
+                user=user, name=two_factor.AUTHENTICATOR, confirmed=True
+            )
+        codes = two_factor.replace_recovery_codes(user)
+        sign_ins.append(DemoSignIn(login, two_factor.secret_text(device), codes))
+    return sign_ins
 
 
 @transaction.atomic

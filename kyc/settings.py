@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Second factors for staff (kyc.access builds its pages and policy on these models).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "vendors",
     "kyc.audit",
     "kyc.access",
@@ -72,6 +76,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff access, after messages (the sign-in page says why a session ended), in this order:
+    # which device verified the session, end idle or too old sessions, then send anyone whose
+    # role needs a second factor to enter (or set up) one.
+    "django_otp.middleware.OTPMiddleware",
+    "kyc.access.middleware.SessionTimeoutMiddleware",
+    "kyc.access.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -88,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kyc.access.context_processors.session_clock",
             ],
         },
     },
@@ -138,6 +149,13 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"  # reviews.views.home sends each role to its own page
 LOGOUT_REDIRECT_URL = "login"
+# A staff session ends after this many minutes without a request (the page warns shortly
+# before), and SESSION_COOKIE_AGE seconds after sign-in however active it is (kyc/access).
+KYC_SESSION_IDLE_MINUTES = env.int("KYC_SESSION_IDLE_MINUTES", default=15)
+if KYC_SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("KYC_SESSION_IDLE_MINUTES must be at least 1.")
+# The name authenticator apps show next to a staff member's code.
+OTP_TOTP_ISSUER = env.str("KYC_TOTP_ISSUER", default="KYC face review")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -315,13 +333,17 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "kyc.error_pages.csrf_failure"
+# Cookies travel over HTTPS only whenever DEBUG is off (and always in production): a session cookie
+# opens biometric images. (Chromium treats http://localhost and 127.0.0.1 as secure, so the
+# browser tests and the demo still sign in over plain HTTP there.)
+SESSION_COOKIE_SECURE = PRODUCTION or not DEBUG
+CSRF_COOKIE_SECURE = PRODUCTION or not DEBUG
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from kyc.access.denied import AccessDenied
 from kyc.users import Visitor
 from reviews.models import CaseQueue
 
@@ -63,7 +64,7 @@ def staff_page(*perms: str, login: bool = True) -> Callable[[View], View]:
                     return redirect_to_login(request.get_full_path())
                 raise PermissionDenied("Sign in first.")
             if not user.has_perms(perms):
-                raise PermissionDenied("You do not have permission to open this page.")
+                raise AccessDenied("You do not have permission to open this page.", perms)
             return view(request, *args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

@@ -390,8 +390,53 @@ KNOWN_EVENT_TYPES = (
     "api_key.revoked",
     "webhook_secret.rotated",
     "audit.exported",
+    # Staff access: second factor and sessions
+    "second_factor.enrolled",
+    "second_factor.removed",
+    "second_factor.reset",
+    "second_factor.policy_changed",
+    "sessions.ended",
 )
 EVENT_TYPES_CACHE_SECONDS = 600
+#: What people call each event type (the audit trail, its filter, a case's timeline).
+EVENT_LABELS = {
+    "pair.submitted": "Pair submitted",
+    "comparison.recorded": "Comparison recorded",
+    "comparison.second_opinion": "Second opinion requested",
+    "pair.decided": "Pair decided",
+    "review.opened": "Review case opened",
+    "review.claimed": "Case claimed",
+    "review.released": "Case released",
+    "review.decision": "Decision",
+    "review.four_eyes_required": "Second review required",
+    "images.viewed": "Images viewed",
+    "images.purged": "Images purged",
+    "comparison.rerun_requested": "Re-run requested",
+    "evidence.exported": "Evidence exported",
+    "applicant.erased": "Applicant erased",
+    "applicant.legal_hold": "Legal hold changed",
+    "vendor_config.changed": "Vendor settings changed",
+    "api_key.created": "API key created",
+    "api_key.revoked": "API key revoked",
+    "webhook_secret.rotated": "Webhook secret rotated",
+    "audit.exported": "Audit trail exported",
+    # Staff access: second factor and sessions
+    "second_factor.enrolled": "Second factor set up",
+    "second_factor.removed": "Second factor removed by its user",
+    "second_factor.reset": "Second factor reset by an administrator",
+    "second_factor.policy_changed": "Second-factor rule of a role changed",
+    "sessions.ended": "Signed out everywhere",
+}
+
+
+def event_label(event_type: str) -> str:
+    """What people call an event type; a type without a label of its own reads as words
+    ("thing.did_this" → "Thing: did this") rather than as code."""
+    if event_type in EVENT_LABELS:
+        return EVENT_LABELS[event_type]
+    subject, _, action = event_type.partition(".")
+    words = subject.replace("_", " ").capitalize()
+    return f"{words}: {action.replace('_', ' ')}" if action else words
 
 
 def event_types() -> list[str]:

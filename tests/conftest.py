@@ -93,6 +93,24 @@ def _isolated_cache(settings):
 
 
 @pytest.fixture
+def client():
+    """pytest-django's client, past the second factor once it signs in (tests/staff.py)."""
+    from tests.staff import StaffClient
+
+    return StaffClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin_client, past the second factor like every administrator's."""
+    from tests.staff import StaffClient
+
+    client = StaffClient()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
 def default_rows(transactional_db):
     """Re-create what the data migrations seed (a transactional test flushes it)."""
     from importlib import import_module

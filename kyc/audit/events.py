@@ -13,6 +13,8 @@ from kyc.audit.chain import Actor, append
 from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import Group
+
     from kyc.models import (
         ApiClient,
         ApiKey,
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
         ImagePair,
         RetentionPolicy,
     )
+    from kyc.users import StaffUser
     from vendors.models import VendorConfig
 
 __all__ = ["Actor", "append", "changed_event", "changes", "pair_event"]
@@ -219,3 +222,55 @@ def retention_policy_changed(
 def rerun_requested(pair: ImagePair, actor: Actor, *, vendor: str, attempt: str) -> AuditEvent:
     """A calibration re-run on another vendor; its result never changes the pair's decision."""
     return pair_event(actor, "comparison.rerun_requested", pair, vendor=vendor, attempt=attempt)
+
+
+# Staff access: second factor and sessions
+
+
+def _staff_user_event(
+    actor: Actor, event_type: str, user: StaffUser, params: dict[str, Any]
+) -> AuditEvent:
+    """An event about one staff account (the username is a colleague's, not an applicant's)."""
+    return append(
+        actor=actor,
+        event_type=event_type,
+        subject_type="user",
+        subject_id=str(user.pk),
+        params={"username": user.get_username(), **params},
+    )
+
+
+def second_factor_enrolled(
+    user: StaffUser, actor: Actor, *, device: str, recovery_codes: int
+) -> AuditEvent:
+    return _staff_user_event(
+        actor,
+        "second_factor.enrolled",
+        user,
+        {"device": device, "recovery_codes": recovery_codes},
+    )
+
+
+def second_factor_removed(user: StaffUser, actor: Actor, *, devices: list[str]) -> AuditEvent:
+    """The user removed their own second factor (to set up a new one)."""
+    return _staff_user_event(actor, "second_factor.removed", user, {"devices": devices})
+
+
+def second_factor_reset(user: StaffUser, actor: Actor, *, devices: list[str]) -> AuditEvent:
+    """An administrator removed a user's second factor: they set up a new one at next sign-in."""
+    return _staff_user_event(actor, "second_factor.reset", user, {"devices": devices})
+
+
+def second_factor_policy_changed(group: Group, actor: Actor, *, required: bool) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="second_factor.policy_changed",
+        subject_type="role",
+        subject_id=str(group.pk),
+        params={"role": group.name, "required": required},
+    )
+
+
+def sessions_ended(user: StaffUser, actor: Actor, *, sessions: int) -> AuditEvent:
+    """An administrator signed a user out everywhere."""
+    return _staff_user_event(actor, "sessions.ended", user, {"sessions": sessions})

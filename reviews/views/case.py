@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from kyc.access.denied import AccessDenied
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus, ImagePair
@@ -22,7 +22,7 @@ from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
-from reviews.permissions import REVIEW, can_work_queue, staff_page
+from reviews.permissions import REVIEW, SECOND_REVIEW, can_work_queue, staff_page
 from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
 
@@ -347,7 +347,7 @@ def second_opinion(request: StaffRequest, case_id: UUID) -> HttpResponse:
         messages.error(request, "This case is decided; it is read-only.")
         return back
     if not can_work_queue(request.user, case.queue):
-        raise PermissionDenied("This case is for senior reviewers.")
+        raise AccessDenied("This case is for senior reviewers.", (REVIEW, SECOND_REVIEW))
     try:
         request_second_opinion(case.pair, vendor, Actor.user(request.user))
     except ApplicationError as refused:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
 
+from kyc.access.denied import AccessDenied
 from reviews.permissions import home_url_for
 
 
@@ -14,5 +14,5 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect_to_login("/")
     url = home_url_for(request.user)
     if url is None:
-        return render(request, "reviews/no_access.html", status=403)
+        raise AccessDenied("No area of this application is open to you yet.")
     return HttpResponseRedirect(url)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from kyc.access.denied import AccessDenied
 from kyc.users import StaffRequest
 from reviews import selectors, services
 from reviews.models import CaseQueue
@@ -88,7 +88,7 @@ def take_next(request: StaffRequest) -> HttpResponse:
     if queue not in CaseQueue.values:
         queue = CaseQueue.STANDARD
     if queue == CaseQueue.SENIOR and not can_second_review(request.user):
-        raise PermissionDenied("The senior queue is for senior reviewers.")
+        raise AccessDenied("The senior queue is for senior reviewers.", (REVIEW, SECOND_REVIEW))
     case = services.take_next(request.user, queue)
     back = reverse("reviews:senior" if queue == CaseQueue.SENIOR else "reviews:queue")
     if case is None:

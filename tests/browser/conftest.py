@@ -54,11 +54,42 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
 
 
 def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as a person does: the password, then the code their authenticator app shows (an
+    app is set up for the user first, if they have none)."""
+    from django.contrib.auth import get_user_model
+
+    from tests.staff import give_authenticator, totp_code
+
+    user = get_user_model().objects.filter(username=username).first()
+    device = give_authenticator(user) if user is not None else None
     page.goto("/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+    if device is not None and "/accounts/second-factor/verify/" in page.url:
+        page.fill("#id_code", totp_code(device))
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+
+
+#: axe-core (npm axe-core 4.14.1, MPL-2.0), for the tests only: it is never served.
+AXE = Path(__file__).resolve().parent / "axe" / "axe.min.js"
+
+
+def serious_accessibility_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical findings on the page as it is now (DESIGN §12: none).
+
+    Evaluated through the browser's debugging protocol, which the page's CSP does not govern.
+    """
+    page.evaluate(AXE.read_text())
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{violation['id']}: {violation['help']}: "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
+        for violation in results["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
 
 
 def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]

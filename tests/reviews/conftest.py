@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from tests.factories import UserFactory
+from tests.staff import StaffClient
 
 
 def person(username: str, role: str | None) -> Any:
@@ -26,8 +26,8 @@ auditor = person("audrey", "Auditors")
 nobody = person("nora", None)
 
 
-def signed_in(user) -> Client:
-    client = Client()
+def signed_in(user) -> StaffClient:
+    client = StaffClient()
     client.force_login(user)
     return client
 
@@ -36,7 +36,7 @@ def signed_in_as(fixture: str) -> Any:
     """A fixture: a test client signed in as the user of the fixture named `fixture`."""
 
     @pytest.fixture
-    def client(request) -> Client:
+    def client(request) -> StaffClient:
         return signed_in(request.getfixturevalue(fixture))
 
     return client

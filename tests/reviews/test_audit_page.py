@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
 from django.utils import timezone
 
-from kyc.audit.chain import verify_chain
+from kyc.access import two_factor
+from kyc.audit import events
+from kyc.audit.chain import Actor, verify_chain
 from kyc.audit.models import AuditEvent
 from reviews import services
 from tests.reviews.cases import decide, opened_case
@@ -112,3 +115,38 @@ def test_verify_now_finds_a_tampered_chain_and_the_banner_says_where(as_auditor,
     html = response.content.decode()
     assert "Chain broken" in html
     assert f"event #{victim.seq}" in html
+
+
+def test_staff_access_events_show_with_their_labels_and_can_be_filtered(as_auditor, reviewer):
+    admin = Actor.system("an administrator")
+    with transaction.atomic():
+        events.second_factor_enrolled(
+            reviewer, Actor.user(reviewer), device="totp", recovery_codes=10
+        )
+        events.second_factor_removed(reviewer, Actor.user(reviewer), devices=["totp"])
+        events.second_factor_reset(reviewer, admin, devices=["totp", "recovery_code"])
+        events.sessions_ended(reviewer, admin, sessions=2)
+    two_factor.set_role_policy(Group.objects.get(name="Reviewers"), admin, required=False)
+    labels = {
+        "second_factor.enrolled": "Second factor set up",
+        "second_factor.removed": "Second factor removed by its user",
+        "second_factor.reset": "Second factor reset by an administrator",
+        "second_factor.policy_changed": "Second-factor rule of a role changed",
+        "sessions.ended": "Signed out everywhere",
+    }
+    page = as_auditor.get("/audit/")
+    choices = dict(page.context["form"].fields["event_type"].choices)
+    html = page.content.decode()
+    for event_type, label in labels.items():
+        assert choices[event_type] == label
+        assert f'{label}<br><span class="mono faint">{event_type}</span>' in html
+        rows = as_auditor.get(f"/audit/?event_type={event_type}").context["rows"]
+        assert [row.event_type for row in rows] == [event_type]
+    assert {
+        row.event_type for row in as_auditor.get(f"/audit/?subject={reviewer.pk}").context["rows"]
+    } == {
+        "second_factor.enrolled",
+        "second_factor.removed",
+        "second_factor.reset",
+        "sessions.ended",
+    }

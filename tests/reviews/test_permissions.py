@@ -15,6 +15,7 @@ from reviews.models import CaseStatus, Decision, ReasonCode
 from tests.factories import UserFactory, jpeg
 from tests.reviews.cases import opened_case
 from tests.reviews.conftest import signed_in
+from tests.staff import StaffClient
 
 pytestmark = pytest.mark.django_db
 
@@ -179,7 +180,7 @@ def test_the_home_page_sends_each_role_to_its_own_page(reviewer, senior, auditor
 
 
 def test_signing_out_needs_a_post_with_a_csrf_token(reviewer):
-    client = Client(enforce_csrf_checks=True)
+    client = StaffClient(enforce_csrf_checks=True)
     client.force_login(reviewer)
     assert client.get("/accounts/logout/").status_code == 405
     assert client.post("/accounts/logout/").status_code == 403  # no CSRF token
@@ -188,7 +189,7 @@ def test_signing_out_needs_a_post_with_a_csrf_token(reviewer):
 
 def test_review_actions_refuse_a_post_without_a_csrf_token(reviewer):
     case = opened_case()
-    client = Client(enforce_csrf_checks=True)
+    client = StaffClient(enforce_csrf_checks=True)
     client.force_login(reviewer)
     assert client.post("/review/take-next/").status_code == 403
     response = client.post(

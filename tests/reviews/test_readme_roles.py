@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 
 from reviews.roles import ROLES
 from tests.conftest import REPO
 from tests.factories import ImagePairFactory, UserFactory
+from tests.staff import StaffClient
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_the_readme_lists_every_role_with_exactly_its_permissions():
 def test_each_role_opens_exactly_the_pages_the_readme_lists(role):
     _, opens = readme_roles()[role]
     pair = ImagePairFactory(status="approved")
-    browser = Client()
+    browser = StaffClient()
     browser.force_login(UserFactory(role=role))
     address = {"evidence": f"/stats/pairs/{pair.public_id}/evidence.json"}
     answered = {page: browser.get(address.get(page, page)).status_code for page in PAGES}

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from kyc.demo import SeedReport, create_demo_users, enable_backends, seed_demo_data
+from kyc.demo import DemoSignIn, SeedReport, create_demo_users, enable_backends, seed_demo_data
 from kyc.worker_process import web_command, worker_command
 from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
 
@@ -36,6 +36,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION:
+            # The demo makes users with published passwords and prints their second factors.
+            raise CommandError(
+                "The demo is for development only: it creates users with known passwords and "
+                "prints their sign-in keys. It refuses to run with DJANGO_ENV=production."
+            )
         port: int = options["port"]
         sandboxes = start_all("127.0.0.1", options["sandbox_base_port"])
         write_environment_file(sandboxes, Path(settings.VAR_DIR) / "sandboxes.json")
@@ -43,7 +49,7 @@ class Command(BaseCommand):
         for variables in client_environment(sandboxes).values():
             child_env.update(variables)
         enable_backends(list(sandboxes))
-        logins = create_demo_users()
+        sign_ins = create_demo_users()
 
         children = [
             subprocess.Popen(web_command(f"127.0.0.1:{port}"), env=child_env),
@@ -76,7 +82,7 @@ class Command(BaseCommand):
                     {name: sb.url for name, sb in sandboxes.items()},
                     log=self.stdout.write,
                 )
-            self._banner(port, sandboxes, logins, report)
+            self._banner(port, sandboxes, sign_ins, report)
             while not stop.is_set():
                 if any(child.poll() is not None for child in children):
                     self.stderr.write("A demo process exited; stopping everything.")
@@ -111,7 +117,11 @@ class Command(BaseCommand):
         raise SystemExit(f"The web server did not answer at {url} within 60 s.")
 
     def _banner(
-        self, port: int, sandboxes: dict[str, Any], logins: Any, report: SeedReport | None
+        self,
+        port: int,
+        sandboxes: dict[str, Any],
+        sign_ins: list[DemoSignIn],
+        report: SeedReport | None,
     ) -> None:
         if report is None:
             seeded = "  Demo data: not seeded (--no-seed)."
@@ -132,8 +142,10 @@ class Command(BaseCommand):
             f"  KYC face review is running at http://127.0.0.1:{port}/",
             seeded,
             "",
-            "  Sign in with:",
-            *(f"    {login.username:10} {login.password:22} {login.role}" for login in logins),
+            "  Sign in with the password, then the code an authenticator app shows for the user's",
+            "  key (add it by hand as a time-based key), or one of the user's recovery codes",
+            "  (each works once; new ones at every start):",
+            *(line for sign_in in sign_ins for line in _sign_in_lines(sign_in)),
             "",
             "  Vendor sandboxes: "
             + ", ".join(f"{name} {sb.url}" for name, sb in sandboxes.items()),
@@ -141,3 +153,12 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+
+def _sign_in_lines(sign_in: DemoSignIn) -> list[str]:
+    login = sign_in.login
+    return [
+        f"    {login.username:10} {login.password:22} {login.role}",
+        f"    {'':10} key {sign_in.totp_key}",
+        f"    {'':10} recovery codes {' '.join(sign_in.recovery_codes)}",
+    ]

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from django.test import Client
-
 from kyc.models import PairStatus
 from reviews.models import ReviewCase
 from tests.factories import UserFactory
+from tests.staff import StaffClient
 
 FLOORS = {"vendors": 1, "kyc": 2, "reviews": 3}
 #: Django running the next middleware or the view of a request; the logging configuration
@@ -88,7 +87,7 @@ def test_a_reviewed_pair_goes_down_the_floors_and_up_only_through_the_signal(har
     harness.enable("advance")
     harness.sandboxes["advance"].script({"score": 62, "risk_tags": []})  # ADVANCE's 55–70 band
     reviewer = UserFactory(username="walker", role="Reviewers")
-    browser = Client()
+    browser = StaffClient()
     browser.force_login(reviewer)
 
     with walking() as walk:
