@@ -23,7 +23,7 @@ from reviews.models import (
     ReviewCase,
     ReviewReason,
 )
-from reviews.services import ACTIVE_STATUSES
+from reviews.services import ACTIVE_STATUSES, QUEUE_COUNTS_KEY
 from vendors.models import Backend, VendorConfig
 
 #: Every reason a case can carry, with the words and colour the pages use.
@@ -55,7 +55,8 @@ STATUS_LABELS: dict[str, str] = {
 }
 #: Queue counts that took longer than this to compute are cached (shared by every reviewer)...
 COUNTS_CACHE_AFTER_SECONDS = 0.02
-#: ...for this long: on a queue that large a few seconds' lag in a count is invisible.
+#: ...for this long, or until the next case transition (`services.forget_queue_counts`), so a
+#: reviewer's own claim or decision shows in the counts at once.
 COUNTS_CACHE_SECONDS = 30
 
 
@@ -207,7 +208,7 @@ def queue_counts(user: StaffUser, queue: str) -> QueueCounts:
     always fresh; when they get slow (a six-figure queue) the shared part is cached for
     COUNTS_CACHE_SECONDS, so most page loads cost only the user's own count.
     """
-    key = f"reviews:queue-counts:{queue}"
+    key = QUEUE_COUNTS_KEY.format(queue=queue)
     counts: QueueCounts | None = cache.get(key)
     if counts is None:
         started = time_module.perf_counter()
@@ -378,6 +379,8 @@ KNOWN_EVENT_TYPES = (
     "review.opened",
     "review.claimed",
     "review.released",
+    "review.skipped",
+    "review.assigned",
     "review.decision",
     "review.four_eyes_required",
     "images.viewed",

@@ -36,6 +36,8 @@ EVENT_LABELS = {
     "review.opened": "Review case opened",
     "review.claimed": "Case claimed",
     "review.released": "Case released",
+    "review.skipped": "Case skipped",
+    "review.assigned": "Case assigned",
     "review.decision": "Decision",
     "review.four_eyes_required": "Second review required",
     "images.viewed": "Images viewed",
