@@ -117,8 +117,8 @@ def reason_badges(reasons: list[str]) -> str:
     """One coloured badge per review reason (built in Python: the queue renders many rows)."""
     return format_html_join(
         " ",
-        '<span class="badge badge-{}" title="{}">{}</span>',
-        ((reason_colour(r), r, reason_label(r)) for r in reasons or []),
+        '<span class="badge badge-{}">{}</span>',
+        ((reason_colour(r), reason_label(r)) for r in reasons or []),
     )
 
 
