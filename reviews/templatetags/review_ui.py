@@ -109,7 +109,8 @@ def vendor_name(value: str) -> str:
 
 @register.filter
 def event_label(value: str) -> str:
-    return EVENT_LABELS.get(value, value)
+    """ "review.claimed" -> "Case claimed"; a type without a label reads as words."""
+    return EVENT_LABELS.get(value) or words(value.replace(".", " ")).capitalize()
 
 
 @register.simple_tag
