@@ -31,7 +31,6 @@ sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolv
 import httpx
 
 from bench._env import FACES, ROOT, django_setup, environment, fresh_database
-from tests.factories import PASSWORD
 
 DB_NAME = "kyc_bench_reviewer"
 PAIRS = [
@@ -72,6 +71,7 @@ def drive(base: str, decisions: int) -> tuple[list[int], list[float]]:
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.factories import PASSWORD
 
     keys: list[int] = []
     seconds: list[float] = []
