@@ -37,6 +37,19 @@ def case_released(case: ReviewCase, actor: Actor, *, why: str) -> AuditEvent:
     return pair_event(actor, "review.released", case.pair, case=str(case.public_id), why=why)
 
 
+def case_skipped(case: ReviewCase, actor: Actor) -> AuditEvent:
+    """The holder put the case back undecided. The note stays with the skip row (free text can
+    name people), the trail says only that there is one."""
+    return pair_event(actor, "review.skipped", case.pair, case=str(case.public_id), has_note=True)
+
+
+def case_assigned(case: ReviewCase, actor: Actor, *, assignee: str) -> AuditEvent:
+    """A senior or an administrator gave the case to a named reviewer."""
+    return pair_event(
+        actor, "review.assigned", case.pair, case=str(case.public_id), assignee=assignee
+    )
+
+
 def decision_recorded(decision: Decision, actor: Actor) -> AuditEvent:
     return pair_event(
         actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 
 from reviews.models import CaseStatus, DecisionStage, Outcome, ReasonCode
 from reviews.selectors import AuditFilters, event_label, event_types
@@ -41,6 +42,31 @@ class DecisionForm(forms.Form):
         if missing and "reason_code" not in self.errors:
             self.add_error("reason_code", "Choose a reason: it is required for this outcome.")
         return cleaned
+
+
+class SkipForm(forms.Form):
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say in a few words why you skip this case."},
+    )
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True),
+        to_field_name="username",
+        error_messages={
+            "required": "Choose a reviewer.",
+            "invalid_choice": "Choose one of the listed reviewers.",
+        },
+    )
+
+
+class SaveFilterForm(forms.Form):
+    name = forms.CharField(
+        max_length=60, error_messages={"required": "Give the filter a name."}, label="Name"
+    )
 
 
 class SecondOpinionForm(forms.Form):

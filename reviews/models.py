@@ -141,3 +141,49 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.reviewer_id}"
+
+
+class CaseSkip(models.Model):
+    """A reviewer put a case back undecided, saying why: `take_next` offers it to them last."""
+
+    case = models.ForeignKey(ReviewCase, on_delete=models.CASCADE, related_name="skips")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["reviewer", "case"], name="caseskip_reviewer_case")]
+
+    def __str__(self) -> str:
+        return f"skip of {self.case_id} by {self.reviewer_id}"
+
+
+class SavedFilter(models.Model):
+    """A reviewer's named set of queue filters, stored as the query string the queue reads.
+
+    The query is parsed again on every use (`QueueFilters.from_query`), so a value that stops
+    being valid (a vendor removed, a reason renamed) is dropped instead of breaking the page.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    queue = models.CharField(max_length=8, choices=CaseQueue.choices)
+    name = models.CharField(max_length=60)
+    query = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "queue", "name"], name="savedfilter_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(queue__in=CaseQueue.values), name="savedfilter_queue_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

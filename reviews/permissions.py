@@ -43,6 +43,11 @@ def can_work_queue(user: Visitor, queue: str) -> bool:
     return can_second_review(user) if queue == CaseQueue.SENIOR else can_review(user)
 
 
+def can_assign(user: Visitor) -> bool:
+    """Seniors (and administrators, who hold every permission) hand cases to named reviewers."""
+    return can_second_review(user)
+
+
 def can_audit(user: Visitor) -> bool:
     # has_perm is True for active superusers, so "view_audit_trail or superuser" is one check.
     return bool(user.is_authenticated and user.has_perm(VIEW_AUDIT))

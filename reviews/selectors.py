@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import time as time_module
+import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import CharField, Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from kyc.audit.models import AuditEvent
-from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair
+from kyc.models import AttemptPurpose, ComparisonAttempt, ImagePair, PairStatus
 from kyc.users import StaffUser
 from reviews.models import (
     CaseQueue,
     CaseStatus,
     Decision,
+    DecisionStage,
     ReasonCode,
     ReviewCase,
     ReviewReason,
 )
-from reviews.services import ACTIVE_STATUSES
+from reviews.services import ACTIVE_STATUSES, QUEUE_COUNTS_KEY
 from vendors.models import Backend, VendorConfig
 
 #: Every reason a case can carry, with the words and colour the pages use.
@@ -56,7 +60,8 @@ STATUS_LABELS: dict[str, str] = {
 }
 #: Queue counts that took longer than this to compute are cached (shared by every reviewer)...
 COUNTS_CACHE_AFTER_SECONDS = 0.02
-#: ...for this long: on a queue that large a few seconds' lag in a count is invisible.
+#: ...for this long, or until the next case transition (`services.forget_queue_counts`), so a
+#: reviewer's own claim or decision shows in the counts at once.
 COUNTS_CACHE_SECONDS = 30
 
 
@@ -87,6 +92,7 @@ class QueueFilters:
     status: str = ""
     assignee: str = ""  # "" | "mine" | "unassigned"
     sort: str = "priority"
+    search: str = ""  # a case, pair or applicant id (or the first characters shown), or a ref
 
     @classmethod
     def from_query(cls, queue: str, params: Any) -> QueueFilters:
@@ -101,6 +107,7 @@ class QueueFilters:
             status=pick("status", ACTIVE_STATUSES[queue]),
             assignee=pick("assignee", {"mine", "unassigned"}),
             sort=pick("sort", SORTS, "priority"),
+            search=str(params.get("q", "") or "").strip()[:SEARCH_MAX_LENGTH],
         )
 
     def as_query(self, **changes: str) -> dict[str, str]:
@@ -110,13 +117,57 @@ class QueueFilters:
             "status": self.status,
             "assignee": self.assignee,
             "sort": self.sort,
+            "q": self.search,
             **changes,
         }
         return {key: value for key, value in values.items() if value and value != "priority"}
 
     @property
     def active(self) -> bool:
-        return bool(self.vendor or self.reason or self.status or self.assignee)
+        return bool(self.vendor or self.reason or self.status or self.assignee or self.search)
+
+
+SEARCH_MAX_LENGTH = 64  # an applicant's external ref is at most 64 characters
+#: The start of an id as the pages show it (`short`: 8 characters), or more of it.
+ID_PREFIX = re.compile(r"[0-9a-f][0-9a-f-]{3,35}")
+
+
+def matching(cases: QuerySet[ReviewCase], term: str) -> QuerySet[ReviewCase]:
+    """Cases whose case, pair or applicant id is `term` (or starts with it, as the pages show
+    ids shortened), or whose applicant the client calls `term` (its external ref)."""
+    try:
+        exact = uuid.UUID(term)
+    except ValueError:
+        pass
+    else:
+        return cases.filter(
+            Q(public_id=exact) | Q(pair__public_id=exact) | Q(pair__applicant__public_id=exact)
+        )
+    by_ref = Q(pair__applicant__external_ref=term)
+    prefix = term.lower()
+    if not ID_PREFIX.fullmatch(prefix):
+        return cases.filter(by_ref)
+    return cases.annotate(
+        case_text=Cast("public_id", CharField()),
+        pair_text=Cast("pair__public_id", CharField()),
+    ).filter(by_ref | Q(case_text__startswith=prefix) | Q(pair_text__startswith=prefix))
+
+
+def _pairs_of_applicant(*statuses: str) -> Coalesce:
+    """How many other pairs of the row's applicant are in `statuses` (a correlated count)."""
+    others = (
+        ImagePair.objects.filter(applicant_id=OuterRef("pair__applicant_id"), status__in=statuses)
+        .exclude(pk=OuterRef("pair_id"))
+        .order_by()
+        .values("applicant_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(others, output_field=IntegerField()), 0)
+
+
+#: Pairs of an applicant still waiting for an answer.
+OPEN_PAIR_STATUSES = (PairStatus.RECEIVED, PairStatus.COMPARING, PairStatus.NEEDS_REVIEW)
 
 
 def queue_cases(user: StaffUser, filters: QueueFilters) -> QuerySet[ReviewCase]:
@@ -134,8 +185,20 @@ def queue_cases(user: StaffUser, filters: QueueFilters) -> QuerySet[ReviewCase]:
         cases = cases.filter(assignee=user)
     elif filters.assignee == "unassigned":
         cases = cases.filter(assignee__isnull=True)
+    if filters.search:
+        cases = matching(cases, filters.search)
+    first = Decision.objects.filter(case=OuterRef("pk"), stage=DecisionStage.FIRST)
     return (
         cases.select_related("pair__deciding_attempt", "assignee")
+        .annotate(
+            # The senior queue marks escalations and the cases this user reviewed first.
+            first_outcome=Subquery(first.values("outcome")[:1]),
+            first_reviewer_id=Subquery(first.values("reviewer_id")[:1]),
+            # The applicant's story: earlier pairs rejected, sent back, or still waiting.
+            others_rejected=_pairs_of_applicant(PairStatus.REJECTED),
+            others_resubmit=_pairs_of_applicant(PairStatus.RESUBMIT),
+            others_open=_pairs_of_applicant(*OPEN_PAIR_STATUSES),
+        )
         .only(
             "public_id",
             "reasons",
@@ -208,7 +271,7 @@ def queue_counts(user: StaffUser, queue: str) -> QueueCounts:
     always fresh; when they get slow (a six-figure queue) the shared part is cached for
     COUNTS_CACHE_SECONDS, so most page loads cost only the user's own count.
     """
-    key = f"reviews:queue-counts:{queue}"
+    key = QUEUE_COUNTS_KEY.format(queue=queue)
     counts: QueueCounts | None = cache.get(key)
     if counts is None:
         started = time_module.perf_counter()
@@ -357,6 +420,37 @@ def timeline(pair: ImagePair, limit: int = 200) -> list[AuditEvent]:
     )
 
 
+def assignable_reviewers(queue: str) -> list[Any]:
+    """Active people who can work `queue`, by name: whom a senior may hand a case to.
+
+    Mirrors `permissions.can_work_queue` in SQL (a permission through a group or held directly,
+    or a superuser), so the list costs the same few queries however large the team is.
+    """
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+
+    def holding(codename: str) -> Q:
+        granted = Q(
+            groups__permissions__codename=codename,
+            groups__permissions__content_type__app_label="reviews",
+        ) | Q(
+            user_permissions__codename=codename,
+            user_permissions__content_type__app_label="reviews",
+        )
+        return Q(pk__in=users.filter(granted | Q(is_superuser=True)).values("pk"))
+
+    allowed = holding("review_case")
+    if queue == CaseQueue.SENIOR:
+        allowed &= holding("second_review")
+    return list(users.filter(allowed).order_by("username"))
+
+
+def skips_of(case: ReviewCase) -> list[Any]:
+    """Why reviewers put this case back, oldest first."""
+    return list(case.skips.select_related("reviewer").order_by("created_at"))
+
+
 def vendor_configs() -> dict[str, VendorConfig]:
     return {config.backend: config for config in VendorConfig.objects.all()}
 
@@ -370,33 +464,6 @@ def reason_codes_by_outcome() -> dict[str, list[ReasonCode]]:
 
 # --- the audit trail -----------------------------------------------------------------------------
 
-KNOWN_EVENT_TYPES = (
-    "pair.submitted",
-    "comparison.recorded",
-    "comparison.second_opinion",
-    "comparison.rerun_requested",
-    "pair.decided",
-    "review.opened",
-    "review.claimed",
-    "review.released",
-    "review.decision",
-    "review.four_eyes_required",
-    "images.viewed",
-    "images.purged",
-    "applicant.erased",
-    "applicant.legal_hold",
-    "vendor_config.changed",
-    "api_key.created",
-    "api_key.revoked",
-    "webhook_secret.rotated",
-    "audit.exported",
-    # Staff access: second factor and sessions
-    "second_factor.enrolled",
-    "second_factor.removed",
-    "second_factor.reset",
-    "second_factor.policy_changed",
-    "sessions.ended",
-)
 EVENT_TYPES_CACHE_SECONDS = 600
 #: What people call each event type (the audit trail, its filter, a case's timeline).
 EVENT_LABELS = {
@@ -407,6 +474,8 @@ EVENT_LABELS = {
     "review.opened": "Review case opened",
     "review.claimed": "Case claimed",
     "review.released": "Case released",
+    "review.skipped": "Case skipped",
+    "review.assigned": "Case assigned",
     "review.decision": "Decision",
     "review.four_eyes_required": "Second review required",
     "images.viewed": "Images viewed",
@@ -449,7 +518,7 @@ def event_types() -> list[str]:
     types: list[str] | None = cache.get(key)
     if types is None:
         found = AuditEvent.objects.order_by().values_list("event_type", flat=True).distinct()
-        types = sorted(set(KNOWN_EVENT_TYPES) | set(found))
+        types = sorted(set(EVENT_LABELS) | set(found))
         cache.set(key, types, EVENT_TYPES_CACHE_SECONDS)
     return types
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -25,6 +26,7 @@ from kyc.users import StaffUser
 from reviews import events
 from reviews.models import (
     CaseQueue,
+    CaseSkip,
     CaseStatus,
     Decision,
     DecisionStage,
@@ -32,7 +34,7 @@ from reviews.models import (
     ReasonCode,
     ReviewCase,
 )
-from reviews.permissions import can_review, can_second_review, can_work_queue
+from reviews.permissions import can_assign, can_review, can_second_review, can_work_queue
 from vendors.verdicts import REVIEW, judged_band
 
 #: What a final reviewer outcome does to the pair.
@@ -77,6 +79,23 @@ class InvalidDecision(ApplicationError):
     code = "invalid_decision"
 
 
+class InvalidRequest(ApplicationError):
+    """What was asked is incomplete or names someone who cannot take the case."""
+
+    code = "invalid_request"
+
+
+#: Where the queue selectors cache the shared counts of one queue.
+QUEUE_COUNTS_KEY = "reviews:queue-counts:{queue}"
+
+
+def forget_queue_counts() -> None:
+    """Every case transition changes the counts: drop the cached ones once it is committed, so
+    the next page (the reviewer's own, first of all) counts afresh instead of lagging behind."""
+    keys = [QUEUE_COUNTS_KEY.format(queue=queue) for queue in CaseQueue.values]
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewCase:
     """One case per pair; opened inside the pipeline's transaction."""
     case, created = ReviewCase.objects.get_or_create(
@@ -89,6 +108,7 @@ def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewC
     )
     if created:
         events.review_case_opened(case)
+        forget_queue_counts()
     return case
 
 
@@ -172,6 +192,7 @@ def _claim(case: ReviewCase, user: StaffUser, now: datetime) -> None:
         case.status = CaseStatus.CLAIMED
     case.save(update_fields=["assignee", "claim_expires_at", "status"])
     events.case_claimed(case, Actor.user(user))
+    forget_queue_counts()
 
 
 def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | None:
@@ -179,7 +200,8 @@ def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | 
 
     `skip_locked` lets two reviewers pressing "Take next" at the same instant walk past each
     other's row instead of queueing on it (PostgreSQL; SQLite serializes writers anyway).
-    A reviewer who already holds a case in this queue gets that case back.
+    A reviewer who already holds a case in this queue gets that case back; cases the reviewer
+    skipped come last, so a skip never hands the same case straight back.
     """
     if queue == CaseQueue.SENIOR and not can_second_review(user):
         raise PermissionDenied("The senior queue is for senior reviewers.")
@@ -199,10 +221,12 @@ def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | 
         )
         if held is not None:
             return held
+        skipped = CaseSkip.objects.filter(case=OuterRef("pk"), reviewer=user)
         case = (
             available_cases(user, queue, now)
+            .annotate(skipped_by_user=Exists(skipped))
             .select_for_update(no_key=True, skip_locked=True)
-            .order_by("-priority", "due_at", "pk")
+            .order_by("skipped_by_user", "-priority", "due_at", "pk")
             .first()
         )
         if case is None:
@@ -243,12 +267,70 @@ def release_case(case_id: Any, user: StaffUser) -> ReviewCase:
     return case
 
 
+@transaction.atomic
+def skip_case(case_id: Any, user: StaffUser, *, note: str) -> ReviewCase:
+    """Put a held case back undecided, saying why; the note stays with the case for the next
+    reviewer, and this reviewer's "Take next" offers it to them only when nothing else is left."""
+    note = note.strip()
+    if not note:
+        raise InvalidRequest(
+            "Say in a few words why you skip this case.", code="note_required", field="note"
+        )
+    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
+    if case.status == CaseStatus.DECIDED:
+        raise CaseUnavailable("This case is already decided.")
+    if case.assignee_id != user.pk:
+        raise CaseUnavailable("Only the reviewer holding this case can skip it.")
+    CaseSkip.objects.create(case=case, reviewer=user, note=note)
+    _unassign(case)
+    events.case_skipped(case, Actor.user(user))
+    return case
+
+
+@transaction.atomic
+def assign_case(case_id: Any, user: StaffUser, assignee: StaffUser) -> ReviewCase:
+    """A senior or an administrator gives the case to a named reviewer, until it is due.
+
+    The assignee must be able to decide it now: allowed in its queue, and not the first reviewer
+    of a case waiting for its second look. Whoever held it before is recorded as released.
+    """
+    if not can_assign(user):
+        raise PermissionDenied("Assigning cases is for senior reviewers and administrators.")
+    now = timezone.now()
+    case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
+    if case.status == CaseStatus.DECIDED:
+        raise CaseUnavailable("This case is already decided.")
+    if not assignee.is_active or not can_work_queue(assignee, case.queue):
+        raise InvalidRequest(
+            f"{assignee} cannot work the {case.get_queue_display().lower()} queue.",
+            code="assignee_not_allowed",
+            field="assignee",
+        )
+    first = first_decision(case)
+    if first is not None and first.reviewer_id == assignee.pk:
+        raise FourEyesViolation(
+            f"{assignee} made the first decision; the second must come from someone else.",
+            field="assignee",
+        )
+    if case.assignee_id is not None and case.assignee_id != assignee.pk:
+        events.case_released(case, Actor.user(user), why="reassigned")
+    case.assignee = assignee
+    case.claim_expires_at = max(case.due_at, now + timedelta(minutes=claim_minutes()))
+    if case.status == CaseStatus.OPEN:
+        case.status = CaseStatus.CLAIMED
+    case.save(update_fields=["assignee", "claim_expires_at", "status"])
+    events.case_assigned(case, Actor.user(user), assignee=assignee.get_username())
+    forget_queue_counts()
+    return case
+
+
 def _unassign(case: ReviewCase) -> None:
     case.assignee = None
     case.claim_expires_at = None
     if case.status == CaseStatus.CLAIMED:
         case.status = CaseStatus.OPEN
     case.save(update_fields=["assignee", "claim_expires_at", "status"])
+    forget_queue_counts()
 
 
 def release_expired_claims(now: datetime | None = None, batch: int = 500) -> int:
@@ -321,9 +403,26 @@ def four_eyes_rules_for(outcome: str, attempt: ComparisonAttempt | None) -> tupl
     return tuple(triggered)
 
 
-def _check_reason(outcome: str, reason_code: ReasonCode | None) -> None:
-    """Every outcome but approve needs an active reason code of that outcome."""
+def overturns(first: Decision | None, stage: str, outcome: str) -> bool:
+    """A second review that goes against the first reviewer (an escalation asked, not decided)."""
+    return (
+        stage == DecisionStage.SECOND
+        and first is not None
+        and first.outcome != Outcome.ESCALATE
+        and outcome != first.outcome
+    )
+
+
+def _check_reason(outcome: str, reason_code: ReasonCode | None, *, overturn: bool) -> None:
+    """Every outcome but approve needs an active reason code of that outcome; so does every
+    overturn, approve included: going against a colleague is always explained."""
     if reason_code is None:
+        if overturn:
+            raise InvalidDecision(
+                "Overturning the first reviewer's decision needs a reason code.",
+                code="overturn_reason_required",
+                field="reason_code",
+            )
         if outcome != Outcome.APPROVE:
             raise InvalidDecision(
                 "A reason code is required for this outcome.",
@@ -412,7 +511,7 @@ def _decide(
             code="images_purged",
             field="outcome",
         )
-    _check_reason(outcome, reason_code)
+    _check_reason(outcome, reason_code, overturn=overturns(first, stage, outcome))
 
     actor = Actor.user(user)
     confirms: bool | None = None
@@ -428,6 +527,7 @@ def _decide(
         confirms=confirms,
     )
     events.decision_recorded(decision, actor)
+    forget_queue_counts()
     rules: tuple[str, ...] = ()
     if stage == DecisionStage.FIRST:
         deciding = case.pair.deciding_attempt

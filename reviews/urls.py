@@ -14,6 +14,10 @@ urlpatterns = [
     path("<uuid:case_id>/claim/", case.claim, name="claim"),
     path("<uuid:case_id>/release/", case.release, name="release"),
     path("<uuid:case_id>/decide/", case.decide, name="decide"),
+    path("<uuid:case_id>/skip/", case.skip, name="skip"),
+    path("<uuid:case_id>/assign/", case.assign, name="assign"),
+    path("filters/", queue.save_filter, name="save_filter"),
+    path("filters/<int:saved_id>/delete/", queue.delete_filter, name="delete_filter"),
     path("<uuid:case_id>/second-opinion/", case.second_opinion, name="second_opinion"),
     path(
         "<uuid:case_id>/second-opinions/",

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -192,7 +193,8 @@ class ApiKeyInline(admin.TabularInline):
     @admin.display(description="State")
     def state(self, key: ApiKey) -> SafeString:
         if key.revoked_at:
-            return format_html('<span class="vc-bad">revoked</span> {}', key.revoked_at)
+            when = timezone.localtime(key.revoked_at).strftime("%Y-%m-%d %H:%M")
+            return format_html('<span class="vc-bad">revoked</span> {}', when)
         return format_html('<span class="vc-ok">{}</span>', "active")
 
     @admin.display(description="")

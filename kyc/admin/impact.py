@@ -24,6 +24,9 @@ from vendors.base import CompareResult, ResultStatus
 from vendors.verdicts import APPROVE, REJECT, REVIEW, judge
 
 DEFAULT_LIMIT = 1000
+#: A floor for the window only so that decisions stamped at the very instant of the preview
+#: cannot divide by zero; any real span is longer.
+MIN_WINDOW_DAYS = 1 / 86400
 OUTCOMES = (APPROVE, REVIEW, REJECT)
 REPLAY_FIELDS = ("score", "same_person", "risk_tags", "details", "verdict", "finished_at")
 
@@ -157,8 +160,9 @@ def compare_thresholds(
 ) -> ImpactPreview:
     """Judge `attempts` with the current and the proposed thresholds and count the moves.
 
-    The window runs from the oldest attempt to `now` (at least one day), so "per day" is the
-    rate at which this backend decided pairs lately.
+    The window runs from the oldest attempt to `now`, however short (44 decisions made in the
+    last 11 minutes are 44 per 11 minutes, not per day), so "per day" is the rate at which this
+    backend decided pairs lately.
     """
     transitions: Counter[tuple[str, str]] = Counter()
     stored_differs = 0
@@ -182,6 +186,6 @@ def compare_thresholds(
         transitions=dict(transitions),
         oldest=oldest,
         newest=newest,
-        window_days=max(span, 1.0),
+        window_days=max(span, MIN_WINDOW_DAYS),
         stored_differs=stored_differs,
     )

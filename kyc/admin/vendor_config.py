@@ -392,6 +392,18 @@ def _per_day(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:,.0f}"
 
 
+def _span(days: float) -> str:
+    """A window as a person says it: "11 min", "5 h", "1.5 days"."""
+    minutes = days * 24 * 60
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if days < 2:
+        return f"{minutes / 60:.0f} h"
+    return f"{days:.1f} days"
+
+
 def _queue_figures(preview: ImpactPreview) -> dict[str, str]:
     change = preview.review_per_day_change
     return {
@@ -401,7 +413,7 @@ def _queue_figures(preview: ImpactPreview) -> dict[str, str]:
         "change": f"{change:+.1f}".replace("-", "\N{MINUS SIGN}"),
         "direction": "vc-up" if change > 0 else "vc-down" if change < 0 else "vc-flat",
         "per_day": _per_day(preview.per_day),
-        "days": f"{preview.window_days:.1f}",
+        "span": _span(preview.window_days),
     }
 
 

@@ -75,13 +75,19 @@ class _Box:
         return self.height - self.bottom
 
 
-def nice_ticks(maximum: float, count: int = 4) -> list[float]:
-    """Round tick values from 0 to just above `maximum` (1, 2, 2.5, 5 × 10^k steps)."""
+def nice_ticks(maximum: float, count: int = 4, *, whole: bool = False) -> list[float]:
+    """Round tick values from 0 to just above `maximum` (1, 2, 2.5, 5 × 10^k steps).
+
+    `whole` is for counts: steps are whole numbers, so an axis of cases never reads 0.5.
+    """
     if maximum <= 0:
         return [0, 1]
     raw = maximum / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    steps = [m * magnitude for m in (1, 2, 2.5, 5, 10)]
+    if whole:
+        steps = [max(1, step) for step in steps if step >= 1 and step == int(step)] or [1]
+    step = next((step for step in steps if step >= raw), steps[-1])
     top = math.ceil(maximum / step - 1e-9) * step
     ticks, value = [], 0.0
     while value <= top + step / 2:
@@ -215,7 +221,7 @@ def stacked_bars(
     body = _legend(box, [(s.name, s.color, False) for s in series])
     if not labels or not any(totals):
         return _svg(chart_id, box, title, desc, body + _empty(box))
-    ticks = nice_ticks(max(totals))
+    ticks = nice_ticks(max(totals), whole=True)
     body += _y_axis(box, ticks, y_label)
     band = box.plot_width / len(labels)
     bar = max(2.0, band * 0.72)
@@ -256,8 +262,10 @@ def lines(
     reference: Marker | None = None,
     width: int = 590,
     height: int = 240,
+    whole: bool = False,
 ) -> SafeString:
-    """One line per series over the labels; an optional horizontal reference line (e.g. an SLA)."""
+    """One line per series over the labels; an optional horizontal reference line (e.g. an SLA).
+    `whole`: the values are counts, so the axis ticks are whole numbers."""
     legend = [(s.name, s.color, s.dashed) for s in series]
     if reference:
         legend.append((reference.label, reference.color, True))
@@ -267,7 +275,7 @@ def lines(
     values = [v for s in series for v in s.values if v is not None]
     if not labels or not any(values):
         return _svg(chart_id, box, title, desc, body + _empty(box))
-    ticks = nice_ticks(max([*values, reference.value if reference else 0]))
+    ticks = nice_ticks(max([*values, reference.value if reference else 0]), whole=whole)
     body += _y_axis(box, ticks, y_label, unit)
     band = box.plot_width / len(labels)
 
@@ -330,7 +338,7 @@ def histogram(
     box = _Box(width, height, left=36, right=10, top=22, bottom=30)
     if not any(counts):
         return _svg(chart_id, box, title, desc, _empty(box, "No scores in this period"))
-    ticks = nice_ticks(max(counts), count=3)
+    ticks = nice_ticks(max(counts), count=3, whole=True)
     body = _y_axis(box, ticks, "")
     span = (high - low) / len(counts)
 

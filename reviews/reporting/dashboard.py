@@ -177,18 +177,10 @@ def build(r: stats.DateRange, now: datetime | None = None) -> dict[str, Any]:
             desc=f"Review cases not yet decided, and those past their due time, {period}.",
             hover_labels=long,
             y_label="cases",
+            whole=True,
         ),
-        "decision_time_chart": charts.lines(
-            "time-to-decision",
-            "Time to a reviewer's decision",
-            short,
-            [Series("mean hours to decision", queue.hours_to_decision, charts.ACCENT)],
-            desc=f"Mean hours from a case opening to its decision, by day decided, {period}; "
-            f"the dashed line is the {sla:g} h SLA.",
-            hover_labels=long,
-            y_label="hours",
-            unit=" h",
-            reference=Marker(sla, f"SLA {sla:g} h", charts.AMBER),
+        "decision_time_chart": _decision_time_chart(
+            queue.hours_to_decision, sla, short, long, period
         ),
         "sla": {
             "decided": sum(queue.decided),
@@ -232,6 +224,47 @@ def build(r: stats.DateRange, now: datetime | None = None) -> dict[str, Any]:
             ],
         },
     }
+
+
+#: The unit a duration chart is drawn in, by its longest value in hours: (below, name, unit,
+#: hours per unit). Same-day reviews read in minutes instead of a flat line at 0 h.
+DURATION_UNITS = ((2.0, "minutes", " min", 1 / 60), (72.0, "hours", " h", 1.0))
+DAYS = ("days", " d", 24.0)
+
+
+def duration_unit(longest_hours: float) -> tuple[str, str, float]:
+    """(name, suffix, hours per unit) that keeps `longest_hours` a readable number."""
+    for below, name, suffix, per in DURATION_UNITS:
+        if longest_hours < below:
+            return name, suffix, per
+    return DAYS
+
+
+def _decision_time_chart(
+    hours: list[float | None], sla: float, short: list[str], long: list[str], period: str
+) -> SafeString:
+    known = [h for h in hours if h is not None]
+    name, suffix, per = duration_unit(max(known, default=0.0))
+    values = [None if h is None else h / per for h in hours]
+    # The SLA line is drawn when it fits the scale of the data; otherwise the description says
+    # how far inside it the reviews are.
+    sla_fits = sla / per <= 3 * max((v for v in values if v is not None), default=0.0)
+    return charts.lines(
+        "time-to-decision",
+        "Time to a reviewer's decision",
+        short,
+        [Series(f"mean {name} to decision", values, charts.ACCENT)],
+        desc=f"Mean {name} from a case opening to its decision, by day decided, {period}; "
+        + (
+            f"the dashed line is the {sla:g} h SLA."
+            if sla_fits
+            else f"every day well inside the {sla:g} h SLA."
+        ),
+        hover_labels=long,
+        y_label=name,
+        unit=suffix,
+        reference=Marker(sla / per, f"SLA {sla:g} h", charts.AMBER) if sla_fits else None,
+    )
 
 
 def _s(ms: float | None) -> float | None:

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from reviews.selectors import event_label as _event_label
 from reviews.selectors import reason_colour, reason_label
 from vendors.models import Backend
-from vendors.verdicts import Band, judged_band
+from vendors.verdicts import RISK_TAG_REASONS, Band, judged_band
 
 register = template.Library()
 
@@ -100,8 +100,8 @@ def reason_badges(reasons: list[str]) -> str:
     """One coloured badge per review reason (built in Python: the queue renders many rows)."""
     return format_html_join(
         " ",
-        '<span class="badge badge-{}" title="{}">{}</span>',
-        ((reason_colour(r), r, reason_label(r)) for r in reasons or []),
+        '<span class="badge badge-{}">{}</span>',
+        ((reason_colour(r), reason_label(r)) for r in reasons or []),
     )
 
 
@@ -223,6 +223,33 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def risk_tag_label(tag: str) -> str:
+    """A vendor's risk tag in the words of the review reason it raises ("is_age_risk" -> "Age
+    risk"); an unknown tag reads as words, never as a raw code."""
+    return reason_label(RISK_TAG_REASONS.get(tag, tag.removeprefix("is_")))
+
+
+@register.filter
+def reason_words(reasons: list[str] | None) -> str:
+    """A list of review-reason codes as a person reads them: "Age risk, Score in band"."""
+    return ", ".join(reason_label(reason) for reason in reasons or [])
+
+
+@register.filter
+def outcome_label(value: str) -> str:
+    from reviews.models import Outcome
+
+    return Outcome(value).label if value in Outcome.values else words(value).capitalize()
+
+
+@register.filter
+def pair_status_label(value: str) -> str:
+    from kyc.models import PairStatus
+
+    return PairStatus(value).label if value in PairStatus.values else words(value).capitalize()
 
 
 @register.filter

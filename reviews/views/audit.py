@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from kyc.audit.chain import Actor, verify_chain
+from kyc.audit.models import AuditEvent
 from kyc.users import StaffRequest
 from reviews import events, selectors
 from reviews.forms import AuditFilterForm
@@ -48,6 +49,12 @@ def _chain_status(refresh: bool = False) -> dict[str, Any]:
             "text": result.describe(),
             "events": result.events,
             "head": result.head_hash,
+            # The banner names the last event it vouches for: the trail keeps growing after a
+            # check, and sequence numbers skip the values of rolled-back transactions, so the
+            # count alone never matches the newest row's number.
+            "head_seq": AuditEvent.objects.filter(hash=result.head_hash)
+            .values_list("seq", flat=True)
+            .first(),
             "checked_at": timezone.now(),
         }
         cache.set(CHAIN_STATUS_KEY, status, CHAIN_STATUS_SECONDS)
@@ -70,7 +77,10 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
         "older_query": _query({**params, "before": str(older)}) if older else "",
         "newest_query": _query(params) if before else "",
         "export_query": _query(params),
-        "chain": _chain_status(),
+        "chain": (chain := _chain_status()),
+        "newer_than_check": bool(
+            chain["ok"] and rows and chain.get("head_seq") and rows[0].seq > chain["head_seq"]
+        ),
         "filtered": bool(params),
     }
     return render(request, "audit/trail.html", context)

@@ -16,13 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 from kyc.access.denied import AccessDenied
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
-from kyc.models import AttemptStatus, ImagePair
+from kyc.models import AttemptStatus, ImagePair, PairStatus
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
 from reviews import selectors, services
-from reviews.forms import DecisionForm, SecondOpinionForm
+from reviews.forms import AssignForm, DecisionForm, SecondOpinionForm, SkipForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
-from reviews.permissions import REVIEW, SECOND_REVIEW, can_work_queue, staff_page
+from reviews.permissions import REVIEW, SECOND_REVIEW, can_assign, can_work_queue, staff_page
 from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
 
@@ -56,9 +56,13 @@ WORDS = {
         "E",
         "escalate",
         "Send this case to a senior reviewer?",
-        "Escalated to the senior reviewers.",
+        "Escalated: the case now waits for a senior reviewer.",
     ),
 }
+
+
+#: The fields a decision dialog shows, so a refusal about them is said next to them.
+DIALOG_FIELDS = ("reason_code", "note")
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,11 @@ class Action:
     reasons: list[Any]
     form: DecisionForm | None = None
     preselect: str = ""
+    overturn: bool = False
 
     @property
     def reason_required(self) -> bool:
-        return self.outcome != Outcome.APPROVE
+        return self.outcome != Outcome.APPROVE or self.overturn
 
 
 def _case_or_404(case_id: UUID) -> ReviewCase:
@@ -102,7 +107,10 @@ def _actions(
     for outcome in outcomes:
         words = WORDS[outcome]
         label, question = words.label, words.question
-        preselect = ""
+        # Approving needs no reason, but its usual one comes chosen: approve is two keys (A, Enter).
+        codes = reason_codes.get(outcome, [])
+        preselect = codes[0].code if outcome == Outcome.APPROVE and codes else ""
+        overturn = services.overturns(first, stage, outcome)
         if stage == DecisionStage.SECOND and confirming and first is not None:
             if outcome == first.outcome:
                 label = f"Confirm {words.label.lower()}"
@@ -111,6 +119,7 @@ def _actions(
             else:
                 label = f"Overturn: {words.label.lower()}"
                 question = f"Overturn {first.reviewer}'s decision and {words.label.lower()}?"
+                preselect = ""  # an overturn is explained by a reason chosen on purpose
         form = bound if bound is not None and bound.data.get("outcome") == outcome else None
         actions.append(
             Action(
@@ -119,9 +128,10 @@ def _actions(
                 key=words.key,
                 style=words.style,
                 question=question,
-                reasons=reason_codes.get(outcome, []),
+                reasons=codes,
                 form=form,
                 preselect=str(form.data.get("reason_code", "")) if form is not None else preselect,
+                overturn=overturn,
             )
         )
     return actions
@@ -137,6 +147,8 @@ def _blocker(
     if not can_work_queue(user, case.queue):
         return "This case waits for a senior reviewer."
     if first is not None and first.reviewer_id == user.pk:
+        if first.outcome == Outcome.ESCALATE:
+            return "You escalated this case: it waits for a senior reviewer."
         return "You made the first decision: a different senior reviewer must take the second."
     if services.is_held_by_other(case, user, timezone.now()):
         return f"{case.assignee} is working on this case."
@@ -199,6 +211,7 @@ def _photos_context(request: StaffRequest, pair: ImagePair) -> dict[str, Any]:
     their photos (reviews.photo_access decides; the image view asks it again on every request)."""
     earlier = selectors.earlier_pairs(pair)
     cases = reason_cases([pair, *earlier])
+    statuses = [other.status for other in earlier]
     return {
         "images_available": _has_photos(pair),
         "photo_access": photo_access(request.user, pair, cases),
@@ -206,11 +219,20 @@ def _photos_context(request: StaffRequest, pair: ImagePair) -> dict[str, Any]:
             (other, _has_photos(other) and photo_access(request.user, other, cases).allowed)
             for other in earlier
         ],
+        # The header's flags: what became of the applicant's other pairs.
+        "story": {
+            "rejected": statuses.count(PairStatus.REJECTED),
+            "resubmit": statuses.count(PairStatus.RESUBMIT),
+            "open": sum(status in selectors.OPEN_PAIR_STATUSES for status in statuses),
+        },
     }
 
 
 def _case_context(
-    request: StaffRequest, case: ReviewCase, bound: DecisionForm | None = None
+    request: StaffRequest,
+    case: ReviewCase,
+    bound: DecisionForm | None = None,
+    skip_form: SkipForm | None = None,
 ) -> dict[str, Any]:
     pair = case.pair
     attempts = selectors.attempts_of(pair)
@@ -245,6 +267,14 @@ def _case_context(
         "details": (deciding.details if deciding is not None else {}) or {},
         "open_outcome": bound.data.get("outcome") if bound is not None else "",
         "can_claim": not blocker and case.assignee_id != request.user.pk,
+        "skips": selectors.skips_of(case),
+        "skip_form": skip_form or SkipForm(),
+        "open_skip": skip_form is not None,
+        "assignees": (
+            selectors.assignable_reviewers(case.queue)
+            if stage is not None and can_assign(request.user)
+            else []
+        ),
     }
 
 
@@ -282,7 +312,11 @@ def release(request: StaffRequest, case_id: UUID) -> HttpResponse:
 
 
 def _queue_url(case: ReviewCase) -> str:
-    return reverse("reviews:senior" if case.queue == CaseQueue.SENIOR else "reviews:queue")
+    return _queue_url_for(case.queue)
+
+
+def _queue_url_for(queue: str) -> str:
+    return reverse("reviews:senior" if queue == CaseQueue.SENIOR else "reviews:queue")
 
 
 @require_POST
@@ -313,20 +347,83 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
         )
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
     except ApplicationError as refused:
+        if refused.field in DIALOG_FIELDS:  # said next to the field, with the input kept
+            form.add_error(refused.field, refused.message)
+            context = _case_context(request, case, bound=form)
+            return render(request, "reviews/case.html", context, status=400)
         messages.error(request, f"{refused.message} Nothing was recorded.")
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    short = str(case.public_id)[:8]
     if outcome == Outcome.ESCALATE:
-        messages.success(request, WORDS[Outcome.ESCALATE].done)
+        messages.success(request, f"Case {short}: {WORDS[Outcome.ESCALATE].done}")
     elif result.pair_status is None:
         label = WORDS[Outcome(outcome)].label
         messages.success(
             request,
-            f"{label} recorded. A second reviewer must confirm it before it takes effect "
-            "(four-eyes).",
+            f"Case {short}: {label.lower()} recorded. A second reviewer must confirm it before "
+            "it takes effect (four-eyes).",
         )
     else:
-        messages.success(request, f"{WORDS[Outcome(outcome)].done} The client has been notified.")
-    return HttpResponseRedirect(_queue_url(case))
+        messages.success(
+            request, f"Case {short}: {WORDS[Outcome(outcome)].done} The client has been notified."
+        )
+    return _next_case(request, case.queue)
+
+
+def _next_case(request: StaffRequest, queue: str) -> HttpResponse:
+    """Straight on to the next case of the queue the reviewer was working (claimed for them by
+    `take_next`, so two reviewers never land on the same one); the queue when none is left."""
+    following = services.take_next(request.user, queue)
+    if following is None:
+        messages.info(request, "Nothing left to take in this queue. Well done.")
+        return HttpResponseRedirect(_queue_url_for(queue))
+    return HttpResponseRedirect(reverse("reviews:case", args=[following.public_id]))
+
+
+@require_POST
+@staff_page(REVIEW)
+def skip(request: StaffRequest, case_id: UUID) -> HttpResponse:
+    """Put the case back with a note and go on to the next one."""
+    case = _case_or_404(case_id)
+    form = SkipForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "reviews/case.html", _case_context(request, case, skip_form=form), status=400
+        )
+    try:
+        services.skip_case(case_id, request.user, note=form.cleaned_data["note"])
+    except ApplicationError as refused:
+        if refused.field:
+            form.add_error(refused.field, refused.message)
+            context = _case_context(request, case, skip_form=form)
+            return render(request, "reviews/case.html", context, status=400)
+        messages.error(request, refused.message)
+        return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    messages.info(request, f"Case {str(case.public_id)[:8]} skipped: back in the queue.")
+    return _next_case(request, case.queue)
+
+
+@require_POST
+@staff_page(REVIEW)
+def assign(request: StaffRequest, case_id: UUID) -> HttpResponse:
+    """A senior or an administrator hands the case to a named reviewer."""
+    _case_or_404(case_id)
+    if not can_assign(request.user):
+        raise AccessDenied(
+            "Assigning cases is for senior reviewers and administrators.", (SECOND_REVIEW,)
+        )
+    form = AssignForm(request.POST)
+    back = HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("assignee", [])))
+        return back
+    try:
+        services.assign_case(case_id, request.user, form.cleaned_data["assignee"])
+    except ApplicationError as refused:
+        messages.error(request, refused.message)
+        return back
+    messages.success(request, f"Case assigned to {form.cleaned_data['assignee']}.")
+    return back
 
 
 @require_POST

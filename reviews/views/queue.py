@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from kyc.access.denied import AccessDenied
 from kyc.users import StaffRequest
-from reviews import selectors, services
+from reviews import saved_filters, selectors, services
+from reviews.forms import SaveFilterForm
 from reviews.models import CaseQueue
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_second_review, staff_page
 from reviews.templatetags.review_ui import vendor_name
@@ -65,8 +66,55 @@ def _queue_page(request: StaffRequest, queue: str) -> HttpResponse:
         },
         "page_size": size,
         "page_sizes": PAGE_SIZES,
+        "saved_filters": saved_filters.saved_filters(request.user, queue),
+        "mine_query": urlencode(filters.as_query(assignee="mine")),
+        "current_query": urlencode(filters.as_query()),
     }
     return render(request, "reviews/queue.html", context)
+
+
+def _queue_url(queue: str, query: dict[str, str] | None = None) -> str:
+    url = reverse("reviews:senior" if queue == CaseQueue.SENIOR else "reviews:queue")
+    return f"{url}?{urlencode(query)}" if query else url
+
+
+def _posted_queue(request: StaffRequest) -> str:
+    queue = request.POST.get("queue", CaseQueue.STANDARD)
+    if queue == CaseQueue.SENIOR and can_second_review(request.user):
+        return CaseQueue.SENIOR
+    return CaseQueue.STANDARD
+
+
+@require_POST
+@staff_page(REVIEW)
+def save_filter(request: StaffRequest) -> HttpResponse:
+    """Save the filters the reviewer is looking at (posted with the queue's own field names)."""
+    queue = _posted_queue(request)
+    filters = selectors.QueueFilters.from_query(queue, request.POST)
+    form = SaveFilterForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors["name"]))
+        return HttpResponseRedirect(_queue_url(queue, filters.as_query()))
+    try:
+        saved = saved_filters.save_filter(request.user, filters, form.cleaned_data["name"])
+    except saved_filters.InvalidSavedFilter as refused:
+        messages.error(request, refused.message)
+        return HttpResponseRedirect(_queue_url(queue, filters.as_query()))
+    messages.success(request, f"Saved the filter “{saved.name}”.")
+    return HttpResponseRedirect(_queue_url(queue, filters.as_query()))
+
+
+@require_POST
+@staff_page(REVIEW)
+def delete_filter(request: StaffRequest, saved_id: int) -> HttpResponse:
+    queue = _posted_queue(request)
+    try:
+        saved_filters.delete_filter(request.user, saved_id)
+    except saved_filters.InvalidSavedFilter as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.info(request, "Saved filter deleted.")
+    return HttpResponseRedirect(_queue_url(queue))
 
 
 @require_GET

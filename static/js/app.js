@@ -7,11 +7,34 @@
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
 
+  // A decision dialog docks at the bottom without a backdrop (show, not showModal): the faces
+  // stay in view while the reviewer decides. Other dialogs (help) are modal.
   function openDialog(dialog) {
     if (!dialog || dialog.open) { return; }
-    if (typeof dialog.showModal === "function") { dialog.showModal(); } else { dialog.setAttribute("open", ""); }
-    var focus = $("select, textarea, input:not([type=hidden]), button[type=submit]", dialog);
+    var docked = dialog.classList.contains("decide-dialog");
+    if (docked && typeof dialog.show === "function") { dialog.show(); }
+    else if (typeof dialog.showModal === "function") { dialog.showModal(); }
+    else { dialog.setAttribute("open", ""); }
+    if (docked) { document.body.classList.add("deciding"); }
+    focusFirst(dialog);
+  }
+
+  // Approve comes with its usual reason chosen, so its submit button takes the focus (A, Enter);
+  // a decision that still needs a reason focuses the reasons (R, 1, Enter).
+  function focusFirst(dialog) {
+    var radios = $all("input[type=radio]", dialog);
+    var chosen = radios.filter(function (r) { return r.checked; })[0];
+    var invalid = $("[aria-invalid=true], .field-error", dialog);
+    var focus;
+    if (radios.length && (!chosen || invalid)) { focus = chosen || radios[0]; }
+    else if (!radios.length) { focus = $("textarea, select, input:not([type=hidden])", dialog); }
+    focus = focus || $("[data-submit]", dialog) || $("button[type=submit]", dialog);
     if (focus) { focus.focus(); }
+  }
+
+  function closeDialog(dialog) {
+    dialog.close();
+    if (!$("dialog.decide-dialog[open]")) { document.body.classList.remove("deciding"); }
   }
 
   function anyDialogOpen() { return $all("dialog[open]").length > 0; }
@@ -38,6 +61,42 @@
   }
   function zoomed() { return photos && photos.classList.contains("zoomed"); }
 
+  // --- an earlier pair's photos beside this pair's ------------------------------------------
+  // The images load only when asked for: each one is a viewing, recorded by the audited view.
+  var compare = $("#compare");
+  function showCompare(button) {
+    if (!compare) { return; }
+    ["selfie", "reference"].forEach(function (which) {
+      $('[data-compare-img="' + which + '"]', compare).src = button.getAttribute("data-compare-" + which);
+    });
+    $("[data-compare-label]", compare).textContent =
+      button.getAttribute("data-compare-status") + ", " + button.getAttribute("data-compare-when");
+    compare.hidden = false;
+    compare.scrollIntoView({ block: "nearest" });
+    $("[data-compare-close]", compare).focus();
+  }
+  function hideCompare() {
+    if (!compare) { return; }
+    compare.hidden = true;
+    $all("[data-compare-img]", compare).forEach(function (img) { img.removeAttribute("src"); });
+  }
+
+  // --- readiness: the bench and the tests wait for this, never for a fixed time --------------
+  // `data-faces-ready` on the case root says the faces are on screen: the full photos here; the
+  // aligned faces panel sets the same attribute when it draws.
+  var caseRoot = $("#case-root");
+  function markReadyWhenLoaded() {
+    if (!caseRoot) { return; }
+    var images = $all(".photo-frame img");
+    var waiting = images.filter(function (img) { return !(img.complete && img.naturalWidth > 0); });
+    if (!waiting.length) { caseRoot.setAttribute("data-faces-ready", "1"); return; }
+    waiting.forEach(function (img) {
+      img.addEventListener("load", markReadyWhenLoaded, { once: true });
+      img.addEventListener("error", markReadyWhenLoaded, { once: true });
+    });
+  }
+  markReadyWhenLoaded();
+
   // --- clicks ------------------------------------------------------------------------------
   document.addEventListener("click", function (event) {
     var target = event.target;
@@ -46,7 +105,10 @@
     var decide = target.closest("[data-decide]");
     if (decide) { openDialog(document.getElementById("decide-" + decide.getAttribute("data-decide"))); return; }
     var closer = target.closest("[data-close-dialog]");
-    if (closer) { var dialog = closer.closest("dialog"); if (dialog) { dialog.close(); } return; }
+    if (closer) { var dialog = closer.closest("dialog"); if (dialog) { closeDialog(dialog); } return; }
+    var compareButton = target.closest("[data-compare]");
+    if (compareButton) { showCompare(compareButton); return; }
+    if (target.closest("[data-compare-close]")) { hideCompare(); return; }
     if (target.closest("[data-zoom-close]")) { unzoom(); return; }
     var frame = target.closest("[data-zoom]");
     if (frame) {
@@ -67,7 +129,7 @@
       var box = dialog.getBoundingClientRect();
       var inside = event.clientX >= box.left && event.clientX <= box.right &&
         event.clientY >= box.top && event.clientY <= box.bottom;
-      if (!inside) { dialog.close(); }
+      if (!inside) { closeDialog(dialog); }
     });
     if (dialog.getAttribute("data-open") === "1") { openDialog(dialog); }
   });
@@ -118,8 +180,31 @@
     return false;
   }
 
+  // Inside a decision or skip dialog: a number picks that reason and moves to the submit
+  // button (so Enter records it); Ctrl+Enter submits from anywhere, the note included; Esc closes.
+  document.addEventListener("keydown", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog.decide-dialog[open]");
+    if (!dialog) { dialog = $("dialog.decide-dialog[open]"); if (!dialog) { return; } }
+    if (event.key === "Escape") { closeDialog(dialog); event.preventDefault(); return; }
+    var form = $("form", dialog);
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+      return;
+    }
+    if (/^[0-9]$/.test(event.key) && event.target.tagName !== "TEXTAREA") {
+      var radio = $('input[data-reason-key="' + event.key + '"]', dialog);
+      if (radio) {
+        radio.checked = true;
+        event.preventDefault();
+        $("[data-submit]", dialog).focus();
+      }
+    }
+  }, true);
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && zoomed()) { unzoom(); event.preventDefault(); return; }
+    if (event.key === "Escape" && compare && !compare.hidden) { hideCompare(); event.preventDefault(); return; }
     if (event.ctrlKey || event.metaKey || event.altKey) { return; }
     if (typing(event.target) || anyDialogOpen()) { return; }
     var key = event.key;
@@ -129,7 +214,7 @@
     if (lower === "j") { select(current + 1); event.preventDefault(); return; }
     if (lower === "k") { select(current - 1); event.preventDefault(); return; }
     if (key === "Enter" && current >= 0 && rows[current]) { window.location.href = rows[current].getAttribute("data-href"); return; }
-    if (["a", "r", "n", "e", "t"].indexOf(lower) !== -1 && press(lower)) { event.preventDefault(); }
+    if (["a", "r", "n", "e", "t", "s"].indexOf(lower) !== -1 && press(lower)) { event.preventDefault(); }
   });
 
   // --- second opinions: poll the panel until every vendor has answered ---------------------

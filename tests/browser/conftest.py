@@ -97,3 +97,20 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+def serious_accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical violations on the page as it is now, one line each
+    (rule, then the first offending elements); an empty list passes."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): " + "; ".join(n["target"][0] for n in v["nodes"][:3])
+        for v in violations
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+def scrolls_sideways(page) -> bool:  # type: ignore[no-untyped-def]
+    return bool(page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth + 1"))

@@ -147,12 +147,51 @@ def test_a_senior_can_overturn_a_rejection_and_approve(reviewer, as_senior, seni
     case = opened_case(score=66)
     decide(case, reviewer, "reject")
 
-    post_decision(as_senior, case, "approve", note="Same person; old ID photo.")
+    post_decision(as_senior, case, "approve", code="same_person", note="Same person; old ID.")
 
     second = Decision.objects.get(case=case, stage="second")
     assert (second.outcome, second.confirms) == ("approve", False)
     case.pair.refresh_from_db()
     assert case.pair.status == PairStatus.APPROVED
+
+
+def test_overturning_without_a_reason_code_is_refused_next_to_the_reason(
+    reviewer, as_senior, senior
+):
+    case = opened_case(score=66)
+    decide(case, reviewer, "reject")
+    before = events_of(case)
+
+    response = post_decision(as_senior, case, "approve", code=None, note="Looks fine to me.")
+
+    assert response.status_code == 400
+    form = response.context["actions"][0].form
+    assert form.errors["reason_code"] == [
+        "Overturning the first reviewer's decision needs a reason code."
+    ]
+    assert "Looks fine to me." in response.content.decode()  # the note typed is kept
+    assert not Decision.objects.filter(case=case, stage="second").exists()
+    assert events_of(case) == before
+
+
+def test_the_service_names_the_overturn_refusal_and_its_field(reviewer, senior):
+    case = opened_case(score=66)
+    decide(case, reviewer, "reject")
+
+    with pytest.raises(services.InvalidDecision) as refused:
+        decide(case, senior, "approve", stage="second", reason_code=None)
+
+    assert (refused.value.code, refused.value.field) == ("overturn_reason_required", "reason_code")
+
+
+def test_confirming_an_approval_needs_no_reason_code(reviewer, senior, settings):
+    settings.KYC_FOUR_EYES_RULES = ["approve"]
+    case = opened_case(score=66)
+    decide(case, reviewer, "approve")
+
+    result = decide(case, senior, "approve", stage="second", reason_code=None)
+
+    assert (result.decision.confirms, result.pair_status) == (True, PairStatus.APPROVED)
 
 
 @pytest.mark.parametrize(

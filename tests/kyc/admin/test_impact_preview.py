@@ -167,3 +167,27 @@ def test_the_preview_of_a_backend_without_decisions_says_there_is_nothing_to_rep
         change_url(zoloz), {**vendor_form_data(zoloz, approve_at=75), "_preview": "1"}
     )
     assert "has no completed decisions yet" in response.content.decode()
+
+
+def test_decisions_made_in_the_last_minutes_are_divided_by_those_minutes_not_a_day():
+    # 44 decisions over the last 11 minutes: 44 per 11 minutes is 5,760 a day.
+    attempts = [
+        decided(score=70.0, days_ago=minute / (24 * 60))
+        for minute in [11 - i / 4 for i in range(44)]
+    ]
+    preview = replay(thresholds(70, 55), thresholds(70, 55))
+    assert preview.total == len(attempts) == 44
+    assert preview.window_days == pytest.approx(11 / (24 * 60))
+    assert preview.per_day == pytest.approx(5760)
+
+
+def test_the_admin_preview_says_the_real_span_in_words(admin_client):
+    for minute in range(1, 12):
+        decided(score=70.0, days_ago=minute / (24 * 60))
+    advance = VendorConfig.objects.get(backend="advance")
+    response = admin_client.post(
+        change_url(advance), {**vendor_form_data(advance, approve_at=60), "_preview": "1"}
+    )
+    page = response.content.decode()
+    assert "(the last\n        11 took 11 min)" in page
+    assert "took 1.0 days" not in page

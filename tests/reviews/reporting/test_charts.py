@@ -23,6 +23,28 @@ def test_ticks_are_round_numbers_covering_the_maximum():
     assert nice_ticks(0.8) == [0, 0.2, 0.4, 0.6, 0.8]
 
 
+def test_count_axes_tick_in_whole_numbers():
+    assert nice_ticks(1, whole=True) == [0, 1]
+    assert nice_ticks(2, whole=True) == [0, 1, 2]
+    assert nice_ticks(3, whole=True) == [0, 1, 2, 3]
+    assert nice_ticks(9, whole=True) == [0, 5, 10]
+    assert nice_ticks(90, whole=True) == [0, 25, 50, 75, 100]
+
+
+def test_a_queue_of_one_case_has_no_half_case_tick():
+    svg = charts.lines(
+        "q",
+        "Queue",
+        ["1 Mar", "2 Mar"],
+        [Series("open cases", [1, 0], "#000")],
+        desc="d",
+        whole=True,
+    )
+    labels = [t.text for t in parse(svg).iter(f"{SVG}text")]
+    assert "0.5" not in labels and "0.25" not in labels
+    assert "1" in labels
+
+
 def test_numbers_are_short():
     assert (number(3), number(1234), number(25_000), number(0.25), number(None)) == (
         "3",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
 
 from reviews.reporting import stats
+from reviews.reporting.dashboard import _decision_time_chart, duration_unit
 from reviews.reporting.stats import DateRange, percentile
 from tests.factories import UserFactory
 
@@ -167,3 +169,23 @@ def test_the_dashboard_renders_with_no_data_at_all(client, db):
     response = client.get("/stats/")
     assert response.status_code == 200
     assert "No data in this period" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("longest_hours", "unit"),
+    [
+        (0.2, ("minutes", " min", 1 / 60)),
+        (5.0, ("hours", " h", 1.0)),
+        (100.0, ("days", " d", 24.0)),
+    ],
+)
+def test_durations_are_drawn_in_the_unit_that_keeps_them_readable(longest_hours, unit):
+    assert duration_unit(longest_hours) == unit
+
+
+def test_same_day_reviews_plot_in_minutes_not_at_zero_hours():
+    svg = _decision_time_chart([0.25, None, 0.5], 24, ["1", "2", "3"], ["1", "2", "3"], "March")
+    labels = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]  # noqa: S314
+    assert "mean minutes to decision" in labels
+    assert "30 min" in labels  # the axis reaches the longest mean, half an hour
+    assert "well inside the 24 h SLA" in svg
