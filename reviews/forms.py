@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from reviews.models import CaseStatus, DecisionStage, Outcome, ReasonCode
-from reviews.selectors import AuditFilters, event_types
+from reviews.selectors import AuditFilters, event_label, event_types
 
 
 class DecisionForm(forms.Form):
@@ -62,7 +62,7 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["event_type"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Any event"), *((t, t) for t in event_types())]
+        field.choices = [("", "Any event"), *((t, event_label(t)) for t in event_types())]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

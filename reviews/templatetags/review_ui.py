@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from reviews.selectors import event_label as _event_label
 from reviews.selectors import reason_colour, reason_label
 from vendors.models import Backend
 from vendors.verdicts import Band, judged_band
@@ -27,22 +28,6 @@ VENDOR_SHORT: dict[str, str] = {
     Backend.ZOLOZ: "ZOLOZ",
     Backend.ALIBABA: "Alibaba",
     Backend.LOCAL: "Local engine",
-}
-EVENT_LABELS = {
-    "pair.submitted": "Pair submitted",
-    "comparison.recorded": "Comparison recorded",
-    "comparison.second_opinion": "Second opinion requested",
-    "pair.decided": "Pair decided",
-    "review.opened": "Review case opened",
-    "review.claimed": "Case claimed",
-    "review.released": "Case released",
-    "review.decision": "Decision",
-    "review.four_eyes_required": "Second review required",
-    "images.viewed": "Images viewed",
-    "images.purged": "Images purged",
-    "comparison.rerun_requested": "Re-run requested",
-    "evidence.exported": "Evidence exported",
-    "applicant.erased": "Applicant erased",
 }
 
 
@@ -107,7 +92,7 @@ def vendor_name(value: str) -> str:
 
 @register.filter
 def event_label(value: str) -> str:
-    return EVENT_LABELS.get(value, value)
+    return _event_label(value)
 
 
 @register.simple_tag
