@@ -5,11 +5,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
+from kyc.access.oidc import StaffLogoutView
 from kyc.api.views import api_not_found
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", StaffLogoutView.as_view(), name="logout"),
+    path("accounts/sso/", include("kyc.access.sso_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kyc.api.urls")),
     re_path(r"^api/(?P<path>[\s\S]*)$", api_not_found),  # other versions: JSON errors too

@@ -5,3 +5,8 @@ class AccessConfig(AppConfig):
     name = "kyc.access"
     label = "access"
     verbose_name = "Staff access"
+
+    def ready(self) -> None:
+        from kyc.access import receivers
+
+        receivers.connect()
