@@ -39,13 +39,14 @@ class TooManyFailedKeys(exceptions.Throttled):
     A Throttled, so the answer carries Retry-After (DRF adds it from `wait`)."""
 
     def __init__(self, wait: int) -> None:
+        # Not passed to Throttled, which would add its own "Expected available in ..." sentence.
         super().__init__(
-            wait,
             detail=(
                 "Too many unknown or revoked API keys were sent from this address; "
                 f"try again in {wait} seconds."
             ),
         )
+        self.wait = wait
 
 
 class ApiError(exceptions.APIException):
