@@ -56,8 +56,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "vendors",
     "kyc.audit",
-    # Before axes: its sign-in receivers then run after ours, so a failed sign-in is recorded
-    # before the lockout it may cause (kyc/access/receivers.py).
     "kyc.access",
     "axes",
     "kyc",

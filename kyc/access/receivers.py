@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from axes.helpers import get_cool_off
-from axes.signals import user_locked_out
 from django.contrib.auth import signals as auth_signals
 from django.contrib.auth.models import Group, Permission, User
 from django.db import models
@@ -35,9 +34,15 @@ FLAGS = ("is_active", "is_staff", "is_superuser")
 
 def connect() -> None:
     """Called once by AccessConfig.ready."""
+    from axes.signals import handle_user_login_failed, user_locked_out
+
     auth_signals.user_logged_in.connect(on_signed_in, dispatch_uid="access.signed_in")
     auth_signals.user_logged_out.connect(on_signed_out, dispatch_uid="access.signed_out")
+    # Ours before axes' (which the admin's autodiscovery connected already), so the trail has
+    # the failed sign-in before the lockout that axes, counting it, may start.
+    auth_signals.user_login_failed.disconnect(handle_user_login_failed)
     auth_signals.user_login_failed.connect(on_sign_in_failed, dispatch_uid="access.failed")
+    auth_signals.user_login_failed.connect(handle_user_login_failed)
     user_locked_out.connect(on_locked_out, dispatch_uid="access.locked_out")
     pre_save.connect(remember_flags, sender=User, dispatch_uid="access.user_flags")
     post_save.connect(on_user_saved, sender=User, dispatch_uid="access.user_saved")
