@@ -18,6 +18,7 @@ from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+WRONG_PASSWORD = "not the password"
 LOCKED_TEXT = "Too many failed sign-ins for this name or from this address."
 COOL_OFF_TEXT = (
     "Signing in stays locked until 15 minutes after the last failed attempt. "
@@ -36,7 +37,7 @@ def clock():
         yield traveller
 
 
-def sign_in(username: str, password: str = "wrong", address: str = "192.0.2.10"):
+def sign_in(username: str, password: str = WRONG_PASSWORD, address: str = "192.0.2.10"):
     browser = Client(REMOTE_ADDR=address)
     response = browser.post("/accounts/login/", {"username": username, "password": password})
     return response, browser
