@@ -164,6 +164,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_CALLABLE = "kyc.access.lockout.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "kyc.access.addresses.client_address"
+AXES_USERNAME_CALLABLE = "kyc.access.lockout.username_tried"
 # The audit trail records every sign-in and sign-out; axes keeps only the failure counters.
 AXES_DISABLE_ACCESS_LOG = True
 # kyc/admin/lockouts.py lists the counters; unlocking there is audited.

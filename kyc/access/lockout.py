@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
+from kyc.audit.events import USERNAME_MAX
 
 #: Axes' own status for a refused sign-in: Too Many Requests.
 LOCKED_STATUS = 429
@@ -30,6 +31,16 @@ LOCKED_STATUS = 429
 def cool_off_minutes() -> int:
     cool_off = get_cool_off()
     return int(cool_off.total_seconds() // 60) if cool_off else 0
+
+
+def username_tried(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The name a sign-in was tried with, as axes counts it (AXES_USERNAME_CALLABLE): cut to the
+    longest username there can be, so a longer one is counted, not a database error."""
+    if credentials:
+        name = credentials.get("username")
+    else:
+        name = getattr(request, "POST", {}).get("username")
+    return str(name)[:USERNAME_MAX] if name is not None else None
 
 
 def lockout_response(
