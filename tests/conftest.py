@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-# Fixtures every folder may use: the vendor sandboxes, and the pipeline run in-process.
-pytest_plugins = ["tests.sandboxes", "tests.kyc.pipeline.harness"]
+# Fixtures every folder may use: the vendor sandboxes, the pipeline run in-process, and the
+# OpenID Connect provider single sign-on is tested against.
+pytest_plugins = ["tests.sandboxes", "tests.kyc.pipeline.harness", "tests.oidc_provider.fixtures"]
 
 #: The repository's root folder.
 REPO = Path(__file__).resolve().parents[1]
