@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "vendors",
     "kyc.audit",
     "kyc.access",
+    "axes",
     "kyc",
     "reviews",
 ]
@@ -75,6 +77,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Audit events written by model signals (group and permission changes) name the signed-in
+    # user as their actor.
+    "kyc.access.actors.CurrentActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Staff access, after messages (the sign-in page says why a session ended), in this order:
     # which device verified the session, end idle or too old sessions, then send anyone whose
@@ -83,6 +88,8 @@ MIDDLEWARE = [
     "kyc.access.middleware.SessionTimeoutMiddleware",
     "kyc.access.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused by the lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kyc.urls"
@@ -156,6 +163,95 @@ if KYC_SESSION_IDLE_MINUTES < 1:
     raise ImproperlyConfigured("KYC_SESSION_IDLE_MINUTES must be at least 1.")
 # The name authenticator apps show next to a staff member's code.
 OTP_TOTP_ISSUER = env.str("KYC_TOTP_ISSUER", default="KYC face review")
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in from a locked-out name or address before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "kyc.access.passwords.PasswordBackend",
+    "kyc.access.oidc.StaffOidcBackend",
+]
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For;
+# 0 trusts only the connection's own address (kyc/access/addresses.py).
+KYC_PROXY_COUNT = env.int("KYC_PROXY_COUNT", default=0)
+
+# --- Staff sign-in lockout (django-axes): per name and per address --------------------------
+AXES_FAILURE_LIMIT = env.int("KYC_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("KYC_LOGIN_COOLOFF_MINUTES", default=15))
+# Either is enough: a name tried from many addresses, or one address trying many names.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Attempts refused by a lockout do not restart it, so the page's "try again in N minutes" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "kyc.access.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "kyc.access.addresses.client_address"
+AXES_USERNAME_CALLABLE = "kyc.access.lockout.username_tried"
+# The audit trail records every sign-in and sign-out; axes keeps only the failure counters.
+AXES_DISABLE_ACCESS_LOG = True
+# kyc/admin/lockouts.py lists the counters; unlocking there is audited.
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+
+# --- The API's guard against guessed keys: N unknown keys from one address in a window ------
+KYC_API_KEY_FAILURE_LIMIT = env.int("KYC_API_KEY_FAILURE_LIMIT", default=10)
+KYC_API_KEY_FAILURE_WINDOW_SECONDS = env.int("KYC_API_KEY_FAILURE_WINDOW_SECONDS", default=600)
+KYC_API_KEY_COOLOFF_SECONDS = env.int("KYC_API_KEY_COOLOFF_SECONDS", default=900)
+
+# --- Single sign-on with OpenID Connect (mozilla-django-oidc; kyc/access/oidc.py) -----------
+# On when a client id is set; every endpoint then comes from the provider's discovery document
+# (/.well-known/openid-configuration), copied here so start-up never waits on the network.
+OIDC_RP_CLIENT_ID = env.str("KYC_OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("KYC_OIDC_CLIENT_SECRET", default="")
+KYC_OIDC_ISSUER = env.str("KYC_OIDC_ISSUER", default="")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("KYC_OIDC_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("KYC_OIDC_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("KYC_OIDC_USERINFO_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("KYC_OIDC_JWKS_ENDPOINT", default="")
+KYC_OIDC_END_SESSION_ENDPOINT = env.str("KYC_OIDC_END_SESSION_ENDPOINT", default="")
+OIDC_RP_SIGN_ALGO = env.str("KYC_OIDC_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env.str("KYC_OIDC_SCOPES", default="openid email profile")
+# The claim listing the user's groups at the provider, and which of our groups (roles) each
+# value grants: {"kyc-reviewers": "Reviewers", ...}. Groups not named here are left alone.
+KYC_OIDC_GROUPS_CLAIM = env.str("KYC_OIDC_GROUPS_CLAIM", default="groups")
+try:
+    KYC_OIDC_GROUP_MAP: dict[str, str] = json.loads(env.str("KYC_OIDC_GROUP_MAP", default="{}"))
+except json.JSONDecodeError as error:
+    raise ImproperlyConfigured(f"KYC_OIDC_GROUP_MAP is not valid JSON: {error}.") from None
+if not isinstance(KYC_OIDC_GROUP_MAP, dict) or not all(
+    isinstance(key, str) and isinstance(value, str) for key, value in KYC_OIDC_GROUP_MAP.items()
+):
+    raise ImproperlyConfigured(
+        "KYC_OIDC_GROUP_MAP must be a JSON object of claim values to group names, e.g. "
+        '{"kyc-reviewers": "Reviewers"}.'
+    )
+# Whether a first sign-in that matches no account (by subject or email) creates one.
+KYC_OIDC_CREATE_USERS = env.bool("KYC_OIDC_CREATE_USERS", default=True)
+# Users who signed in with SSO cannot use a local password: the provider decides who may enter.
+KYC_OIDC_DISABLE_PASSWORDS = env.bool("KYC_OIDC_DISABLE_PASSWORDS", default=True)
+# Whether a session opened by single sign-on skips the second factor here because the identity
+# provider asks for its own (as most corporate providers do). Off: SSO users pass ours too.
+KYC_OIDC_PROVIDER_CHECKS_SECOND_FACTOR = env.bool(
+    "KYC_OIDC_PROVIDER_CHECKS_SECOND_FACTOR", default=True
+)
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # sent back as id_token_hint when signing out at the provider
+OIDC_TIMEOUT = env.int("KYC_OIDC_TIMEOUT_SECONDS", default=10)
+OIDC_AUTHENTICATION_CALLBACK_URL = "sso_callback"
+if OIDC_RP_CLIENT_ID:
+    _missing_sso = [
+        name
+        for name, value in {
+            "KYC_OIDC_CLIENT_SECRET": OIDC_RP_CLIENT_SECRET,
+            "KYC_OIDC_ISSUER": KYC_OIDC_ISSUER,
+            "KYC_OIDC_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+            "KYC_OIDC_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+            "KYC_OIDC_USERINFO_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+            "KYC_OIDC_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+        }.items()
+        if not value
+    ]
+    if _missing_sso:
+        raise ImproperlyConfigured(
+            f"KYC_OIDC_CLIENT_ID is set, so single sign-on needs {', '.join(_missing_sso)} too."
+        )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -407,5 +503,7 @@ LOGGING = {
         # One line per HTTP call is noise at INFO; vendor calls are logged by the pipeline.
         "httpx": {"level": "WARNING"},
         "werkzeug": {"level": "WARNING"},
+        # Every sign-in at INFO; the audit trail records them, the failures stay at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from kyc.access.oidc import StaffLogoutView
 from kyc.api.views import api_not_found
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", StaffLogoutView.as_view(), name="logout"),
+    path("accounts/sso/", include("kyc.access.sso_urls")),
     path("accounts/", include("kyc.access.urls")),
     # One sign-in page for everyone: the admin's own would skip nothing (the second factor is
     # asked for on every path), but two forms to keep in step is one too many.

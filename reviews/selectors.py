@@ -464,12 +464,14 @@ def reason_codes_by_outcome() -> dict[str, list[ReasonCode]]:
 
 # --- the audit trail -----------------------------------------------------------------------------
 
-EVENT_TYPES_CACHE_SECONDS = 600
-#: What people call each event type (the audit trail, its filter, a case's timeline).
-EVENT_LABELS = {
+#: Every event type the code writes (kyc/audit/events.py, reviews/events.py), in the words the
+#: audit page, its filter and the case timeline show; the filter offers them in this order.
+EVENT_LABELS: dict[str, str] = {
+    # An image pair's life
     "pair.submitted": "Pair submitted",
     "comparison.recorded": "Comparison recorded",
     "comparison.second_opinion": "Second opinion requested",
+    "comparison.rerun_requested": "Re-run requested",
     "pair.decided": "Pair decided",
     "review.opened": "Review case opened",
     "review.claimed": "Case claimed",
@@ -480,22 +482,47 @@ EVENT_LABELS = {
     "review.four_eyes_required": "Second review required",
     "images.viewed": "Images viewed",
     "images.purged": "Images purged",
-    "comparison.rerun_requested": "Re-run requested",
     "evidence.exported": "Evidence exported",
     "applicant.erased": "Applicant erased",
     "applicant.legal_hold": "Legal hold changed",
+    # Configuration
     "vendor_config.changed": "Vendor settings changed",
+    "vendor_config.connection_tested": "Vendor connection tested",
+    "retention_policy.changed": "Retention policy changed",
+    "reason_code.created": "Reason code created",
+    "reason_code.changed": "Reason code changed",
+    "api_client.created": "API client created",
+    "api_client.changed": "API client changed",
     "api_key.created": "API key created",
     "api_key.revoked": "API key revoked",
     "webhook_secret.rotated": "Webhook secret rotated",
+    "webhook_secret.retired": "Previous webhook secret retired",
+    # Exports
     "audit.exported": "Audit trail exported",
-    # Staff access: second factor and sessions
+    "decisions.exported": "Decisions exported",
+    # Staff access
+    "staff.signed_in": "Signed in",
+    "staff.sign_in_failed": "Sign-in failed",
+    "staff.signed_out": "Signed out",
+    "staff.locked_out": "Sign-in locked out",
+    "staff.unlocked": "Sign-in unlocked",
+    "user.created": "User created",
+    "user.deactivated": "User deactivated",
+    "user.reactivated": "User reactivated",
+    "user.deleted": "User deleted",
+    "user.privileges_changed": "Staff or superuser status changed",
+    "user.groups_changed": "User's roles changed",
+    "user.permissions_changed": "User's own permissions changed",
+    "group.permissions_changed": "Role's permissions changed",
+    "user.sso_linked": "Single sign-on linked",
     "second_factor.enrolled": "Second factor set up",
+    "second_factor.passed": "Second factor passed",
     "second_factor.removed": "Second factor removed by its user",
     "second_factor.reset": "Second factor reset by an administrator",
     "second_factor.policy_changed": "Second-factor rule of a role changed",
     "sessions.ended": "Signed out everywhere",
 }
+EVENT_TYPES_CACHE_SECONDS = 600
 
 
 def event_label(event_type: str) -> str:
@@ -518,7 +545,7 @@ def event_types() -> list[str]:
     types: list[str] | None = cache.get(key)
     if types is None:
         found = AuditEvent.objects.order_by().values_list("event_type", flat=True).distinct()
-        types = sorted(set(EVENT_LABELS) | set(found))
+        types = [*EVENT_LABELS, *sorted(set(found) - set(EVENT_LABELS))]
         cache.set(key, types, EVENT_TYPES_CACHE_SECONDS)
     return types
 

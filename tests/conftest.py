@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-# Fixtures every folder may use: the vendor sandboxes, and the pipeline run in-process.
-pytest_plugins = ["tests.sandboxes", "tests.kyc.pipeline.harness"]
+# Fixtures every folder may use: the vendor sandboxes, the pipeline run in-process, and the
+# OpenID Connect provider single sign-on is tested against.
+pytest_plugins = ["tests.sandboxes", "tests.kyc.pipeline.harness", "tests.oidc_provider.fixtures"]
 
 #: The repository's root folder.
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +92,21 @@ def _isolated_cache(settings):
             "LOCATION": f"test-{uuid.uuid4().hex}",
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def _access_rules(settings):
+    """The sign-in lockout, the API's key guard and single sign-on as the tests expect them,
+    whatever the environment says. Clients signed in with `force_login` never meet the lockout
+    (axes' backend answers only a sign-in with credentials)."""
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 5
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    settings.KYC_PROXY_COUNT = 0
+    settings.KYC_API_KEY_FAILURE_LIMIT = 10
+    settings.KYC_API_KEY_FAILURE_WINDOW_SECONDS = 600
+    settings.KYC_API_KEY_COOLOFF_SECONDS = 900
+    settings.OIDC_RP_CLIENT_ID = ""  # single sign-on off; tests/oidc_provider turns it on
 
 
 @pytest.fixture

@@ -68,7 +68,9 @@ class SecondFactorMiddleware:
             user.is_authenticated
             and not two_factor.is_verified(user)
             and not self._open(request.path)
-            and two_factor.needs_second_factor(user)
+            and two_factor.second_factor_asked(
+                user, sso=request.session.get(two_factor.SSO_SESSION_KEY, False)
+            )
         ):
             enrolled = two_factor.has_second_factor(user)
             page = reverse("access:verify" if enrolled else "access:enrol")

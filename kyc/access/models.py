@@ -1,5 +1,6 @@
-"""What staff access keeps beyond django-otp's devices: which roles need a second factor, and
-which sessions each staff member has open (so an admin can list them and end them all)."""
+"""What staff access keeps beyond django-otp's devices and axes' counters: which roles need a
+second factor, which sessions each staff member has open (so an admin can list them and end them
+all), and who a staff user is at the single sign-on provider."""
 
 from __future__ import annotations
 
@@ -48,3 +49,27 @@ class StaffSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} since {self.signed_in_at:%Y-%m-%d %H:%M}"
+
+
+class SsoIdentity(models.Model):
+    """The provider's stable id (`sub`) of a staff user: how every sign-in after the first finds
+    the account, whatever the email address says by then (OpenID Connect Core §5.7: only `iss`
+    and `sub` together identify a user)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="sso_identity_unique_sub")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

@@ -15,6 +15,7 @@ from base64 import b32encode
 import django_otp
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest
@@ -23,6 +24,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kyc.access.addresses import client_address
 from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
@@ -66,6 +68,21 @@ def needs_second_factor(user: StaffUser) -> bool:
     """Whether this user's sessions must be verified: their role requires it, or they set a
     second factor up anyway (a device once set up is always asked for)."""
     return second_factor_required(user) or has_second_factor(user)
+
+
+#: Set in a session that single sign-on opened (kyc.access.receivers).
+SSO_SESSION_KEY = "access.signed_in_with_sso"
+
+
+def provider_checks_second_factor(sso: bool) -> bool:
+    """A session opened by single sign-on, where the operator lets the identity provider ask for
+    the second factor (KYC_OIDC_PROVIDER_CHECKS_SECOND_FACTOR): no second code here."""
+    return sso and settings.KYC_OIDC_PROVIDER_CHECKS_SECOND_FACTOR
+
+
+def second_factor_asked(user: StaffUser, *, sso: bool) -> bool:
+    """Whether this sign-in must pass a second factor here before the session is usable."""
+    return needs_second_factor(user) and not provider_checks_second_factor(sso)
 
 
 def is_verified(user: Visitor) -> bool:
@@ -150,6 +167,7 @@ def confirm_authenticator(request: HttpRequest, device: TOTPDevice, code: str) -
             user, Actor.user(user), device=TOTP_KIND, recovery_codes=len(codes)
         )
     django_otp.login(request, device)
+    events.second_factor_passed(user, device=TOTP_KIND, address=client_address(request))
     return codes
 
 
@@ -203,7 +221,9 @@ def verify(request: HttpRequest, code: str) -> str:
             field="code",
         )
     django_otp.login(request, verified)
-    return TOTP_KIND if model is TOTPDevice else RECOVERY_KIND
+    kind = TOTP_KIND if model is TOTPDevice else RECOVERY_KIND
+    events.second_factor_passed(user, device=kind, address=client_address(request))
+    return kind
 
 
 def _check_allowed(device: Device) -> None:

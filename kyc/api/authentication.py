@@ -6,6 +6,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from kyc.access import throttle
+from kyc.access.addresses import client_address
+from kyc.api.errors import TooManyFailedKeys
 from kyc.models import ApiClient, ApiKey
 from kyc.services.api_clients import authenticate_key
 
@@ -25,7 +28,8 @@ class ClientPrincipal:
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Api-Key <key>`."""
+    """`Authorization: Api-Key <key>`, refused for a while from an address that sent too many
+    unknown keys (kyc/access/throttle.py)."""
 
     keyword = "Api-Key"
 
@@ -36,8 +40,13 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, presented = header.partition(" ")
         if keyword != self.keyword or not presented.strip():
             raise exceptions.AuthenticationFailed("Send the header 'Authorization: Api-Key <key>'.")
+        address = client_address(request._request)
+        wait = throttle.blocked_for(address)
+        if wait:
+            raise TooManyFailedKeys(wait)
         key = authenticate_key(presented.strip())
         if key is None:
+            throttle.record_failure(address)
             raise exceptions.AuthenticationFailed("This API key is unknown or revoked.")
         return ClientPrincipal(key.client, key), key
 

@@ -33,6 +33,22 @@ VALIDATION_CODES = {
 }
 
 
+class TooManyFailedKeys(exceptions.Throttled):
+    """Too many unknown API keys from one address: every key from it waits for the cool-off.
+
+    A Throttled, so the answer carries Retry-After (DRF adds it from `wait`)."""
+
+    def __init__(self, wait: int) -> None:
+        # Not passed to Throttled, which would add its own "Expected available in ..." sentence.
+        super().__init__(
+            detail=(
+                "Too many unknown or revoked API keys were sent from this address; "
+                f"try again in {wait} seconds."
+            ),
+        )
+        self.wait = wait
+
+
 class ApiError(exceptions.APIException):
     def __init__(self, code: str, message: str, field: str = "", status_code: int = 400) -> None:
         super().__init__(message, code)
@@ -69,6 +85,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exceptions.AuthenticationFailed: "unauthenticated",
         exceptions.PermissionDenied: "permission_denied",
         exceptions.Throttled: "throttled",
+        TooManyFailedKeys: "too_many_failed_keys",
         exceptions.ParseError: "malformed_request",
         exceptions.UnsupportedMediaType: "unsupported_media_type",
         exceptions.MethodNotAllowed: "method_not_allowed",

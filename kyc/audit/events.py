@@ -224,6 +224,181 @@ def rerun_requested(pair: ImagePair, actor: Actor, *, vendor: str, attempt: str)
     return pair_event(actor, "comparison.rerun_requested", pair, vendor=vendor, attempt=attempt)
 
 
+# Staff access: sign-in, throttling and accounts
+#
+# Subjects are users by their primary key (as actors are); the username rides along in the
+# params so the trail reads without a lookup. A name someone typed into the sign-in form is kept
+# as given, cut to the longest username there can be. Passwords never reach these functions.
+
+#: The longest username Django stores; a longer "name tried" is cut to it.
+USERNAME_MAX = 150
+
+
+def _user_event(
+    actor: Actor, event_type: str, user_id: int | None, params: dict[str, Any]
+) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type=event_type,
+        subject_type="user",
+        subject_id=str(user_id) if user_id is not None else "",
+        params=params,
+    )
+
+
+def staff_signed_in(
+    user: StaffUser, *, method: str, second_factor_required: bool, address: str
+) -> AuditEvent:
+    """`method` is "password" or "sso"; when a second factor is required, the session is usable
+    only after `second_factor_passed`."""
+    return _user_event(
+        Actor.user(user),
+        "staff.signed_in",
+        user.pk,
+        {
+            "username": user.get_username(),
+            "method": method,
+            "second_factor_required": second_factor_required,
+            "address": address,
+        },
+    )
+
+
+def staff_sign_in_failed(
+    *, username: str, user_id: int | None, method: str, address: str
+) -> AuditEvent:
+    return _user_event(
+        Actor.system("anonymous"),
+        "staff.sign_in_failed",
+        user_id,
+        {"username": username[:USERNAME_MAX], "method": method, "address": address},
+    )
+
+
+def staff_signed_out(user: StaffUser, *, address: str) -> AuditEvent:
+    return _user_event(
+        Actor.user(user),
+        "staff.signed_out",
+        user.pk,
+        {"username": user.get_username(), "address": address},
+    )
+
+
+def staff_locked_out(
+    *, username: str, user_id: int | None, address: str, failures: int, cool_off_minutes: int
+) -> AuditEvent:
+    """Too many failed sign-ins for a name or from an address: refused until the cool-off ends."""
+    return _user_event(
+        Actor.system("lockout"),
+        "staff.locked_out",
+        user_id,
+        {
+            "username": username[:USERNAME_MAX],
+            "address": address,
+            "failures": failures,
+            "cool_off_minutes": cool_off_minutes,
+        },
+    )
+
+
+def staff_unlocked(
+    actor: Actor, *, username: str, user_id: int | None, address: str, failures: int
+) -> AuditEvent:
+    """An administrator cleared the failed sign-ins of a name at an address before the cool-off."""
+    return _user_event(
+        actor,
+        "staff.unlocked",
+        user_id,
+        {"username": username[:USERNAME_MAX], "address": address, "failures": failures},
+    )
+
+
+def _account(user: StaffUser) -> dict[str, Any]:
+    return {
+        "is_active": user.is_active,
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+    }
+
+
+def user_created(user: StaffUser, actor: Actor) -> AuditEvent:
+    return _user_event(
+        actor, "user.created", user.pk, {"username": user.get_username(), **_account(user)}
+    )
+
+
+def user_deactivated(user: StaffUser, actor: Actor) -> AuditEvent:
+    return _user_event(actor, "user.deactivated", user.pk, {"username": user.get_username()})
+
+
+def user_reactivated(user: StaffUser, actor: Actor) -> AuditEvent:
+    return _user_event(actor, "user.reactivated", user.pk, {"username": user.get_username()})
+
+
+def user_privileges_changed(
+    user: StaffUser, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    """`is_staff` (opens the admin) or `is_superuser` (every permission) changed."""
+    return _user_event(
+        actor,
+        "user.privileges_changed",
+        user.pk,
+        {"username": user.get_username(), **changes(before, after)},
+    )
+
+
+def user_deleted(user: StaffUser, actor: Actor) -> AuditEvent:
+    return _user_event(actor, "user.deleted", user.pk, {"username": user.get_username()})
+
+
+def user_groups_changed(
+    user: StaffUser, actor: Actor, *, added: list[str], removed: list[str]
+) -> AuditEvent:
+    """The user's roles: group names added and removed."""
+    return _user_event(
+        actor,
+        "user.groups_changed",
+        user.pk,
+        {"username": user.get_username(), "added": added, "removed": removed},
+    )
+
+
+def user_permissions_changed(
+    user: StaffUser, actor: Actor, *, added: list[str], removed: list[str]
+) -> AuditEvent:
+    """Permissions given to the user directly ("app_label.codename"), outside any group."""
+    return _user_event(
+        actor,
+        "user.permissions_changed",
+        user.pk,
+        {"username": user.get_username(), "added": added, "removed": removed},
+    )
+
+
+def group_permissions_changed(
+    group: Group, actor: Actor, *, added: list[str], removed: list[str]
+) -> AuditEvent:
+    """A role's permissions ("app_label.codename"): every member gains or loses them."""
+    return append(
+        actor=actor,
+        event_type="group.permissions_changed",
+        subject_type="group",
+        subject_id=str(group.pk),
+        params={"group": group.name, "added": added, "removed": removed},
+    )
+
+
+def user_sso_linked(user: StaffUser, actor: Actor, *, issuer: str, matched_by: str) -> AuditEvent:
+    """From now on the account signs in through the provider `issuer`; `matched_by` says how its
+    first sign-in found it: "email" (an existing account) or "created" (a new one)."""
+    return _user_event(
+        actor,
+        "user.sso_linked",
+        user.pk,
+        {"username": user.get_username(), "issuer": issuer, "matched_by": matched_by},
+    )
+
+
 # Staff access: second factor and sessions
 
 
@@ -231,13 +406,7 @@ def _staff_user_event(
     actor: Actor, event_type: str, user: StaffUser, params: dict[str, Any]
 ) -> AuditEvent:
     """An event about one staff account (the username is a colleague's, not an applicant's)."""
-    return append(
-        actor=actor,
-        event_type=event_type,
-        subject_type="user",
-        subject_id=str(user.pk),
-        params={"username": user.get_username(), **params},
-    )
+    return _user_event(actor, event_type, user.pk, {"username": user.get_username(), **params})
 
 
 def second_factor_enrolled(
@@ -248,6 +417,14 @@ def second_factor_enrolled(
         "second_factor.enrolled",
         user,
         {"device": device, "recovery_codes": recovery_codes},
+    )
+
+
+def second_factor_passed(user: StaffUser, *, device: str, address: str) -> AuditEvent:
+    """The sign-in's second step: the session is verified with `device` ("totp" or
+    "recovery_code")."""
+    return _staff_user_event(
+        Actor.user(user), "second_factor.passed", user, {"device": device, "address": address}
     )
 
 

@@ -196,11 +196,19 @@ def test_signing_in_asks_for_the_code_and_accepts_the_one_the_app_shows(reviewer
     client = signed_in_with_password(reviewer)
     assert client.get("/review/")["Location"] == f"{VERIFY}?next=%2Freview%2F"
     assert two_factor.second_factor_of(client.get(VERIFY).wsgi_request) is None
+    assert events("second_factor.passed") == []
     response = client.post(VERIFY, {"code": totp_code(device), "next": "/review/"})
     assert response["Location"] == "/review/"
     page = client.get("/review/")
     assert page.status_code == 200
     assert two_factor.second_factor_of(page.wsgi_request) == "totp"
+    [signed_in] = events("staff.signed_in")
+    assert signed_in.params["second_factor_required"] is True
+    [passed] = events("second_factor.passed")
+    assert (passed.subject_id, passed.params) == (
+        str(reviewer.pk),
+        {"username": reviewer.username, "device": "totp", "address": "127.0.0.1"},
+    )
 
 
 def test_an_app_code_is_accepted_once_only(reviewer, clock):
@@ -226,6 +234,7 @@ def test_a_recovery_code_signs_in_once_and_is_refused_the_second_time(reviewer):
     assert page.status_code == 200
     assert two_factor.second_factor_of(page.wsgi_request) == "recovery_code"
     assert two_factor.recovery_codes_left(reviewer) == 9
+    assert [e.params["device"] for e in events("second_factor.passed")] == ["recovery_code"]
 
     second = signed_in_with_password(reviewer)
     again = second.post(VERIFY, {"code": codes[0], "next": "/review/"})
