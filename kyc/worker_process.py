@@ -10,8 +10,14 @@ import signal
 import subprocess
 import sys
 
+from kyc.queues import ALL
 
-def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -> list[str]:
+
+def worker_command(
+    concurrency: int, *options: str, loglevel: str = "WARNING", consume: tuple[str, ...] = ALL
+) -> list[str]:
+    """A worker of the `consume` queues: all of them by default, as the demo, the tests and the
+    benchmarks run one worker; a deployment may give the faces queue workers of its own (README)."""
     return [
         sys.executable,
         "-m",
@@ -25,6 +31,8 @@ def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -
         str(concurrency),
         "--loglevel",
         loglevel,
+        "--queues",
+        ",".join(consume),
         *options,
     ]
 
