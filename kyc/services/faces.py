@@ -8,7 +8,7 @@ engine's; the eye centres come from the local engine's landmarks either way (kyc
 from __future__ import annotations
 
 from kyc.faces.geometry import WHICH, Box, locate
-from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair
+from kyc.models import ComparisonAttempt, ImagePair
 from vendors.local.engine import LocatedFace, get_engine
 
 
@@ -47,9 +47,7 @@ def vendor_boxes(pair: ImagePair) -> dict[str, tuple[str, Box]]:
     """Per photo, the vendor and box of the deciding attempt, or of the latest other attempt
     that reported one (a second opinion may have a box where the deciding vendor sent none)."""
     attempts = list(
-        ComparisonAttempt.objects.filter(
-            pair=pair, status__in=[AttemptStatus.COMPLETED, AttemptStatus.INVALID_INPUT]
-        )
+        ComparisonAttempt.objects.filter(pair=pair)
         .only("pk", "vendor", "faces")
         .order_by("-number")
     )

@@ -60,8 +60,7 @@ def faces_panel(pair: ImagePair, access: PhotoAccess) -> dict[str, Any]:
     ]
     return {
         "faces_state": "ready",
-        "faces": faces,
-        "faces_found": all(face.location is not None for face in faces),
+        "face_crops": faces,
         "crop_width": CROP_SIZE[0],
         "crop_height": CROP_SIZE[1],
     }
