@@ -130,14 +130,17 @@
     if (input.hasAttribute("data-faces-swipe")) { stage.style.setProperty("--swipe", input.value + "%"); }
   }
 
-  function typing(target) {
+  /* Text goes to text fields; a slider keeps its arrow keys, but letters still reach the panel
+   * (a reviewer who just set the contrast can press O or F straight away). */
+  function keptByField(target, key) {
     var tag = (target && target.tagName || "").toLowerCase();
-    return tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable);
+    if (tag === "input" && target.type === "range") { return key.indexOf("Arrow") === 0; }
+    return tag === "input" || tag === "textarea" || tag === "select" || Boolean(target && target.isContentEditable);
   }
 
   function onKey(event) {
     if (!panel || !stage || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (typing(event.target) || $("dialog[open]")) { return; }
+    if (keptByField(event.target, event.key) || $("dialog[open]")) { return; }
     var photos = $("#photos");
     if (photos && photos.classList.contains("zoomed")) { return; }  // app.js owns the keys there
     var key = event.key, handled = true;
