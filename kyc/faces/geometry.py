@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from vendors.local.engine import LocatedFace
+if TYPE_CHECKING:  # the web process reads stored geometry without loading dlib
+    from vendors.local.engine import LocatedFace
 
 Point = tuple[float, float]
 WHICH = ("selfie", "reference")
