@@ -194,13 +194,20 @@ def test_the_faces_panel_has_no_serious_accessibility_violations(reviewer_page, 
     assert focused == ["side", "solid"]
 
 
-@pytest.mark.parametrize(("width", "height"), [(1024, 768), (1440, 900), (1920, 1080)])
+@pytest.mark.parametrize(("width", "height"), [(768, 1024), (1024, 768), (1440, 900), (1920, 1080)])
 def test_screenshots_of_the_faces_panel(reviewer_page, width, height):
     page = reviewer_page
     page.set_viewport_size({"width": width, "height": height})
     open_case_page(page, case_of("zoloz"))
 
-    selfie = rendered(page, "selfie")
+    selfie, reference = rendered(page, "selfie"), rendered(page, "reference")
     assert selfie["height"] >= 320
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert selfie["width"] / selfie["height"] == pytest.approx(512 / 640, abs=0.01)
+    assert selfie["top"] == reference["top"]  # side by side at every width
+    panel = page.eval_on_selector("#faces", "e => e.getBoundingClientRect().right")
+    assert panel <= width
     screenshot(page, f"faces-{width}")
+    if width == 1440:
+        page.keyboard.press("o")
+        page.fill("[data-faces-swipe]", "40")
+        screenshot(page, "faces-1440-swipe")
