@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from kyc import dispatch, queues
 from kyc.ops.logs import connect_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
@@ -30,6 +31,9 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",
+    task_default_queue=queues.DEFAULT,
+    # Face work runs on our own CPU for seconds; on its own queue it never delays a comparison.
+    task_routes={dispatch.LOCATE_FACES: {"queue": queues.FACES}},
 )
 app.autodiscover_tasks()
 # Request ids travel from the web request to the tasks it enqueues (kyc/ops/logs.py).

@@ -18,6 +18,7 @@ DELIVER_WEBHOOK = "kyc.deliver_webhook"
 SWEEP_STUCK_ATTEMPTS = "kyc.sweep_stuck_attempts"
 SWEEP_DUE_WEBHOOKS = "kyc.sweep_due_webhooks"
 PURGE_EXPIRED_IMAGES = "kyc.purge_expired_images"
+LOCATE_FACES = "kyc.locate_faces"  # on the faces queue (kyc.celery routes it)
 
 
 def send(task_name: str, *args: Any, countdown: float | None = None) -> None:

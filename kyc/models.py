@@ -170,6 +170,9 @@ class ImagePair(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     images_purged_at = models.DateTimeField(null=True, blank=True)
+    # Where the face is in each photo, for the reviewer's aligned crops: written once by the face
+    # work when the pair goes to review (kyc.faces.geometry describes the shape; {} until then).
+    face_geometry = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = ImagePairQuerySet.as_manager()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from kyc import dispatch, webhooks
-from kyc.services import pipeline
+from kyc.services import faces, pipeline
 from kyc.services.retention import purge_expired_images
 
 
@@ -41,6 +41,12 @@ def sweep_due_webhooks() -> int:
 def purge_expired_images_task() -> int:
     """Beat, hourly: delete images past the retention period; returns how many pairs."""
     return purge_expired_images().purged
+
+
+@shared_task(name=dispatch.LOCATE_FACES)
+def locate_faces(pair_id: int) -> None:
+    """Face boxes and eye points of a pair that went to review, for the reviewer's crops."""
+    faces.locate_faces(pair_id)
 
 
 @shared_task(ignore_result=False)

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kyc.queues import ALL
+
 
 def web_command(bind: str, *, workers: int = 2, threads: int = 4) -> list[str]:
     """gunicorn as the README's production command runs it, on `bind` (host:port)."""
@@ -28,7 +30,11 @@ def web_command(bind: str, *, workers: int = 2, threads: int = 4) -> list[str]:
     ]
 
 
-def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -> list[str]:
+def worker_command(
+    concurrency: int, *options: str, loglevel: str = "WARNING", consume: tuple[str, ...] = ALL
+) -> list[str]:
+    """A worker of the `consume` queues: all of them by default, as the demo, the tests and the
+    benchmarks run one worker; a deployment may give the faces queue workers of its own (README)."""
     return [
         sys.executable,
         "-m",
@@ -42,6 +48,8 @@ def worker_command(concurrency: int, *options: str, loglevel: str = "WARNING") -
         str(concurrency),
         "--loglevel",
         loglevel,
+        "--queues",
+        ",".join(consume),
         *options,
     ]
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from kyc import dispatch
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
@@ -109,6 +110,9 @@ def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewC
     if created:
         events.review_case_opened(case)
         forget_queue_counts()
+        # The face boxes and eye points for the case page's aligned crops, found once, off the
+        # decision path, on the faces queue.
+        dispatch.send_on_commit(dispatch.LOCATE_FACES, pair.pk)
     return case
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reviews.views import case, images, queue
+from reviews.views import case, faces, images, queue
 
 app_name = "reviews"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("take-next/", queue.take_next, name="take_next"),
     path("images/<uuid:pair_id>/<str:which>/", images.pair_image, name="image"),
     path("<uuid:case_id>/", case.case_page, name="case"),
+    path("<uuid:case_id>/faces/", faces.faces_fragment, name="faces"),
     path("<uuid:case_id>/claim/", case.claim, name="claim"),
     path("<uuid:case_id>/release/", case.release, name="release"),
     path("<uuid:case_id>/decide/", case.decide, name="decide"),

@@ -25,6 +25,7 @@ from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCa
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_assign, can_work_queue, staff_page
 from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
+from reviews.views.faces import faces_panel
 
 
 @dataclass(frozen=True)
@@ -212,9 +213,11 @@ def _photos_context(request: StaffRequest, pair: ImagePair) -> dict[str, Any]:
     earlier = selectors.earlier_pairs(pair)
     cases = reason_cases([pair, *earlier])
     statuses = [other.status for other in earlier]
+    access = photo_access(request.user, pair, cases)
     return {
         "images_available": _has_photos(pair),
-        "photo_access": photo_access(request.user, pair, cases),
+        "photo_access": access,
+        **faces_panel(pair, access),
         "earlier": [
             (other, _has_photos(other) and photo_access(request.user, other, cases).allowed)
             for other in earlier

@@ -1,6 +1,8 @@
 """The only way a biometric image reaches a browser: decrypted, re-encoded, audited, not cached.
 
 Shown only to a viewer with a reason (reviews.photo_access), which the audit event records.
+`selfie` and `reference` are the photos; `selfie-face` and `reference-face` their faces, cropped
+and aligned for side-by-side comparison (kyc.faces.alignment), made here and stored nowhere.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from kyc.audit.chain import Actor
+from kyc.faces.alignment import aligned_face
+from kyc.faces.geometry import stored_locations
 from kyc.images import ImageRejected, load_upright
 from kyc.models import ImagePair
 from kyc.users import StaffRequest
@@ -24,25 +28,46 @@ from reviews.photo_access import photo_access, reason_cases
 
 #: Large enough to zoom into a face, small enough to send quickly.
 DISPLAY_MAX_SIDE = 2000
-WHICH = ("selfie", "reference")
+#: What can be asked for, and the photo it comes from.
+PHOTO_OF = {
+    "selfie": "selfie",
+    "reference": "reference",
+    "selfie-face": "selfie",
+    "reference-face": "reference",
+}
 
 
 @require_GET
 @staff_page(login=False)
 def pair_image(request: StaffRequest, pair_id: UUID, which: str) -> HttpResponse:
-    if which not in WHICH:
+    photo = PHOTO_OF.get(which)
+    if photo is None:
         raise Http404("No such image.")
     pair = get_object_or_404(
-        ImagePair.objects.only("public_id", "applicant", "selfie", "reference", "images_purged_at"),
+        ImagePair.objects.only(
+            "public_id",
+            "applicant",
+            "selfie",
+            "reference",
+            "images_purged_at",
+            f"{photo}_width",
+            f"{photo}_height",
+            "face_geometry",
+        ),
         public_id=pair_id,
     )
     # Refused before the purge check: whether a pair still has photos is nobody else's business.
     access = photo_access(request.user, pair, reason_cases([pair]))
     if access.rule is None:
         raise PermissionDenied("These photos are shown to the reviewers of the pair's case.")
-    stored = getattr(pair, which)
+    stored = getattr(pair, photo)
     if pair.images_purged_at is not None or not stored:
         raise Http404("The images of this pair were purged.")
+    location = None
+    if which != photo:
+        location = (stored_locations(pair.face_geometry) or {}).get(photo)
+        if location is None:
+            raise Http404("No face has been located in this photo.")
     with stored.open("rb") as handle:
         data = handle.read()
     try:
@@ -50,6 +75,9 @@ def pair_image(request: StaffRequest, pair_id: UUID, which: str) -> HttpResponse
         image = load_upright(data, max_side=DISPLAY_MAX_SIDE)
     except ImageRejected as error:
         raise Http404("The stored image cannot be read.") from error
+    if location is not None:
+        size = (getattr(pair, f"{photo}_width"), getattr(pair, f"{photo}_height"))
+        image = aligned_face(image, location, size)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=90)
     with transaction.atomic():

@@ -202,6 +202,29 @@ def test_every_outcome_through_a_real_worker(e2e, sandboxes, vendor):
         assert pair.deciding_attempt.vendor == vendor
 
 
+def test_a_pair_sent_to_review_has_its_faces_located_by_a_worker_of_the_faces_queue(e2e, sandboxes):
+    """ZOLOZ sends no face boxes: the boxes come from our engine, run by the worker that
+    consumes the faces queue (the one `worker_command` starts takes every queue)."""
+    api, workers = e2e
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="zoloz").update(
+        enabled=True, approve_at=90, reject_below=40
+    )
+    sandboxes["zoloz"].script({"score": 60})
+    workers.start()
+    pair = wait_for(submit(api, "faces"), FINAL)
+    assert pair.status == PairStatus.NEEDS_REVIEW
+    deadline = time.monotonic() + 60
+    while not pair.face_geometry:
+        assert time.monotonic() < deadline, "no worker located the faces"
+        time.sleep(0.2)
+        pair.refresh_from_db()
+    assert [pair.face_geometry[which]["source"] for which in ("selfie", "reference")] == [
+        "ours",
+        "ours",
+    ]
+
+
 def test_a_worker_killed_mid_call_still_ends_in_exactly_one_decision(e2e, sandboxes, receiver):
     api, workers = e2e
     VendorConfig.objects.update(enabled=False)

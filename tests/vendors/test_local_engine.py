@@ -99,6 +99,23 @@ def test_an_image_without_a_face_reports_no_face(faces_dir, name):
     assert analysis(name).faces == ()
 
 
+def test_located_faces_have_the_analysis_boxes_and_two_eye_centres_inside_left_first(faces_dir):
+    for name in ("df_img1.jpg", "bad/two_faces.jpg", "bad/exif_rotated.jpg"):
+        located = get_engine().locate_bytes(face_bytes(name))
+        assert [face.box for face in located] == [face.box for face in analysis(name).faces]
+        for face in located:
+            left, top, width, height = face.box
+            (x0, y0), (x1, y1) = face.eyes
+            assert x0 < x1
+            assert all(left <= x <= left + width for x in (x0, x1))
+            assert all(top <= y <= top + height / 2 for y in (y0, y1))  # upper half of the face
+
+
+def test_locating_faces_in_an_unreadable_file_is_a_value_error(faces_dir):
+    with pytest.raises(ValueError, match="not an image"):
+        get_engine().locate_bytes(face_bytes("bad/not_an_image.jpg"))
+
+
 def test_a_huge_image_keeps_its_full_size_but_is_detected_at_1024_px(faces_dir):
     result = analysis("bad/huge_5000x5000.jpg")
     assert (result.width, result.height) == (5000, 5000)

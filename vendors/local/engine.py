@@ -69,6 +69,19 @@ class FaceAnalysis:
 
 
 @dataclass(frozen=True)
+class LocatedFace:
+    """Where one face is, for showing it (no descriptor: nothing here identifies anyone).
+
+    `eyes` are the centres of the two eyes, the one further left in the image first, from the
+    5-point landmarks (each eye is the midpoint of its two corner points). Pixels of the decoded
+    upright image, like `box`.
+    """
+
+    box: Box
+    eyes: tuple[tuple[float, float], tuple[float, float]]
+
+
+@dataclass(frozen=True)
 class FaceDetection:
     """Detection only (no descriptors): what pre-flight checks need."""
 
@@ -141,6 +154,20 @@ class FaceEngine:
         rects, _scores, upsample = self._find_faces(array)
         boxes = tuple(_source_box(r, scale, source_size) for r in rects)
         return FaceDetection(source_size[0], source_size[1], boxes, upsample)
+
+    def locate_bytes(self, data: bytes) -> tuple[LocatedFace, ...]:
+        """Boxes and eye centres of every face, largest first; ValueError for an unusable image."""
+        image, source_size = decode(data)
+        array, scale = _detection_array(image, source_size)
+        rects, _scores, _upsample = self._find_faces(array)
+        located = []
+        for rect in rects:
+            with self._lock:
+                shape = self._predictor(array, rect)
+            located.append(
+                LocatedFace(_source_box(rect, scale, source_size), _eye_centres(shape, scale))
+            )
+        return tuple(located)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -278,6 +305,22 @@ def _clipped(rect: Any, array: np.ndarray) -> Box:
     left, top = max(0, rect.left()), max(0, rect.top())
     right, bottom = min(width, rect.right() + 1), min(height, rect.bottom() + 1)
     return left, top, max(0, right - left), max(0, bottom - top)
+
+
+def _eye_centres(
+    shape: Any, scale: tuple[float, float]
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The 5-point model's parts 0-1 and 2-3 are the corners of one eye each (4 is the nose);
+    which eye comes first is not something to rely on, so they are ordered by x here."""
+    sx, sy = scale
+    centres = sorted(
+        (
+            round((shape.part(a).x + shape.part(b).x) / 2 * sx, 1),
+            round((shape.part(a).y + shape.part(b).y) / 2 * sy, 1),
+        )
+        for a, b in ((0, 1), (2, 3))
+    )
+    return centres[0], centres[1]
 
 
 def _source_box(rect: Any, scale: tuple[float, float], source_size: tuple[int, int]) -> Box:
