@@ -82,12 +82,13 @@
   }
 
   // --- readiness: the bench and the tests wait for this, never for a fixed time --------------
-  // `data-faces-ready` on the case root says the faces are on screen: the full photos here; the
-  // aligned faces panel sets the same attribute when it draws.
+  // `data-faces-ready` on the case root says the faces are on screen: the aligned crops of the
+  // faces panel, or the full photos while face work has not drawn the panel yet.
   var caseRoot = $("#case-root");
   function markReadyWhenLoaded() {
     if (!caseRoot) { return; }
-    var images = $all(".photo-frame img");
+    var images = $all(".face-view img");  // the aligned faces when the panel shows them
+    if (!images.length) { images = $all(".photo-frame img"); }
     var waiting = images.filter(function (img) { return !(img.complete && img.naturalWidth > 0); });
     if (!waiting.length) { caseRoot.setAttribute("data-faces-ready", "1"); return; }
     waiting.forEach(function (img) {
@@ -96,6 +97,7 @@
     });
   }
   markReadyWhenLoaded();
+  window.kycMarkFacesReady = markReadyWhenLoaded;  // faces.js, when a polled panel arrives
 
   // --- clicks ------------------------------------------------------------------------------
   document.addEventListener("click", function (event) {

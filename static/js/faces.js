@@ -169,6 +169,7 @@
     images = $all(".face-view img", panel);
     views.forEach(bindView);
     showFullPhotos(false);
+    if (window.kycMarkFacesReady) { window.kycMarkFacesReady(); }
     apply();
   }
 
