@@ -72,6 +72,7 @@
     $("[data-compare-label]", compare).textContent =
       button.getAttribute("data-compare-status") + ", " + button.getAttribute("data-compare-when");
     compare.hidden = false;
+    if (window.kycShowFullPhotos) { window.kycShowFullPhotos(true); }  // this pair's, to compare
     compare.scrollIntoView({ block: "nearest" });
     $("[data-compare-close]", compare).focus();
   }

@@ -72,6 +72,7 @@
     if (button) { button.setAttribute("aria-expanded", show ? "true" : "false"); }
     if (show) { photos.scrollIntoView({ block: "nearest" }); }
   }
+  window.kycShowFullPhotos = showFullPhotos;  // app.js: an earlier pair opens beside them
   function toggleFullPhotos() {
     var photos = $("#photos");
     if (photos) { showFullPhotos(photos.classList.contains("photos-collapsed")); }

@@ -11,6 +11,7 @@ import pytest
 from django.apps import apps as django_apps
 
 from kyc.models import PairStatus
+from kyc.services.faces import locate_faces
 from reviews.models import CaseSkip, CaseStatus, Decision, ReviewCase
 from tests.browser.conftest import (
     screenshot,
@@ -47,6 +48,8 @@ def workday(settings, tmp_path):
                 reasons=["age_risk"] if vendor == "finauth" else ["score_in_band"],
             )
         )
+    for case in cases:  # as the faces queue's worker does when a case opens
+        locate_faces(case.pair_id)
     earlier = ImagePairFactory(applicant=cases[0].pair.applicant, status=PairStatus.REJECTED)
     store_images(earlier, face_bytes("df_img11.jpg"), face_bytes("df_img10.jpg"))
     UserFactory(username="rita", role="Reviewers")
@@ -84,8 +87,8 @@ def test_approve_is_two_keys_the_faces_stay_in_view_and_the_next_case_is_there(p
     page.keyboard.press("a")
     dialog = page.locator("#decide-approve")
     assert dialog.is_visible()
-    assert not_covered(page, ".photo[data-which='selfie'] img")
-    assert not_covered(page, ".photo[data-which='reference'] img")
+    assert not_covered(page, ".face[data-which='selfie'] .face-view img")
+    assert not_covered(page, ".face[data-which='reference'] .face-view img")
     page.keyboard.press("Enter")
 
     page.wait_for_url(lambda url: CASE_URL.match(url) and first not in url)
@@ -222,11 +225,12 @@ def test_an_earlier_pairs_photos_open_beside_this_pairs_and_are_audited(page, wo
 
     page.click("[data-compare]")
     page.wait_for_function(
-        "() => Array.from(document.querySelectorAll('#compare img'))"
+        "() => Array.from(document.querySelectorAll('#compare img, #photos img'))"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     assert page.locator("#compare").is_visible() and page.locator("#photos").is_visible()
-    assert AuditEvent.objects.filter(event_type="images.viewed").count() == viewed + 2
+    # The earlier pair's two photos, and this pair's full photos, unfolded beside them.
+    assert AuditEvent.objects.filter(event_type="images.viewed").count() == viewed + 4
 
 
 STAFF_PAGES = [
