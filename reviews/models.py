@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from kyc.models import ImagePair
+from vendors.models import Backend
 
 
 class ReviewReason(models.TextChoices):
@@ -163,14 +165,17 @@ class QaSamplingRule(models.Model):
     backend = models.CharField(
         max_length=16,
         blank=True,
+        choices=Backend.choices,
         help_text="Leave empty for the rule every backend without its own rule follows.",
     )
     outcome = models.CharField(max_length=8, choices=AutoOutcome.choices)
     rate = models.FloatField(
-        help_text="Share of these decisions sampled, from 0 (none) to 1 (all); 0.02 is 2 %."
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of these decisions sampled, from 0 (none) to 1 (all); 0.02 is 2 %.",
     )
     near_threshold_points = models.FloatField(
         default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text=(
             "Also sample every pair whose score lies within this many points (0–100 scale) of "
             "the threshold that decided it; 0 turns this off."

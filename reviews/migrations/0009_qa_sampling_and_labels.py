@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 import uuid
+import django.core.validators
 from django.conf import settings
 from django.db import migrations, models
 
@@ -69,10 +70,10 @@ class Migration(migrations.Migration):
             name='QaSamplingRule',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('backend', models.CharField(blank=True, help_text='Leave empty for the rule every backend without its own rule follows.', max_length=16)),
+                ('backend', models.CharField(blank=True, choices=[('finauth', 'FinAuth v5'), ('advance', 'ADVANCE.AI v4'), ('zoloz', 'ZOLOZ facecompare'), ('alibaba', 'Alibaba Cloud FaceCompare'), ('local', 'Local engine (dlib)')], help_text='Leave empty for the rule every backend without its own rule follows.', max_length=16)),
                 ('outcome', models.CharField(choices=[('approved', 'Automatic approval'), ('rejected', 'Automatic rejection')], max_length=8)),
-                ('rate', models.FloatField(help_text='Share of these decisions sampled, from 0 (none) to 1 (all); 0.02 is 2 %.')),
-                ('near_threshold_points', models.FloatField(default=0, help_text='Also sample every pair whose score lies within this many points (0–100 scale) of the threshold that decided it; 0 turns this off.')),
+                ('rate', models.FloatField(help_text='Share of these decisions sampled, from 0 (none) to 1 (all); 0.02 is 2 %.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(1)])),
+                ('near_threshold_points', models.FloatField(default=0, help_text='Also sample every pair whose score lies within this many points (0–100 scale) of the threshold that decided it; 0 turns this off.', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
             ],
             options={
                 'verbose_name': 'QA sampling rule',
