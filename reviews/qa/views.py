@@ -22,12 +22,9 @@ from reviews.permissions import DO_QA, staff_page
 from reviews.photo_access import photo_access
 from reviews.qa import selectors, services
 
-#: The answer buttons, in the order shown, with their shortcut keys.
-ANSWERS = (
-    (QaAnswer.SAME, "S", "approve"),
-    (QaAnswer.DIFFERENT, "D", "reject"),
-    (QaAnswer.UNSURE, "C", "escalate"),
-)
+#: The answer buttons, in the order shown, with their shortcut keys. All look alike: green and
+#: red buttons would hint which answer the system expects.
+ANSWERS = ((QaAnswer.SAME, "S"), (QaAnswer.DIFFERENT, "D"), (QaAnswer.UNSURE, "C"))
 
 
 @require_GET
@@ -101,7 +98,7 @@ def _blind_page(request: StaffRequest, item: QaItem, status: int = 200) -> HttpR
             "answered": False,
             "photo_frames": _photo_frames(item.pair),
             "answer_choices": [
-                (value, QaAnswer(value).label, key, style) for value, key, style in ANSWERS
+                (value, QaAnswer(value).label, key) for value, key in ANSWERS
             ],
             "photos": photo_access(request.user, item.pair, []).allowed,
         },
@@ -128,5 +125,5 @@ def qa_answer(request: StaffRequest, item_id: UUID) -> HttpResponse:
                 request, "Your answer contradicts the automatic decision: a case was opened."
             )
         else:
-            messages.success(request, "Answer recorded.")
+            messages.info(request, "Answer recorded.")
     return HttpResponseRedirect(reverse("reviews:qa_item", args=[item.public_id]))
