@@ -97,9 +97,7 @@ def _blind_page(request: StaffRequest, item: QaItem, status: int = 200) -> HttpR
             "pair": item.pair,
             "answered": False,
             "photo_frames": _photo_frames(item.pair),
-            "answer_choices": [
-                (value, QaAnswer(value).label, key) for value, key in ANSWERS
-            ],
+            "answer_choices": [(value, QaAnswer(value).label, key) for value, key in ANSWERS],
             "photos": photo_access(request.user, item.pair, []).allowed,
         },
         status=status,
