@@ -78,3 +78,18 @@ def test_take_next_opens_the_oldest_waiting_sample(as_reviewer):
     sampled()
     response = as_reviewer.post("/review/qa/next/")
     assert response["Location"] == f"/review/qa/{first.public_id}/"
+
+
+def test_a_disagreement_case_opens_on_the_case_page_while_the_pair_keeps_its_decision(
+    as_reviewer, reviewer
+):
+    from reviews.qa import services
+
+    item = sampled(images=(jpeg(), jpeg()))
+    services.answer_qa_item(item.public_id, reviewer, "different")
+    item.refresh_from_db()
+
+    response = as_reviewer.get(f"/review/{item.case.public_id}/")
+
+    assert response.status_code == 200
+    assert "QA disagrees" in response.content.decode()
