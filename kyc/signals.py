@@ -8,3 +8,9 @@ from django.dispatch import Signal
 
 #: A pair needs a human. kwargs: pair (ImagePair), reasons (list[str]), priority (int).
 pair_needs_review = Signal()
+
+#: A pair was decided automatically (approved, rejected or resubmit) and its client's webhook is
+#: recorded. kwargs: pair (ImagePair), attempt (the deciding ComparisonAttempt). Sent last in the
+#: deciding transaction: a receiver with more than a read to do defers it to `on_commit`, so the
+#: decision never waits for it (reviews samples decisions for blind QA this way).
+pair_decided = Signal()

@@ -8,7 +8,8 @@ from django.http import HttpRequest
 
 from kyc.admin.base import ReadOnlyModelAdmin
 from kyc.audit.chain import Actor
-from reviews.models import Decision, ReasonCode, ReviewCase
+from reviews.models import Decision, QaItem, QaSamplingRule, ReasonCode, ReviewCase
+from reviews.qa.rules import create_sampling_rule, update_sampling_rule
 from reviews.reason_codes import create_reason_code, update_reason_code
 
 
@@ -70,3 +71,40 @@ class DecisionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- QA sampling (issue 18) ----------------------------------------------------------------------
+
+
+@admin.register(QaSamplingRule)
+class QaSamplingRuleAdmin(admin.ModelAdmin):
+    """How many automatic decisions go to blind QA, per backend and outcome (reviews.qa)."""
+
+    list_display = ("__str__", "backend", "outcome", "rate", "near_threshold_points")
+    list_filter = ("outcome",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Backend and outcome name the rule in the audit trail: fixed once created.
+        return ("backend", "outcome") if obj is not None else ()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # set the rate to 0 instead: the audit trail keeps every rate that applied
+
+    def save_model(
+        self, request: HttpRequest, obj: QaSamplingRule, form: Any, change: bool
+    ) -> None:
+        actor = Actor.user(request.user)
+        if not change:
+            create_sampling_rule(obj, actor)
+            return
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        update_sampling_rule(obj, changes, actor)
+
+
+@admin.register(QaItem)
+class QaItemAdmin(ReadOnlyModelAdmin):
+    """Read-only: samples are drawn by reviews.qa.sampling and answered on the QA pages."""
+
+    list_display = ("public_id", "backend", "auto_outcome", "probability", "answer", "created_at")
+    list_filter = ("backend", "auto_outcome", "answer")
+    readonly_fields = [f.name for f in QaItem._meta.fields]

@@ -13,7 +13,7 @@ from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
     from kyc.models import ImagePair
-    from reviews.models import Decision, ReasonCode, ReviewCase
+    from reviews.models import Decision, QaItem, QaSamplingRule, ReasonCode, ReviewCase
 
 __all__ = ["Actor"]
 
@@ -146,4 +146,62 @@ def images_viewed(
         which=which,
         rule=str(rule),
         case=str(case.public_id) if case is not None else None,
+    )
+
+
+# --- QA sampling (issue 18) ----------------------------------------------------------------------
+
+
+def qa_sampled(item: QaItem) -> AuditEvent:
+    """An automatic decision drawn for blind QA review, with the chance it had of being drawn."""
+    return pair_event(
+        Actor.system("qa_sampling"),
+        "qa.sampled",
+        item.pair,
+        qa_item=str(item.public_id),
+        backend=item.backend,
+        auto_outcome=item.auto_outcome,
+        probability=item.probability,
+        near_threshold=item.near_threshold,
+    )
+
+
+def qa_answered(item: QaItem, actor: Actor, *, disagrees: bool) -> AuditEvent:
+    """A blind QA answer; `case` is the qa_disagreement case it opened, if it contradicts the
+    automatic decision."""
+    return pair_event(
+        actor,
+        "qa.answered",
+        item.pair,
+        qa_item=str(item.public_id),
+        answer=item.answer,
+        auto_outcome=item.auto_outcome,
+        disagrees=disagrees,
+        case=str(item.case.public_id) if item.case is not None else None,
+    )
+
+
+def _qa_rule_subject(rule: QaSamplingRule) -> str:
+    return f"{rule.backend or '*'}:{rule.outcome}"
+
+
+def qa_rule_created(rule: QaSamplingRule, actor: Actor) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="qa_rule.created",
+        subject_type="qa_sampling_rule",
+        subject_id=_qa_rule_subject(rule),
+        params={"rate": rule.rate, "near_threshold_points": rule.near_threshold_points},
+    )
+
+
+def qa_rule_changed(
+    rule: QaSamplingRule, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    return changed_event(
+        actor,
+        "qa_rule.changed",
+        ("qa_sampling_rule", _qa_rule_subject(rule)),
+        before=before,
+        after=after,
     )

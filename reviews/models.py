@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from kyc.models import ImagePair
+from vendors.models import Backend
 
 
 class ReviewReason(models.TextChoices):
@@ -20,6 +22,7 @@ class ReviewReason(models.TextChoices):
     VENDOR_FAILED = "vendor_failed", "Every vendor failed"
     INVALID_INPUT = "invalid_input", "Image problem"
     MULTIPLE_FACES = "multiple_faces", "Several faces"
+    QA_DISAGREEMENT = "qa_disagreement", "QA answer contradicts the automatic decision"
 
 
 class CaseStatus(models.TextChoices):
@@ -187,3 +190,141 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- QA sampling and labels (issue 18, items 1 and 2) -------------------------------------------
+
+
+class AutoOutcome(models.TextChoices):
+    """The automatic decisions QA samples (a resubmit judged no faces, so it is not sampled)."""
+
+    APPROVED = "approved", "Automatic approval"
+    REJECTED = "rejected", "Automatic rejection"
+
+
+class QaSamplingRule(models.Model):
+    """How many automatic decisions of one outcome go to blind QA review.
+
+    A rule with an empty `backend` applies to every backend that has no rule of its own.
+    """
+
+    backend = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=Backend.choices,
+        help_text="Leave empty for the rule every backend without its own rule follows.",
+    )
+    outcome = models.CharField(max_length=8, choices=AutoOutcome.choices)
+    rate = models.FloatField(
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of these decisions sampled, from 0 (none) to 1 (all); 0.02 is 2 %.",
+    )
+    near_threshold_points = models.FloatField(
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text=(
+            "Also sample every pair whose score lies within this many points (0–100 scale) of "
+            "the threshold that decided it; 0 turns this off."
+        ),
+    )
+
+    class Meta:
+        verbose_name = "QA sampling rule"
+        ordering = ["backend", "outcome"]
+        constraints = [
+            models.UniqueConstraint(fields=["backend", "outcome"], name="qa_rule_one_per_outcome"),
+            models.CheckConstraint(condition=Q(rate__gte=0, rate__lte=1), name="qa_rule_rate_0_1"),
+            models.CheckConstraint(
+                condition=Q(near_threshold_points__gte=0), name="qa_rule_near_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend or 'every backend'}: {self.rate:.1%} of {self.outcome}"
+
+
+class QaAnswer(models.TextChoices):
+    SAME = "same", "Same person"
+    DIFFERENT = "different", "Different people"
+    UNSURE = "unsure", "Can't tell"
+
+
+class QaItem(models.Model):
+    """One automatic decision sampled for blind QA review, with the chance it had to be sampled
+    (calibration weighs each QA label by 1 / `probability`)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pair = models.OneToOneField(ImagePair, on_delete=models.CASCADE, related_name="qa_item")
+    backend = models.CharField(max_length=16)
+    auto_outcome = models.CharField(max_length=8, choices=AutoOutcome.choices)
+    probability = models.FloatField(help_text="Chance this decision had of being sampled.")
+    near_threshold = models.BooleanField(default=False)
+    answer = models.CharField(max_length=10, choices=QaAnswer.choices, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    case = models.ForeignKey(
+        ReviewCase,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The qa_disagreement case the answer opened.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "QA item"
+        permissions = [("do_qa", "Can answer blind QA samples of automatic decisions")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gt=0, probability__lte=1), name="qa_item_probability"
+            ),
+        ]
+        indexes = [models.Index(fields=["answered_at", "created_at"], name="qa_item_open")]
+
+    def __str__(self) -> str:
+        return f"QA {self.public_id}"
+
+
+class LabelVerdict(models.TextChoices):
+    SAME = "same", "Same person"
+    DIFFERENT = "different", "Different people"
+    UNSURE = "unsure", "Unsure"
+
+
+class LabelSource(models.TextChoices):
+    REVIEW = "review", "Review decision"
+    QA = "qa", "Blind QA answer"
+    SENIOR = "senior", "Senior review"
+
+
+class Label(models.Model):
+    """One person's judgement of whether a pair's two faces are the same person."""
+
+    pair = models.ForeignKey(ImagePair, on_delete=models.CASCADE, related_name="labels")
+    verdict = models.CharField(max_length=10, choices=LabelVerdict.choices)
+    source = models.CharField(max_length=8, choices=LabelSource.choices)
+    labeller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decision = models.OneToOneField(
+        Decision, on_delete=models.CASCADE, null=True, blank=True, related_name="label"
+    )
+    qa_item = models.OneToOneField(
+        QaItem, on_delete=models.CASCADE, null=True, blank=True, related_name="label"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(verdict__in=LabelVerdict.values), name="label_verdict_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["pair", "created_at"], name="label_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} ({self.source})"

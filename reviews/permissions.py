@@ -92,3 +92,11 @@ def home_url_for(user: Visitor) -> str | None:
     if user.is_staff:
         return "/admin/"
     return None
+
+
+#: Blind QA review of automatic decisions (reviews.qa).
+DO_QA = "reviews.do_qa"
+
+
+def can_do_qa(user: Visitor) -> bool:
+    return bool(user.is_authenticated and user.has_perm(DO_QA))

@@ -16,6 +16,11 @@ order (the first that applies is the one recorded):
     submissions is exactly what its reviewer must be able to see. The reason ends with the case:
     once it is decided, those other pairs are closed again to whoever has no case of their own.
 
+`qa_sample`
+    The pair's automatic decision was drawn for blind QA review (reviews.qa) and the viewer may
+    answer QA samples: while the sample waits for its answer, and afterwards for the person who
+    answered it (the answer page reveals the score beside the faces).
+
 `view_any_pair_photos`
     The `reviews.view_any_pair_photos` permission: administrators (superusers hold every
     permission) and anyone a site grants it to. Tried last, so that the trail names the narrower
@@ -35,13 +40,14 @@ from django.db.models import Q
 
 from kyc.models import ImagePair
 from kyc.users import Visitor
-from reviews.models import CaseStatus, ReviewCase
-from reviews.permissions import VIEW_ANY_PAIR_PHOTOS, can_work_queue
+from reviews.models import CaseStatus, QaItem, ReviewCase
+from reviews.permissions import VIEW_ANY_PAIR_PHOTOS, can_do_qa, can_work_queue
 
 
 class PhotoRule(StrEnum):
     REVIEW_QUEUE = "review_queue"
     APPLICANT_UNDER_REVIEW = "applicant_under_review"
+    QA_SAMPLE = "qa_sample"
     VIEW_ANY_PAIR_PHOTOS = "view_any_pair_photos"
 
 
@@ -94,6 +100,16 @@ def photo_access(user: Visitor, pair: ImagePair, cases: Sequence[ReviewCase]) ->
             and can_work_queue(user, case.queue)
         ):
             return PhotoAccess(PhotoRule.APPLICANT_UNDER_REVIEW, case)
+    if can_do_qa(user) and _qa_sample_open_to(user, pair):
+        return PhotoAccess(PhotoRule.QA_SAMPLE)
     if user.has_perm(VIEW_ANY_PAIR_PHOTOS):
         return PhotoAccess(PhotoRule.VIEW_ANY_PAIR_PHOTOS)
     return REFUSED
+
+
+def _qa_sample_open_to(user: Visitor, pair: ImagePair) -> bool:
+    return (
+        QaItem.objects.filter(pair=pair)
+        .filter(Q(answered_at__isnull=True) | Q(answered_by=user.pk))
+        .exists()
+    )

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 ROLES: dict[str, tuple[str, ...]] = {
-    "Reviewers": ("reviews.review_case",),
-    "Senior reviewers": ("reviews.review_case", "reviews.second_review"),
+    "Reviewers": ("reviews.review_case", "reviews.do_qa"),
+    "Senior reviewers": ("reviews.review_case", "reviews.second_review", "reviews.do_qa"),
     "Auditors": ("audit.view_audit_trail", "kyc.view_dashboard", "kyc.export_decisions"),
 }
 

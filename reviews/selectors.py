@@ -46,6 +46,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "image_too_large": ("Image size", "blue"),  # vendors fold "too small" in here too (§0)
     "image_too_small": ("Image too small", "blue"),
     "score_missing": ("No score", "grey"),
+    ReviewReason.QA_DISAGREEMENT: ("QA disagrees", "red"),
 }
 SORTS = {
     "priority": ("-priority", "due_at", "pk"),
@@ -521,6 +522,12 @@ EVENT_LABELS: dict[str, str] = {
     "second_factor.reset": "Second factor reset by an administrator",
     "second_factor.policy_changed": "Second-factor rule of a role changed",
     "sessions.ended": "Signed out everywhere",
+    # Blind QA of automatic decisions (issue 18)
+    "qa.sampled": "Drawn for blind QA",
+    "qa.answered": "QA answer",
+    "pair.decision_changed": "Decision changed after review",
+    "qa_rule.created": "QA sampling rule created",
+    "qa_rule.changed": "QA sampling rule changed",
 }
 EVENT_TYPES_CACHE_SECONDS = 600
 

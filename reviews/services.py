@@ -25,6 +25,7 @@ from kyc.errors import ApplicationError
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from kyc.users import StaffUser
 from reviews import events
+from reviews.labels import record_decision_label
 from reviews.models import (
     CaseQueue,
     CaseSkip,
@@ -32,8 +33,10 @@ from reviews.models import (
     Decision,
     DecisionStage,
     Outcome,
+    QaItem,
     ReasonCode,
     ReviewCase,
+    ReviewReason,
 )
 from reviews.permissions import can_assign, can_review, can_second_review, can_work_queue
 from vendors.verdicts import REVIEW, judged_band
@@ -532,10 +535,13 @@ def _decide(
     )
     events.decision_recorded(decision, actor)
     forget_queue_counts()
+    record_decision_label(decision)
     rules: tuple[str, ...] = ()
     if stage == DecisionStage.FIRST:
         deciding = case.pair.deciding_attempt
         rules = four_eyes_rules_for(outcome, deciding)
+        if ReviewReason.QA_DISAGREEMENT in case.reasons and outcome != Outcome.ESCALATE:
+            rules += (ReviewReason.QA_DISAGREEMENT.value,)  # it may overturn a sent decision
         if outcome == Outcome.ESCALATE or rules:
             case.queue = CaseQueue.SENIOR
             case.status = (
@@ -556,6 +562,9 @@ def _decide(
     case.claim_expires_at = None
     case.save(update_fields=["status", "decided_at", "assignee", "claim_expires_at"])
     pair_status = PAIR_STATUS_FOR[Outcome(outcome)]
+    if ReviewReason.QA_DISAGREEMENT in case.reasons:
+        _settle_qa_disagreement(case, pair_status, actor, reason_code)
+        return DecisionResult(case, decision, pair_status, rules)
     try:
         apply_reviewer_outcome(
             case.pair,
@@ -566,3 +575,26 @@ def _decide(
     except PairNotAwaitingReview as error:
         raise StaleDecision(str(error)) from error
     return DecisionResult(case, decision, pair_status, rules)
+
+
+def _settle_qa_disagreement(
+    case: ReviewCase, pair_status: str, actor: Actor, reason_code: ReasonCode | None
+) -> None:
+    """The final decision of a qa_disagreement case: the pair keeps its automatic decision or,
+    when the reviewers disagree with it, kyc changes it and tells the client."""
+    from kyc.services.decisions import DecisionNotChangeable, change_decision
+
+    item = QaItem.objects.filter(case=case).only("public_id").first()
+    because = {"case": str(case.public_id)}
+    if item is not None:
+        because["qa_item"] = str(item.public_id)
+    try:
+        change_decision(
+            case.pair,
+            pair_status,
+            actor,
+            reason=reason_code.code if reason_code else ReviewReason.QA_DISAGREEMENT.value,
+            because=because,
+        )
+    except DecisionNotChangeable as error:
+        raise StaleDecision(str(error)) from error

@@ -26,3 +26,13 @@ urlpatterns = [
         name="second_opinions",
     ),
 ]
+
+# Blind QA review of automatic decisions (issue 18; reviews.qa).
+from reviews.qa import views as qa  # noqa: E402
+
+urlpatterns += [
+    path("qa/", qa.qa_queue, name="qa_queue"),
+    path("qa/next/", qa.qa_next, name="qa_next"),
+    path("qa/<uuid:item_id>/", qa.qa_item, name="qa_item"),
+    path("qa/<uuid:item_id>/answer/", qa.qa_answer, name="qa_answer"),
+]

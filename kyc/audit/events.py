@@ -451,3 +451,19 @@ def second_factor_policy_changed(group: Group, actor: Actor, *, required: bool) 
 def sessions_ended(user: StaffUser, actor: Actor, *, sessions: int) -> AuditEvent:
     """An administrator signed a user out everywhere."""
     return _staff_user_event(actor, "sessions.ended", user, {"sessions": sessions})
+
+
+def pair_decision_changed(
+    pair: ImagePair, actor: Actor, *, before: str, reason: str, because: dict[str, str]
+) -> AuditEvent:
+    """A final decision replaced by a later human review; `because` names what led to it (the
+    review case and, for a QA disagreement, the QA item)."""
+    return pair_event(
+        actor,
+        "pair.decision_changed",
+        pair,
+        before=before,
+        after=pair.status,
+        reason=reason,
+        **because,
+    )

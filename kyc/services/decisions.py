@@ -14,12 +14,20 @@ from kyc.services.pipeline import enqueue_attempt
 from kyc.webhooks import enqueue_pair_event
 
 REVIEWER_OUTCOMES = {PairStatus.APPROVED, PairStatus.REJECTED, PairStatus.RESUBMIT}
+#: The final decisions a later human review (a QA disagreement) may replace.
+CHANGEABLE_DECISIONS = {PairStatus.APPROVED, PairStatus.REJECTED}
 
 
 class PairNotAwaitingReview(ApplicationError):
     """The pair was decided meanwhile (or never needed a human)."""
 
     code = "pair_not_awaiting_review"
+
+
+class DecisionNotChangeable(ApplicationError):
+    """The pair has no final approval or rejection a review could replace."""
+
+    code = "decision_not_changeable"
 
 
 class ImagesGone(ApplicationError):
@@ -47,6 +55,39 @@ def apply_reviewer_outcome(
     )
     events.pair_decided(locked, actor)
     enqueue_pair_event(locked, f"pair.{locked.status}", lambda: PairSerializer(locked).data)
+    return locked
+
+
+@transaction.atomic
+def change_decision(
+    pair: ImagePair, status: str, actor: Actor, *, reason: str, because: dict[str, str]
+) -> ImagePair | None:
+    """Replace a pair's final decision after a later review, with audit and a
+    `pair.decision_changed` webhook; None (and nothing written) when the review upheld it.
+
+    `because` names the review that changed it, for the audit trail (ids only).
+    """
+    if status not in REVIEWER_OUTCOMES:  # a caller's bug, not a refusal a person can meet
+        raise ValueError(f"A reviewer cannot set status {status!r}.")
+    locked = ImagePair.objects.lock_for_change(pair.pk)
+    if locked.status not in CHANGEABLE_DECISIONS:
+        raise DecisionNotChangeable(f"Pair {locked.public_id} is {locked.status}.")
+    if locked.status == status:
+        return None
+    before = locked.status
+    locked.status = status
+    locked.status_reason = reason
+    locked.decision_source = DecisionSource.REVIEWER
+    locked.decided_at = timezone.now()
+    locked.save(
+        update_fields=["status", "status_reason", "decision_source", "decided_at", "updated_at"]
+    )
+    events.pair_decision_changed(locked, actor, before=before, reason=reason, because=because)
+    enqueue_pair_event(
+        locked,
+        "pair.decision_changed",
+        lambda: {**PairSerializer(locked).data, "previous_status": before},
+    )
     return locked
 
 

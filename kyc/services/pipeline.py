@@ -35,7 +35,7 @@ from kyc.models import (
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
 from kyc.services import routing
-from kyc.signals import pair_needs_review
+from kyc.signals import pair_decided, pair_needs_review
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
     CompareRequest,
@@ -417,6 +417,8 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
     enqueue_pair_event(pair, f"pair.{pair.status}", lambda: PairSerializer(pair).data)
+    if pair.decision_source == DecisionSource.AUTO:
+        pair_decided.send(sender=ImagePair, pair=pair, attempt=attempt)
 
 
 def _finish_without_images(attempt: ComparisonAttempt) -> None:

@@ -217,7 +217,8 @@
     if (lower === "j") { select(current + 1); event.preventDefault(); return; }
     if (lower === "k") { select(current - 1); event.preventDefault(); return; }
     if (key === "Enter" && current >= 0 && rows[current]) { window.location.href = rows[current].getAttribute("data-href"); return; }
-    if (["a", "r", "n", "e", "t", "s"].indexOf(lower) !== -1 && press(lower)) { event.preventDefault(); }
+    // Any other letter presses the button that shows it as its key (case: A R N E T S; QA: S D C).
+    if (/^[a-z]$/.test(lower) && press(lower)) { event.preventDefault(); }
   });
 
   // --- second opinions: poll the panel until every vendor has answered ---------------------

@@ -30,9 +30,13 @@ def run(*args: str) -> str:
 
 def test_bootstrap_roles_creates_three_groups_with_exactly_their_permissions():
     first = run()
-    assert "Reviewers: created; added reviews.review_case" in first
-    assert permissions_of("Reviewers") == {"reviews.review_case"}
-    assert permissions_of("Senior reviewers") == {"reviews.review_case", "reviews.second_review"}
+    assert "Reviewers: created; added reviews.do_qa, reviews.review_case" in first
+    assert permissions_of("Reviewers") == {"reviews.review_case", "reviews.do_qa"}
+    assert permissions_of("Senior reviewers") == {
+        "reviews.review_case",
+        "reviews.second_review",
+        "reviews.do_qa",
+    }
     assert permissions_of("Auditors") == {
         "audit.view_audit_trail",
         "kyc.view_dashboard",
@@ -54,7 +58,7 @@ def test_bootstrap_roles_keeps_hand_added_permissions_unless_told_to_reset():
     run()
     assert "audit.view_audit_trail" in permissions_of("Reviewers")
     assert "removed audit.view_audit_trail" in run("--reset")
-    assert permissions_of("Reviewers") == {"reviews.review_case"}
+    assert permissions_of("Reviewers") == {"reviews.review_case", "reviews.do_qa"}
 
 
 def test_the_demo_creates_one_login_per_role_and_only_the_admin_is_staff():

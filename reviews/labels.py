@@ -1,0 +1,138 @@
+"""Labels: every human judgement of a pair's faces, and the labelled scores calibration reads.
+
+A label says whether one person judged a pair's two faces to be the same person. They come
+from three places, each written in the transaction of the judgement itself:
+
+- `review`: a first review decision (`label_for_decision`: approve is "same"; a rejection says
+  "different" only when its reason code is about the person, as `different_person` is);
+- `senior`: a second review (a four-eyes confirmation or an escalation's decision), the same way;
+- `qa`: a blind QA answer (same / different / can't tell), which knows nothing of the score.
+
+`labelled_scores(backend)` turns them into ground truth for one backend: each pair's label is
+its most authoritative judgement (a senior's over a reviewer's over a QA answer; the latest
+within one source), pairs whose label is "unsure" are left out, and every completed attempt of
+that backend on a labelled pair — second opinions and re-runs included — is one labelled score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kyc.models import AttemptStatus, ComparisonAttempt
+from reviews.models import (
+    Decision,
+    DecisionStage,
+    Label,
+    LabelSource,
+    LabelVerdict,
+    Outcome,
+    QaAnswer,
+    QaItem,
+)
+
+#: Rejection reason codes that judge the faces: the two photos show different people. Other
+#: rejections (a photo of a screen, say) are about the photo and may show one person twice.
+DIFFERENT_PERSON_REASONS = frozenset({"different_person", "reference_mismatch"})
+#: Which judgement of a pair wins when people disagree: higher is more authoritative.
+AUTHORITY = {LabelSource.QA: 0, LabelSource.REVIEW: 1, LabelSource.SENIOR: 2}
+_QA_VERDICT = {
+    QaAnswer.SAME: LabelVerdict.SAME,
+    QaAnswer.DIFFERENT: LabelVerdict.DIFFERENT,
+    QaAnswer.UNSURE: LabelVerdict.UNSURE,
+}
+
+
+@dataclass(frozen=True)
+class LabelledScore:
+    """One backend's score on a pair whose faces a person judged.
+
+    `weight` undoes the QA sampling: a pair that reached a person only because QA drew it with
+    probability p stands for 1/p such pairs; a pair every one of which goes to a person (a
+    review case) stands for itself.
+    """
+
+    score: float
+    same: bool
+    weight: float
+
+
+def label_for_decision(decision: Decision) -> str | None:
+    """What a review decision says about the faces; None when it judges no faces (a resubmit,
+    an escalation)."""
+    if decision.outcome == Outcome.APPROVE:
+        return LabelVerdict.SAME
+    if decision.outcome == Outcome.REJECT:
+        code = decision.reason_code.code if decision.reason_code else ""
+        return LabelVerdict.DIFFERENT if code in DIFFERENT_PERSON_REASONS else LabelVerdict.UNSURE
+    return None
+
+
+def record_decision_label(decision: Decision) -> Label | None:
+    """Label the pair with a review decision (call inside the decision's transaction)."""
+    verdict = label_for_decision(decision)
+    if verdict is None:
+        return None
+    source = LabelSource.SENIOR if decision.stage == DecisionStage.SECOND else LabelSource.REVIEW
+    return Label.objects.create(
+        pair_id=decision.case.pair_id,
+        verdict=verdict,
+        source=source,
+        labeller_id=decision.reviewer_id,
+        decision=decision,
+    )
+
+
+def record_qa_label(item: QaItem) -> Label:
+    """Label the pair with a blind QA answer (call inside the answer's transaction)."""
+    if not item.answer or item.answered_by_id is None:  # a caller's bug
+        raise ValueError("Only an answered QA item is a judgement.")
+    return Label.objects.create(
+        pair_id=item.pair_id,
+        verdict=_QA_VERDICT[QaAnswer(item.answer)],
+        source=LabelSource.QA,
+        labeller_id=item.answered_by_id,
+        qa_item=item,
+    )
+
+
+def pair_labels(pair_ids: list[int] | None = None) -> dict[int, str]:
+    """Each labelled pair's label (see the module docstring), by pair id."""
+    labels = Label.objects.all()
+    if pair_ids is not None:
+        labels = labels.filter(pair_id__in=pair_ids)
+    best: dict[int, tuple[int, datetime, int, str]] = {}
+    for pair_id, verdict, source, created_at, pk in labels.values_list(
+        "pair_id", "verdict", "source", "created_at", "pk"
+    ).iterator(chunk_size=5000):
+        rank = (AUTHORITY[LabelSource(source)], created_at, pk, verdict)
+        if pair_id not in best or rank > best[pair_id]:
+            best[pair_id] = rank
+    return {pair_id: rank[3] for pair_id, rank in best.items()}
+
+
+def labelled_scores(backend: str, since: datetime | None = None) -> list[LabelledScore]:
+    """Every completed attempt of `backend` (made at or after `since`) on a pair labelled same or
+    different, with its label and its sampling weight."""
+    labels = {
+        pair_id: verdict == LabelVerdict.SAME
+        for pair_id, verdict in pair_labels().items()
+        if verdict != LabelVerdict.UNSURE
+    }
+    if not labels:
+        return []
+    weights = {
+        pair_id: 1.0 / probability
+        for pair_id, probability in QaItem.objects.values_list("pair_id", "probability")
+    }
+    attempts = ComparisonAttempt.objects.filter(
+        vendor=backend, status=AttemptStatus.COMPLETED, score__isnull=False
+    )
+    if since is not None:
+        attempts = attempts.filter(created_at__gte=since)
+    rows = []
+    for pair_id, score in attempts.values_list("pair_id", "score").iterator(chunk_size=10000):
+        same = labels.get(pair_id)
+        if same is not None and score is not None:
+            rows.append(LabelledScore(float(score), same, weights.get(pair_id, 1.0)))
+    return rows

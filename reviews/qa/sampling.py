@@ -1,0 +1,116 @@
+"""Which automatic decisions go to blind QA review, drawn after the decision was sent.
+
+The draw is a hash, not a random number: a pair's public id hashed to a point in [0, 1) is
+sampled when the point falls below its rule's rate. Anyone can recompute why a pair was (or was
+not) drawn, a test sees the same draw every run, and a redelivered task draws the same again.
+A decision within `near_threshold_points` of the threshold that made it is always drawn: those
+are the ones most likely wrong. Each QA item records the chance it had (the rule's rate, or 1
+near a threshold), so calibration can weigh its label by 1 / probability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from kyc.models import ComparisonAttempt, DecisionSource, ImagePair, PairStatus
+from reviews import events
+from reviews.models import AutoOutcome, QaItem, QaSamplingRule
+from vendors.verdicts import Band, judged_band
+
+_AUTO_OUTCOME = {
+    PairStatus.APPROVED: AutoOutcome.APPROVED,
+    PairStatus.REJECTED: AutoOutcome.REJECTED,
+}
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A decision drawn for QA: the chance it had, and whether nearness to a threshold drew it."""
+
+    probability: float
+    near_threshold: bool
+
+
+def sample_point(pair_id: UUID) -> float:
+    """The pair's fixed point in [0, 1): the first 8 bytes of a SHA-256 of its public id."""
+    digest = hashlib.sha256(b"kyc-qa-sample:" + pair_id.bytes).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def distance_to_threshold(outcome: str, score: float, band: Band) -> float:
+    """How far the score lies past the line that decided it, in points (0–100 scale)."""
+    if outcome == AutoOutcome.APPROVED:
+        return score - band.approve_at
+    return band.reject_below - score
+
+
+def draw(
+    pair_id: UUID, outcome: str, rule: QaSamplingRule, score: float | None, band: Band | None
+) -> Draw | None:
+    """Whether this decision goes to QA under `rule`; None when it does not."""
+    if (
+        rule.near_threshold_points > 0
+        and score is not None
+        and band is not None
+        and distance_to_threshold(outcome, score, band) <= rule.near_threshold_points
+    ):
+        return Draw(probability=1.0, near_threshold=True)
+    if rule.rate > 0 and sample_point(pair_id) < rule.rate:
+        return Draw(probability=rule.rate, near_threshold=False)
+    return None
+
+
+def rule_for(backend: str, outcome: str) -> QaSamplingRule | None:
+    """The backend's own rule for this outcome, else the rule for every backend, else none."""
+    rules = {
+        rule.backend: rule
+        for rule in QaSamplingRule.objects.filter(backend__in=(backend, ""), outcome=outcome)
+    }
+    return rules.get(backend) or rules.get("")
+
+
+def sample_decision(pair_pk: int) -> QaItem | None:
+    """Draw the automatic decision of this pair for QA, or not; once per pair."""
+    with transaction.atomic():
+        pair = ImagePair.objects.select_related("deciding_attempt").get(pk=pair_pk)
+        outcome = _AUTO_OUTCOME.get(PairStatus(pair.status))
+        attempt: ComparisonAttempt | None = pair.deciding_attempt
+        if outcome is None or pair.decision_source != DecisionSource.AUTO or attempt is None:
+            return None
+        rule = rule_for(attempt.vendor, outcome)
+        if rule is None:
+            return None
+        drawn = draw(pair.public_id, outcome, rule, attempt.score, judged_band(attempt.thresholds))
+        if drawn is None:
+            return None
+        item, created = QaItem.objects.get_or_create(
+            pair=pair,
+            defaults={
+                "backend": attempt.vendor,
+                "auto_outcome": outcome,
+                "probability": drawn.probability,
+                "near_threshold": drawn.near_threshold,
+            },
+        )
+        if created:
+            events.qa_sampled(item)
+        return item
+
+
+def on_pair_decided(sender: Any, pair: ImagePair, **kwargs: Any) -> None:
+    """kyc decided a pair: draw it once the decision (and its webhook) is committed.
+
+    `robust`: a failing draw is logged and never stops the callbacks after it, such as the one
+    that sends the client its webhook.
+    """
+    pair_pk = pair.pk
+
+    def draw_for_qa() -> None:  # named: Django logs a robust callback's failure by its name
+        sample_decision(pair_pk)
+
+    transaction.on_commit(draw_for_qa, robust=True)
