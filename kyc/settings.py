@@ -258,7 +258,13 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},
     "purge-expired-images": {"task": "kyc.purge_expired_images", "schedule": 3600.0},
     "release-expired-claims": {"task": "reviews.release_expired_claims", "schedule": 60.0},
+    "check-score-drift": {"task": "reviews.check_score_drift", "schedule": 6 * 3600.0},
 }
+# Score drift (reviews.drift): a backend's week whose population-stability index against the
+# four weeks before exceeds this is flagged (0.1–0.25 is customarily a moderate shift); weeks
+# with fewer scores than KYC_DRIFT_MIN_SCORES, or a reference with fewer, are not judged.
+KYC_DRIFT_PSI_LIMIT = env.float("KYC_DRIFT_PSI_LIMIT", default=0.2)
+KYC_DRIFT_MIN_SCORES = env.int("KYC_DRIFT_MIN_SCORES", default=100)
 
 # --- Vendor credentials and endpoints (never stored in the database; DESIGN §9) -----------
 VENDOR_ENV_VARIABLES = {

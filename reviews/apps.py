@@ -10,8 +10,10 @@ class ReviewsConfig(AppConfig):
         # figures on kyc's /metrics.
         from kyc.ops.metrics import register_collector
         from kyc.signals import pair_needs_review
+        from reviews.drift.metrics import ScoreDriftCollector
         from reviews.reporting.metrics import ReviewQueueCollector
         from reviews.services import on_pair_needs_review
 
         pair_needs_review.connect(on_pair_needs_review, dispatch_uid="reviews.open_case")
         register_collector(ReviewQueueCollector())
+        register_collector(ScoreDriftCollector())

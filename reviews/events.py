@@ -13,7 +13,7 @@ from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
     from kyc.models import ImagePair
-    from reviews.models import Decision, ReasonCode, ReviewCase
+    from reviews.models import Decision, DriftCheck, ReasonCode, ReviewCase
 
 __all__ = ["Actor"]
 
@@ -133,4 +133,22 @@ def images_viewed(
         which=which,
         rule=str(rule),
         case=str(case.public_id) if case is not None else None,
+    )
+
+
+def score_drift_detected(check: DriftCheck) -> AuditEvent:
+    """A backend's scores of one week moved past the PSI limit from the four weeks before."""
+    return append(
+        actor=Actor.system("drift"),
+        event_type="score_drift.detected",
+        subject_type="vendor_config",
+        subject_id=check.backend,
+        params={
+            "week_start": check.week_start.isoformat(),
+            "psi": round(check.psi or 0.0, 6),
+            "ks": round(check.ks or 0.0, 6),
+            "psi_limit": check.psi_limit,
+            "scores": check.scores,
+            "reference_scores": check.reference_scores,
+        },
     )

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from kyc.models import ImagePair
+from vendors.models import Backend
 
 
 class ReviewReason(models.TextChoices):
@@ -141,3 +142,33 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} by {self.reviewer_id}"
+
+
+# --- score drift (issue 18 §5) --------------------------------------------------------------------
+
+
+class DriftCheck(models.Model):
+    """One backend's scores of one week compared with the four weeks before (reviews.drift).
+
+    One row per backend and week: the weekly check is idempotent, and a flagged week raises its
+    audit event once, however often the check runs.
+    """
+
+    backend = models.CharField(max_length=16, choices=Backend.choices)
+    week_start = models.DateField(help_text="Monday (UTC) of the week checked.")
+    scores = models.PositiveIntegerField(help_text="Scores in the week checked.")
+    reference_scores = models.PositiveIntegerField(help_text="Scores in the four weeks before.")
+    psi = models.FloatField(null=True, blank=True, help_text="Empty when scores were too few.")
+    ks = models.FloatField(null=True, blank=True)
+    psi_limit = models.FloatField()
+    flagged = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start", "backend"]
+        constraints = [
+            models.UniqueConstraint(fields=["backend", "week_start"], name="drift_once_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend} week of {self.week_start}"
