@@ -245,6 +245,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
 # Review cases are due this many hours after they open (the queue's SLA).
 KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
+# A contested automatic rejection (GDPR Art. 22) is due for its reviewers' decision this many
+# hours after the applicant's statement arrives.
+KYC_CONTEST_SLA_HOURS = env.int("KYC_CONTEST_SLA_HOURS", default=48)
 # A reviewer's claim on a case lapses after this many minutes without a decision.
 KYC_CLAIM_MINUTES = env.int("KYC_CLAIM_MINUTES", default=30)
 # Decisions that need a second reviewer: "reject", "approve", "resubmit", "all", and

@@ -8,3 +8,6 @@ from django.dispatch import Signal
 
 #: A pair needs a human. kwargs: pair (ImagePair), reasons (list[str]), priority (int).
 pair_needs_review = Signal()
+
+#: An applicant contests an automatic rejection. kwargs: pair (ImagePair), contest (PairContest).
+pair_contested = Signal()

@@ -152,3 +152,14 @@ def score_drift_detected(check: DriftCheck) -> AuditEvent:
             "reference_scores": check.reference_scores,
         },
     )
+
+
+def reviewers_recused(case: ReviewCase, *, user_ids: list[int]) -> AuditEvent:
+    """These staff had a part in the pair, so they may not take or decide this case."""
+    return pair_event(
+        Actor.system("contests"),
+        "review.recused",
+        case.pair,
+        case=str(case.public_id),
+        users=user_ids,
+    )

@@ -21,6 +21,7 @@ class ReviewReason(models.TextChoices):
     VENDOR_FAILED = "vendor_failed", "Every vendor failed"
     INVALID_INPUT = "invalid_input", "Image problem"
     MULTIPLE_FACES = "multiple_faces", "Several faces"
+    CONTESTED = "contested", "Contested by the applicant"
 
 
 class CaseStatus(models.TextChoices):
@@ -172,3 +173,22 @@ class DriftCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.backend} week of {self.week_start}"
+
+
+# --- recusals (issue 18 §6) -----------------------------------------------------------------------
+
+
+class CaseRecusal(models.Model):
+    """Someone who may not take or decide this case: they had a part in its pair before (a
+    contest must be decided by fresh eyes). Enforced by reviews.services, not only by routing."""
+
+    case = models.ForeignKey(ReviewCase, on_delete=models.CASCADE, related_name="recusals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="recusal_once_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} recused from {self.case_id}"

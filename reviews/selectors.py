@@ -426,6 +426,12 @@ EVENT_LABELS = {
     "second_factor.reset": "Second factor reset by an administrator",
     "second_factor.policy_changed": "Second-factor rule of a role changed",
     "sessions.ended": "Signed out everywhere",
+    # Contests (GDPR Art. 22) and score drift (issue 18)
+    "pair.contested": "Contested by the applicant",
+    "contest.decided": "Contest decided",
+    "contest.statements_erased": "Contest statements erased",
+    "review.recused": "Reviewers recused",
+    "score_drift.detected": "Score drift detected",
 }
 
 

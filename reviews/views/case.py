@@ -19,7 +19,7 @@ from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus, ImagePair
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
-from reviews import selectors, services
+from reviews import contests, selectors, services
 from reviews.forms import DecisionForm, SecondOpinionForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_work_queue, staff_page
@@ -140,6 +140,8 @@ def _blocker(
         return "You made the first decision: a different senior reviewer must take the second."
     if services.is_held_by_other(case, user, timezone.now()):
         return f"{case.assignee} is working on this case."
+    if contests.is_recused(case, user.pk):
+        return "You had a part in this pair before: someone who did not must decide it."
     return ""
 
 
@@ -245,6 +247,7 @@ def _case_context(
         "details": (deciding.details if deciding is not None else {}) or {},
         "open_outcome": bound.data.get("outcome") if bound is not None else "",
         "can_claim": not blocker and case.assignee_id != request.user.pk,
+        "contest": contests.contest_of(case),
     }
 
 
