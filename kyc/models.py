@@ -428,3 +428,41 @@ class RetentionPolicy(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = self.SINGLETON_ID
         super().save(*args, **kwargs)
+
+
+# --- contests (GDPR Art. 22; issue 18 §6) -----------------------------------------------------
+
+
+class ContestStatus(models.TextChoices):
+    OPEN = "open", "Awaiting a reviewer"
+    UPHELD = "upheld", "Automatic decision upheld"
+    CHANGED = "changed", "Decision changed"
+
+
+class PairContest(models.Model):
+    """An applicant contests the automatic rejection of their pair and asks for a person to
+    decide (GDPR Art. 22(3)). One per pair; reviews opens the case (kyc.signals.pair_contested).
+
+    The statement is the applicant's own words: personal data, never logged, shown only on the
+    review case page, and blanked when the applicant is erased (kyc.services.erasure).
+    """
+
+    STATEMENT_MAX_LENGTH = 4000
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pair = models.OneToOneField(ImagePair, on_delete=models.CASCADE, related_name="contest")
+    statement = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=8, choices=ContestStatus.choices, default=ContestStatus.OPEN
+    )
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    statement_erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [_choices_check("status", ContestStatus, "contest_status_valid")]
+
+    def __str__(self) -> str:
+        return f"Contest of {self.pair_id}"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair, PairStatus
@@ -121,3 +122,25 @@ class PairSerializer(serializers.Serializer[ImagePair]):
     attempts = AttemptSummarySerializer(many=True)
     created_at = IsoDateTimeField()
     updated_at = IsoDateTimeField()
+
+
+class ContestSerializer(serializers.Serializer[Any]):
+    """An applicant's contest of an automatic rejection (GDPR Art. 22): a person decides it.
+
+    `status` is `open` until a reviewer (with a second one confirming) decides; then `upheld`
+    (the rejection stands) or `changed` (`pair_status` says what the pair is now). The statement
+    sent is not returned.
+    """
+
+    id = serializers.UUIDField(source="public_id")
+    pair_id = serializers.UUIDField(source="pair.public_id")
+    status = serializers.ChoiceField(choices=["open", "upheld", "changed"])
+    decision_changed = serializers.SerializerMethodField()
+    pair_status = serializers.CharField(source="pair.status")
+    created_at = IsoDateTimeField()
+    decided_at = IsoDateTimeField(allow_null=True)
+
+    @extend_schema_field({"type": "boolean", "nullable": True})
+    def get_decision_changed(self, contest: Any) -> bool | None:
+        """null while the contest is open."""
+        return None if contest.status == "open" else contest.status == "changed"

@@ -341,6 +341,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
 # Review cases are due this many hours after they open (the queue's SLA).
 KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
+# A contested automatic rejection (GDPR Art. 22) is due for its reviewers' decision this many
+# hours after the applicant's statement arrives.
+KYC_CONTEST_SLA_HOURS = env.int("KYC_CONTEST_SLA_HOURS", default=48)
 # A reviewer's claim on a case lapses after this many minutes without a decision.
 KYC_CLAIM_MINUTES = env.int("KYC_CLAIM_MINUTES", default=30)
 # Decisions that need a second reviewer: "reject", "approve", "resubmit", "all", and
@@ -354,7 +357,13 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},
     "purge-expired-images": {"task": "kyc.purge_expired_images", "schedule": 3600.0},
     "release-expired-claims": {"task": "reviews.release_expired_claims", "schedule": 60.0},
+    "check-score-drift": {"task": "reviews.check_score_drift", "schedule": 6 * 3600.0},
 }
+# Score drift (reviews.drift): a backend's week whose population-stability index against the
+# four weeks before exceeds this is flagged (0.1–0.25 is customarily a moderate shift); weeks
+# with fewer scores than KYC_DRIFT_MIN_SCORES, or a reference with fewer, are not judged.
+KYC_DRIFT_PSI_LIMIT = env.float("KYC_DRIFT_PSI_LIMIT", default=0.2)
+KYC_DRIFT_MIN_SCORES = env.int("KYC_DRIFT_MIN_SCORES", default=100)
 
 # --- Vendor credentials and endpoints (never stored in the database; DESIGN §9) -----------
 VENDOR_ENV_VARIABLES = {

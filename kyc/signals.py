@@ -14,3 +14,7 @@ pair_needs_review = Signal()
 #: deciding transaction: a receiver with more than a read to do defers it to `on_commit`, so the
 #: decision never waits for it (reviews samples decisions for blind QA this way).
 pair_decided = Signal()
+
+
+#: An applicant contests an automatic rejection. kwargs: pair (ImagePair), contest (PairContest).
+pair_contested = Signal()

@@ -9,12 +9,16 @@ class ReviewsConfig(AppConfig):
         # The two ways up from kyc (DESIGN §3): the signal that opens a case, and the queue's
         # figures on kyc's /metrics.
         from kyc.ops.metrics import register_collector
-        from kyc.signals import pair_decided, pair_needs_review
+        from kyc.signals import pair_contested, pair_decided, pair_needs_review
+        from reviews.contests import on_pair_contested
+        from reviews.drift.metrics import ScoreDriftCollector
         from reviews.qa.sampling import on_pair_decided
         from reviews.reporting.metrics import ReviewQueueCollector
         from reviews.services import on_pair_needs_review
 
         pair_needs_review.connect(on_pair_needs_review, dispatch_uid="reviews.open_case")
+        pair_contested.connect(on_pair_contested, dispatch_uid="reviews.open_contest_case")
         register_collector(ReviewQueueCollector())
         # Automatic decisions drawn for blind QA, after they were sent (reviews.qa.sampling).
         pair_decided.connect(on_pair_decided, dispatch_uid="reviews.qa_sample")
+        register_collector(ScoreDriftCollector())

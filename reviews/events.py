@@ -13,7 +13,7 @@ from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
     from kyc.models import ImagePair
-    from reviews.models import Decision, QaItem, QaSamplingRule, ReasonCode, ReviewCase
+    from reviews.models import Decision, DriftCheck, QaItem, QaSamplingRule, ReasonCode, ReviewCase
 
 __all__ = ["Actor"]
 
@@ -204,4 +204,33 @@ def qa_rule_changed(
         ("qa_sampling_rule", _qa_rule_subject(rule)),
         before=before,
         after=after,
+    )
+
+
+def score_drift_detected(check: DriftCheck) -> AuditEvent:
+    """A backend's scores of one week moved past the PSI limit from the four weeks before."""
+    return append(
+        actor=Actor.system("drift"),
+        event_type="score_drift.detected",
+        subject_type="vendor_config",
+        subject_id=check.backend,
+        params={
+            "week_start": check.week_start.isoformat(),
+            "psi": round(check.psi or 0.0, 6),
+            "ks": round(check.ks or 0.0, 6),
+            "psi_limit": check.psi_limit,
+            "scores": check.scores,
+            "reference_scores": check.reference_scores,
+        },
+    )
+
+
+def reviewers_recused(case: ReviewCase, *, user_ids: list[int]) -> AuditEvent:
+    """These staff had a part in the pair, so they may not take or decide this case."""
+    return pair_event(
+        Actor.system("contests"),
+        "review.recused",
+        case.pair,
+        case=str(case.public_id),
+        users=user_ids,
     )

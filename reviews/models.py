@@ -23,6 +23,7 @@ class ReviewReason(models.TextChoices):
     INVALID_INPUT = "invalid_input", "Image problem"
     MULTIPLE_FACES = "multiple_faces", "Several faces"
     QA_DISAGREEMENT = "qa_disagreement", "QA answer contradicts the automatic decision"
+    CONTESTED = "contested", "Contested by the applicant"
 
 
 class CaseStatus(models.TextChoices):
@@ -328,3 +329,52 @@ class Label(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verdict} ({self.source})"
+
+
+# --- score drift (issue 18 §5) --------------------------------------------------------------------
+
+
+class DriftCheck(models.Model):
+    """One backend's scores of one week compared with the four weeks before (reviews.drift).
+
+    One row per backend and week: the weekly check is idempotent, and a flagged week raises its
+    audit event once, however often the check runs.
+    """
+
+    backend = models.CharField(max_length=16, choices=Backend.choices)
+    week_start = models.DateField(help_text="Monday (UTC) of the week checked.")
+    scores = models.PositiveIntegerField(help_text="Scores in the week checked.")
+    reference_scores = models.PositiveIntegerField(help_text="Scores in the four weeks before.")
+    psi = models.FloatField(null=True, blank=True, help_text="Empty when scores were too few.")
+    ks = models.FloatField(null=True, blank=True)
+    psi_limit = models.FloatField()
+    flagged = models.BooleanField(default=False)
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week_start", "backend"]
+        constraints = [
+            models.UniqueConstraint(fields=["backend", "week_start"], name="drift_once_per_week"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.backend} week of {self.week_start}"
+
+
+# --- recusals (issue 18 §6) -----------------------------------------------------------------------
+
+
+class CaseRecusal(models.Model):
+    """Someone who may not take or decide this case: they had a part in its pair before (a
+    contest must be decided by fresh eyes). Enforced by reviews.services, not only by routing."""
+
+    case = models.ForeignKey(ReviewCase, on_delete=models.CASCADE, related_name="recusals")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "user"], name="recusal_once_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} recused from {self.case_id}"

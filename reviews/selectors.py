@@ -528,6 +528,12 @@ EVENT_LABELS: dict[str, str] = {
     "pair.decision_changed": "Decision changed after review",
     "qa_rule.created": "QA sampling rule created",
     "qa_rule.changed": "QA sampling rule changed",
+    # Contests (GDPR Art. 22) and score drift (issue 18)
+    "pair.contested": "Contested by the applicant",
+    "contest.decided": "Contest decided",
+    "contest.statements_erased": "Contest statements erased",
+    "review.recused": "Reviewers recused",
+    "score_drift.detected": "Score drift detected",
 }
 EVENT_TYPES_CACHE_SECONDS = 600
 

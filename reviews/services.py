@@ -25,9 +25,11 @@ from kyc.errors import ApplicationError
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from kyc.users import StaffUser
 from reviews import events
+from reviews.contests import CONTEST_RULE, carry_out, is_contest, is_recused
 from reviews.labels import record_decision_label
 from reviews.models import (
     CaseQueue,
+    CaseRecusal,
     CaseSkip,
     CaseStatus,
     Decision,
@@ -70,6 +72,19 @@ class FourEyesViolation(ApplicationError):
     """The second look must come from a different person than the first."""
 
     code = "four_eyes_violation"
+
+
+class ConflictOfInterest(ApplicationError):
+    """The user had a part in the pair before, and the case must be decided by fresh eyes."""
+
+    code = "conflict_of_interest"
+
+
+def _require_fresh_eyes(case: ReviewCase, user: StaffUser) -> None:
+    if is_recused(case, user.pk):
+        raise ConflictOfInterest(
+            "You had a part in this pair before; someone who did not must decide it."
+        )
 
 
 #: What can close a case whose photos were deleted (retention or erasure): nobody can compare
@@ -181,6 +196,7 @@ def available_cases(user: StaffUser, queue: str, now: datetime) -> QuerySet[Revi
         ReviewCase.objects.filter(queue=queue, status__in=statuses)
         .filter(Q(assignee__isnull=True) | Q(claim_expires_at__lt=now))
         .exclude(Exists(decided_first_by_user))
+        .exclude(Exists(CaseRecusal.objects.filter(case=OuterRef("pk"), user=user)))
     )
 
 
@@ -248,6 +264,7 @@ def claim_case(case_id: Any, user: StaffUser) -> ReviewCase:
     now = timezone.now()
     case = ReviewCase.objects.select_for_update(no_key=True).get(public_id=case_id)
     _require_queue_permission(user, case)
+    _require_fresh_eyes(case, user)
     if case.status == CaseStatus.DECIDED:
         raise CaseUnavailable("This case is already decided.")
     if is_held_by_other(case, user, now):
@@ -313,6 +330,7 @@ def assign_case(case_id: Any, user: StaffUser, assignee: StaffUser) -> ReviewCas
             code="assignee_not_allowed",
             field="assignee",
         )
+    _require_fresh_eyes(case, assignee)
     first = first_decision(case)
     if first is not None and first.reviewer_id == assignee.pk:
         raise FourEyesViolation(
@@ -486,6 +504,7 @@ def _decide(
     expected_stage: str,
     expected_status: str,
 ) -> DecisionResult:
+    from kyc.services.contests import ContestNotOpen
     from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
 
     now = timezone.now()
@@ -500,6 +519,7 @@ def _decide(
     if stage is None or stage != expected_stage or case.status != expected_status:
         raise StaleDecision("This case changed while you were looking at it.")
     _require_queue_permission(user, case)
+    _require_fresh_eyes(case, user)
     if stage == DecisionStage.SECOND and not can_second_review(user):
         raise PermissionDenied("A second review needs the second-review permission.")
     if is_held_by_other(case, user, now):
@@ -542,6 +562,8 @@ def _decide(
         rules = four_eyes_rules_for(outcome, deciding)
         if ReviewReason.QA_DISAGREEMENT in case.reasons and outcome != Outcome.ESCALATE:
             rules += (ReviewReason.QA_DISAGREEMENT.value,)  # it may overturn a sent decision
+        if is_contest(case) and outcome != Outcome.ESCALATE and CONTEST_RULE not in rules:
+            rules = (*rules, CONTEST_RULE)  # a contest is always decided by two people
         if outcome == Outcome.ESCALATE or rules:
             case.queue = CaseQueue.SENIOR
             case.status = (
@@ -565,14 +587,13 @@ def _decide(
     if ReviewReason.QA_DISAGREEMENT in case.reasons:
         _settle_qa_disagreement(case, pair_status, actor, reason_code)
         return DecisionResult(case, decision, pair_status, rules)
+    reason = reason_code.code if reason_code else "reviewer_decision"
     try:
-        apply_reviewer_outcome(
-            case.pair,
-            pair_status,
-            actor,
-            reason=reason_code.code if reason_code else "reviewer_decision",
-        )
-    except PairNotAwaitingReview as error:
+        if is_contest(case):
+            carry_out(case, pair_status, actor, reason=reason)
+        else:
+            apply_reviewer_outcome(case.pair, pair_status, actor, reason=reason)
+    except (PairNotAwaitingReview, ContestNotOpen) as error:
         raise StaleDecision(str(error)) from error
     return DecisionResult(case, decision, pair_status, rules)
 

@@ -19,6 +19,8 @@ APPLICATION_STATUS = {
     "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "idempotency_conflict": status.HTTP_409_CONFLICT,
     "legal_hold": status.HTTP_409_CONFLICT,
+    "not_contestable": status.HTTP_409_CONFLICT,
+    "already_contested": status.HTTP_409_CONFLICT,
     "no_backend_available": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 # DRF's validation codes, renamed to what a client can act on.

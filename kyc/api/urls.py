@@ -2,6 +2,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from kyc.api.contests import PairContestView
 from kyc.api.views import ApplicantErasureView, ImagePairViewSet, api_not_found
 
 router = SimpleRouter()
@@ -9,6 +10,7 @@ router.register("image-pairs", ImagePairViewSet, basename="image-pair")
 
 urlpatterns = [
     *router.urls,
+    path("image-pairs/<uuid:pair_id>/contest", PairContestView.as_view(), name="pair-contest"),
     # Any stored reference, "/" (sent as %2F) and line breaks included: references accepted
     # before their alphabet was enforced must stay erasable.
     re_path(

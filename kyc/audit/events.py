@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Applicant,
         ComparisonAttempt,
         ImagePair,
+        PairContest,
         RetentionPolicy,
     )
     from kyc.users import StaffUser
@@ -466,4 +467,39 @@ def pair_decision_changed(
         after=pair.status,
         reason=reason,
         **because,
+    )
+
+
+# Contests of automatic decisions (GDPR Art. 22)
+
+
+def pair_contested(contest: PairContest, actor: Actor) -> AuditEvent:
+    """The applicant asked for a person to decide; the statement's text stays out of the trail."""
+    return pair_event(
+        actor,
+        "pair.contested",
+        contest.pair,
+        contest=str(contest.public_id),
+        statement_chars=len(contest.statement),
+    )
+
+
+def contest_decided(contest: PairContest, actor: Actor) -> AuditEvent:
+    return pair_event(
+        actor,
+        "contest.decided",
+        contest.pair,
+        contest=str(contest.public_id),
+        status=contest.status,
+        pair_status=contest.pair.status,
+    )
+
+
+def contest_statements_erased(applicant: Applicant, actor: Actor, *, contests: int) -> AuditEvent:
+    return append(
+        actor=actor,
+        event_type="contest.statements_erased",
+        subject_type="applicant",
+        subject_id=str(applicant.public_id),
+        params={"contests": contests},
     )

@@ -1,4 +1,6 @@
-"""Purging images: erasure on request and retention (decisions, hashes and audit are kept)."""
+"""Purging images: erasure on request and retention (decisions, hashes and audit are kept).
+
+Erasure also blanks the statements of the applicant's contests (kyc.services.contests)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import Applicant, ImagePair
+from kyc.services import contests
 
 
 class LegalHold(ApplicationError):
@@ -47,11 +50,17 @@ def erase_applicant(applicant: Applicant, actor: Actor) -> int:
             "This applicant is on legal hold; images cannot be erased.", field="applicant_ref"
         )
     with_images = ImagePair.objects.filter(applicant=applicant, images_purged_at__isnull=True)
-    if applicant.erased_at is not None and not with_images.exists():
+    if (
+        applicant.erased_at is not None
+        and not with_images.exists()
+        and not contests.has_statements(applicant)
+    ):
         return 0
     purged = 0
     for pair in with_images.select_for_update(no_key=True).order_by("pk"):
         purged += purge_pair_images(pair, actor, why="erasure_request")
+    # The applicant's own words in a contest go with their photos.
+    contests.erase_statements(applicant, actor)
     applicant.erased_at = timezone.now()
     applicant.save(update_fields=["erased_at"])
     events.applicant_erased(applicant, actor, pairs=purged)

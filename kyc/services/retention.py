@@ -28,7 +28,13 @@ from django.utils import timezone
 from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
-from kyc.models import FINAL_PAIR_STATUSES, Applicant, ImagePair, RetentionPolicy
+from kyc.models import (
+    FINAL_PAIR_STATUSES,
+    Applicant,
+    ContestStatus,
+    ImagePair,
+    RetentionPolicy,
+)
 from kyc.services.editing import edit_locked
 from kyc.services.erasure import purge_pair_images
 
@@ -125,7 +131,11 @@ def cutoffs(now: datetime | None = None) -> Cutoffs:
 
 
 def _expired_condition(limits: Cutoffs) -> Q:
-    condition = Q(status__in=FINAL_PAIR_STATUSES, decided_at__lt=limits.decided_before)
+    # A contested rejection keeps its photos until the reviewers have decided the contest: they
+    # are what the applicant asks a person to look at (kyc.services.contests).
+    condition = Q(status__in=FINAL_PAIR_STATUSES, decided_at__lt=limits.decided_before) & ~Q(
+        contest__status=ContestStatus.OPEN
+    )
     if limits.unfinished_before is not None:
         condition |= Q(created_at__lt=limits.unfinished_before) & ~Q(status__in=FINAL_PAIR_STATUSES)
     return condition

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from kyc.models import DecisionSource, PairStatus
+from reviews.drift.checks import latest_checks
 from reviews.reporting import charts, stats
 from reviews.reporting.charts import Marker, Series
 from vendors.models import Backend
@@ -189,6 +190,7 @@ def build(r: stats.DateRange, now: datetime | None = None) -> dict[str, Any]:
             "overdue_now": head.overdue_cases,
         },
         "histograms": histograms,
+        "drift": drift_rows(),
         "latency_chart": latency_chart,
         "vendors": [
             {
@@ -275,3 +277,22 @@ def _error_tone(rate: float | None) -> str:
     if rate is None or rate < 0.01:
         return ""
     return "amber" if rate < 0.05 else "red"
+
+
+def drift_rows() -> list[dict[str, Any]]:
+    """Each backend's latest weekly drift check (reviews.drift), flagged weeks first."""
+    rows = [
+        {
+            "vendor": vendor_name(check.backend),
+            "week_start": check.week_start,
+            "scores": check.scores,
+            "reference_scores": check.reference_scores,
+            "psi": "–" if check.psi is None else f"{check.psi:.3f}",
+            "ks": "–" if check.ks is None else f"{check.ks:.3f}",
+            "limit": f"{check.psi_limit:g}",
+            "flagged": check.flagged,
+            "judged": check.psi is not None,
+        }
+        for check in latest_checks()
+    ]
+    return sorted(rows, key=lambda row: not row["flagged"])

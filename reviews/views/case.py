@@ -19,7 +19,7 @@ from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus, ImagePair, PairStatus
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
-from reviews import selectors, services
+from reviews import contests, selectors, services
 from reviews.forms import AssignForm, DecisionForm, SecondOpinionForm, SkipForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_assign, can_work_queue, staff_page
@@ -153,6 +153,8 @@ def _blocker(
         return "You made the first decision: a different senior reviewer must take the second."
     if services.is_held_by_other(case, user, timezone.now()):
         return f"{case.assignee} is working on this case."
+    if contests.is_recused(case, user.pk):
+        return "You had a part in this pair before: someone who did not must decide it."
     return ""
 
 
@@ -278,6 +280,7 @@ def _case_context(
             if stage is not None and can_assign(request.user)
             else []
         ),
+        "contest": contests.contest_of(case),
     }
 
 

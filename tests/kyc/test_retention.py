@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from kyc.audit.chain import verify_chain
 from kyc.audit.models import AuditEvent
-from kyc.models import ComparisonAttempt, ImagePair, RetentionPolicy
+from kyc.models import ComparisonAttempt, ContestStatus, ImagePair, PairContest, RetentionPolicy
 from kyc.services.retention import purge_expired_images
 from kyc.tasks import purge_expired_images_task
 from tests.factories import ApplicantFactory, ImagePairFactory, client_with_key, store_images
@@ -104,6 +104,19 @@ def test_an_applicant_on_legal_hold_keeps_their_images(thirty_days):
     held.refresh_from_db()
     assert held.images_purged_at is None
     assert stored(files_of(held)) == [True, True]
+
+
+def test_a_rejection_keeps_its_images_while_its_contest_is_open(thirty_days):
+    contested = decided_days_ago(90, status="rejected")
+    contest = PairContest.objects.create(pair=contested, statement="It is me.")
+
+    assert purge_expired_images().purged == 0
+    contested.refresh_from_db()
+    assert contested.images_purged_at is None
+
+    contest.status = ContestStatus.UPHELD
+    contest.save()
+    assert purge_expired_images().purged == 1
 
 
 def test_a_dry_run_counts_and_changes_nothing(thirty_days):

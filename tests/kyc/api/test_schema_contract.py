@@ -30,7 +30,7 @@ from rest_framework.test import APIClient
 
 from kyc.models import Applicant
 from tests.conftest import face_bytes
-from tests.factories import client_with_key
+from tests.factories import ImagePairFactory, client_with_key
 from tests.kyc.api.representative_pairs import make_representative_pairs
 from tests.kyc.api.test_image_pairs import submit, upload
 from vendors.models import VendorConfig
@@ -39,6 +39,7 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/image-pairs/"
 PAIR = "/api/v1/image-pairs/{pair_id}/"
 APPLICANT = "/api/v1/applicants/{applicant_ref}/"
+CONTEST = "/api/v1/image-pairs/{pair_id}/contest"
 SCHEMA_URI = "urn:kyc-api:openapi"
 
 
@@ -188,6 +189,41 @@ def _no_backend(api: APIClient) -> Any:
     return submit(api)
 
 
+def _auto_rejected(api: APIClient) -> str:
+    """The contest URL of a new pair of "user-42" that the pipeline rejected on its own."""
+    pair = ImagePairFactory(
+        applicant=Applicant.objects.get(external_ref="user-42"),
+        status="rejected",
+        decision_source="auto",
+    )
+    return f"{URL}{pair.public_id}/contest"
+
+
+def _contest(api: APIClient, **headers: Any) -> Any:
+    return api.post(_auto_rejected(api), {"statement": "It is me."}, "json", **headers)
+
+
+def _contest_replayed(api: APIClient) -> Any:
+    url = _auto_rejected(api)
+    api.post(url, {"statement": "It is me."}, "json", HTTP_IDEMPOTENCY_KEY="c-1")
+    return api.post(url, {"statement": "It is me."}, "json", HTTP_IDEMPOTENCY_KEY="c-1")
+
+
+def _contest_twice(api: APIClient) -> Any:
+    url = _auto_rejected(api)
+    api.post(url, {"statement": "It is me."}, "json")
+    return api.post(url, {"statement": "It is me."}, "json")
+
+
+def _contest_over_the_rate(_: APIClient) -> Any:
+    _, key = client_with_key(throttle_rate="1/min")
+    limited = APIClient()
+    limited.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    url = f"{URL}00000000-0000-4000-8000-0000000000ff/contest"
+    limited.post(url, {"statement": "x"}, "json")
+    return limited.post(url, {"statement": "x"}, "json")
+
+
 ANSWERS = {
     "submit a pair": Answer("POST", URL, 202, submit),
     "submit a pair as JSON with base64 images": Answer("POST", URL, 202, _json_submission),
@@ -231,6 +267,30 @@ ANSWERS = {
     "submit an unsupported format": Answer("POST", URL, 415, _unsupported),
     "go over the client's rate": Answer("GET", URL, 429, _over_the_rate),
     "submit with every backend switched off": Answer("POST", URL, 503, _no_backend),
+    "contest an automatic rejection": Answer("POST", CONTEST, 201, _contest),
+    "replay a contest": Answer("POST", CONTEST, 200, _contest_replayed),
+    "contest without a statement": Answer(
+        "POST", CONTEST, 400, lambda api: api.post(_auto_rejected(api), {}, "json")
+    ),
+    "contest without an API key": Answer(
+        "POST", CONTEST, 401, lambda api: APIClient().post(_auto_rejected(api), {}, "json")
+    ),
+    "contest a pair that is not the client's": Answer(
+        "POST",
+        CONTEST,
+        404,
+        lambda api: api.post(
+            f"{URL}00000000-0000-4000-8000-0000000000ff/contest", {"statement": "x"}, "json"
+        ),
+    ),
+    "contest a reviewer's rejection": Answer(
+        "POST",
+        CONTEST,
+        409,
+        lambda api: api.post(f"{_fixed(5)}contest", {"statement": "x"}, "json"),
+    ),
+    "contest twice": Answer("POST", CONTEST, 409, _contest_twice),
+    "contest over the client's rate": Answer("POST", CONTEST, 429, _contest_over_the_rate),
 }
 
 

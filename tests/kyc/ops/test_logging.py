@@ -18,7 +18,7 @@ from kyc.ops import logs
 from kyc.ops.logs import CELERY_HEADER, RedactingFilter, redact, request_context
 from kyc.tasks import ping
 from tests.conftest import face_bytes
-from tests.factories import client_with_key
+from tests.factories import ApplicantFactory, ImagePairFactory, client_with_key
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -139,8 +139,6 @@ def test_a_reference_with_slashes_is_masked_whole_in_an_erasure_path(path, maske
 
 
 def test_references_of_applicants_loaded_in_a_request_are_masked_anywhere(db):
-    from tests.factories import ApplicantFactory
-
     with request_context("req-0123456789abcdef"):
         applicant = ApplicantFactory(external_ref="cust-99812")
         assert (
@@ -273,3 +271,32 @@ def test_an_unhandled_exception_logs_no_reference_callback_url_metadata_or_image
         "RuntimeError: cannot store [applicant_ref] [callback_url] {'customer': '[metadata]', "
         "'account': [metadata], 'tags': ['[metadata]']} [redacted bytes]"
     ) in crash["exc_info"]
+
+
+def test_a_crash_while_contesting_logs_no_word_of_the_applicants_statement(
+    db, monkeypatch, log_output
+):
+    client, key = client_with_key()
+    pair = ImagePairFactory(
+        applicant=ApplicantFactory(client=client), status="rejected", decision_source="auto"
+    )
+    statement = "My name is Jane Q. Customer and the photo is mine."
+
+    def storage_fails(client, pair, statement, **kwargs):
+        raise RuntimeError(f"cannot store {statement}")
+
+    monkeypatch.setattr("kyc.api.contests.contest_pair", storage_fails)
+    api = APIClient()
+    api.raise_request_exception = False
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    response = api.post(
+        f"/api/v1/image-pairs/{pair.public_id}/contest", {"statement": statement}, format="json"
+    )
+
+    assert response.status_code == 500
+    lines = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    crash = next(line for line in lines if line["logger"] == "django.request")
+    assert "RuntimeError: cannot store [statement]" in crash["exc_info"]
+    written = "\n".join(str(value) for line in lines for value in line.values())
+    assert "Jane Q. Customer" not in written
