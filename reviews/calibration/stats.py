@@ -24,9 +24,11 @@ from typing import Protocol
 
 import numpy as np
 
-BIN_WIDTH = 0.1
+BINS_PER_POINT = 10
 #: Bins [0, 0.1), [0.1, 0.2), …, [99.9, 100) and one for exactly 100.
-N_BINS = round(100 / BIN_WIDTH) + 1
+N_BINS = 100 * BINS_PER_POINT + 1
+#: Absorbs float noise at a bin's edge (70.0 is stored as 69.99999999999999 after arithmetic).
+EDGE_SLACK = 1e-9
 #: Two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
 #: Below this many effective labels in a class, no rate of that class is shown.
@@ -48,7 +50,7 @@ class LabelledScoreLike(Protocol):
 
 def bin_of(score: float) -> int:
     """The bin a score falls in (scores outside 0–100 are clamped to the ends)."""
-    return min(max(math.floor(score / BIN_WIDTH + 1e-9), 0), N_BINS - 1)
+    return min(max(math.floor(score * BINS_PER_POINT + EDGE_SLACK), 0), N_BINS - 1)
 
 
 def edge(threshold: float) -> int:
@@ -56,11 +58,11 @@ def edge(threshold: float) -> int:
 
     Thresholds are read to the nearest 0.1 point, the resolution of the bins.
     """
-    return min(max(round(threshold / BIN_WIDTH), 0), N_BINS - 1)
+    return min(max(round(threshold * BINS_PER_POINT), 0), N_BINS - 1)
 
 
 def threshold_of(index: int) -> float:
-    return round(index * BIN_WIDTH, 1)
+    return round(index / BINS_PER_POINT, 1)
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class LabelBins:
 def histogram(scores: np.ndarray, weights: np.ndarray | None = None) -> Histogram:
     scores = np.asarray(scores, dtype=float)
     weights = np.ones_like(scores) if weights is None else np.asarray(weights, dtype=float)
-    bins = np.clip(np.floor(scores / BIN_WIDTH + 1e-9).astype(int), 0, N_BINS - 1)
+    bins = np.clip(np.floor(scores * BINS_PER_POINT + EDGE_SLACK).astype(int), 0, N_BINS - 1)
     return Histogram(
         np.bincount(bins, weights=weights, minlength=N_BINS).astype(float),
         np.bincount(bins, weights=weights**2, minlength=N_BINS).astype(float),
@@ -193,7 +195,7 @@ def curve(labels: LabelBins, step: float = 1.0) -> list[CurvePoint]:
         return []
     same_above = np.cumsum(labels.same.weights[::-1])[::-1] / labels.same.total
     different_above = np.cumsum(labels.different.weights[::-1])[::-1] / labels.different.total
-    stride = max(1, round(step / BIN_WIDTH))
+    stride = max(1, round(step * BINS_PER_POINT))
     return [
         CurvePoint(threshold_of(i), float(different_above[i]), float(1.0 - same_above[i]))
         for i in range(0, N_BINS, stride)
@@ -286,3 +288,22 @@ def suggest(
         false_reject_rate(labels, reject_below),
         review_share(population, approve_at, reject_below),
     )
+
+
+def unlabelled_zones(
+    labels: LabelBins, population: np.ndarray, *, approve_at: float, reject_below: float
+) -> list[str]:
+    """The automatic zones ("approve", "reject") that hold decided attempts but no labels.
+
+    Review cases label only the band between the lines; the rates at the lines are about the
+    pairs beyond them, which only QA samples of automatic decisions reach. A zone no one has
+    looked into has an error rate no one can estimate, however many labels the band holds.
+    """
+    low, high = edge(reject_below), edge(approve_at)
+    labelled = labels.same.weights + labels.different.weights
+    zones = []
+    if population[high:].sum() and not labelled[high:].sum():
+        zones.append("approve")
+    if population[:low].sum() and not labelled[:low].sum():
+        zones.append("reject")
+    return zones

@@ -89,19 +89,11 @@ def sampled_population(rng: np.random.Generator):
         "far": float((different >= 70).mean()),
         "frr": float((same < 50).mean()),
     }
-    return (
-        truth,
-        weighted,
-        unweighted,
-        np.bincount(
-            np.clip(np.floor(scores / stats.BIN_WIDTH + 1e-9).astype(int), 0, stats.N_BINS - 1),
-            minlength=stats.N_BINS,
-        ),
-    )
+    return truth, weighted, unweighted
 
 
 def test_sampling_weights_remove_the_bias_that_unweighted_labels_carry():
-    truth, weighted, unweighted, _ = sampled_population(np.random.default_rng(7))
+    truth, weighted, unweighted = sampled_population(np.random.default_rng(7))
 
     far = stats.false_accept_rate(weighted, approve_at=70)
     frr = stats.false_reject_rate(weighted, reject_below=50)
@@ -175,3 +167,14 @@ def test_curve_runs_from_accepting_everything_to_accepting_nothing():
     assert points[0].threshold == 0 and points[0].false_accept == 1 and points[0].false_reject == 0
     assert points[-1].threshold == 100
     assert all(a.false_accept >= b.false_accept for a, b in pairwise(points))
+
+
+def test_zones_without_labels_are_named():
+    band_only = labels_of(np.full(100, 60.0), np.full(100, 55.0))
+    population = stats.histogram(np.array([10.0, 55.0, 90.0])).weights
+
+    assert stats.unlabelled_zones(band_only, population, approve_at=70, reject_below=50) == [
+        "approve",
+        "reject",
+    ]
+    assert stats.unlabelled_zones(band_only, population, approve_at=58, reject_below=5) == []

@@ -1,0 +1,120 @@
+"""What the calibration page reads, summed per score bin in the database and cached per backend.
+
+Two histograms per backend, each one GROUP BY over the attempts:
+
+- the population: the backend's completed decision attempts of the last `POPULATION_DAYS`,
+  counted per bin (what the review share of proposed lines is measured on);
+- the labels: every completed attempt of the backend — second opinions and re-runs included —
+  on a pair a person judged, its weight and squared weight summed per bin and class.
+
+Labels here are the reviewers' final decisions on review cases (an approval says "same person";
+a rejection says "different person" only when its reason is about the person). Review cases
+come only from the band between the lines, so these labels say nothing about the automatic
+zones; the page says so (stats.unlabelled_zones) rather than reading a rate off an empty zone.
+
+The result is cached under a key that changes whenever a decision is recorded or removed, so a
+new label is on the page at once; the population part may be up to `CACHE_SECONDS` old.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Cast, Floor, Greatest, Least
+from django.utils import timezone
+
+from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt
+from reviews.calibration import stats
+from reviews.models import CaseStatus, Decision, Outcome
+
+POPULATION_DAYS = 90
+CACHE_SECONDS = 15 * 60
+#: Rejection reason codes that judge the faces (other rejections are about the photo).
+DIFFERENT_PERSON_REASONS = frozenset({"different_person", "reference_mismatch"})
+
+
+@dataclass(frozen=True)
+class BackendData:
+    population: np.ndarray
+    labels: stats.LabelBins
+
+
+def _bin() -> Least:
+    """The attempt's score bin, as stats.bin_of computes it."""
+    raw = Floor(F("score") * stats.BINS_PER_POINT + stats.EDGE_SLACK)
+    return Least(Greatest(Cast(raw, IntegerField()), 0), stats.N_BINS - 1)
+
+
+def scored_attempts(backend: str) -> QuerySet[ComparisonAttempt]:
+    return ComparisonAttempt.objects.filter(
+        vendor=backend, status=AttemptStatus.COMPLETED, score__isnull=False
+    )
+
+
+def population(backend: str) -> np.ndarray:
+    since = timezone.now() - timedelta(days=POPULATION_DAYS)
+    counts = np.zeros(stats.N_BINS)
+    rows = (
+        scored_attempts(backend)
+        .filter(purpose=AttemptPurpose.DECIDE, finished_at__gte=since)
+        .annotate(bin=_bin())
+        .values("bin")
+        .annotate(n=Count("id"))
+        .values_list("bin", "n")
+    )
+    for index, n in rows:
+        counts[index] = n
+    return counts
+
+
+def labels(backend: str) -> stats.LabelBins:
+    """Every decided case's final judgement, on each of the backend's scores for its pair."""
+    final = Decision.objects.filter(case=OuterRef("pair__review_case")).order_by("-stage")
+    rows = (
+        scored_attempts(backend)
+        .filter(pair__review_case__status=CaseStatus.DECIDED)
+        .annotate(
+            outcome=Subquery(final.values("outcome")[:1]),
+            reason=Subquery(final.values("reason_code__code")[:1]),
+            bin=_bin(),
+        )
+        .values("bin", "outcome", "reason")
+        .annotate(n=Count("id"))
+        .values_list("bin", "outcome", "reason", "n")
+    )
+    same, different = stats.Histogram(), stats.Histogram()
+    same_count = different_count = 0
+    for index, outcome, reason, n in rows:
+        if outcome == Outcome.APPROVE:
+            target = same
+            same_count += n
+        elif outcome == Outcome.REJECT and reason in DIFFERENT_PERSON_REASONS:
+            target = different
+            different_count += n
+        else:
+            continue  # a resubmission or a rejection of the photo says nothing about the faces
+        # Every review case is judged, so each stands for itself: weight 1, squared weight 1.
+        target.weights[index] += n
+        target.squares[index] += n
+    return stats.LabelBins(
+        stats.Histogram(same.weights, same.squares, same_count),
+        stats.Histogram(different.weights, different.squares, different_count),
+    )
+
+
+def _labels_version() -> str:
+    seen = Decision.objects.aggregate(last=Max("id"), n=Count("id"))
+    return f"{seen['last'] or 0}-{seen['n']}"
+
+
+def backend_data(backend: str) -> BackendData:
+    key = f"kyc:calibration:{backend}:{_labels_version()}"
+    data = cache.get(key)
+    if data is None:
+        data = BackendData(population(backend), labels(backend))
+        cache.set(key, data, CACHE_SECONDS)
+    return data

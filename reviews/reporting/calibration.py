@@ -1,0 +1,48 @@
+"""Admins' calibration page per backend, and seniors' reviewer-quality page. Thin by design."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from kyc.users import StaffRequest
+from reviews.calibration import data, page
+from reviews.permissions import staff_page
+from vendors.models import VendorConfig
+
+#: Who may see a backend's calibration and send its suggested lines to the admin's thresholds.
+CHANGE_THRESHOLDS = "vendors.change_vendorconfig"
+
+
+class CalibrationForm(forms.Form):
+    target = forms.ChoiceField(
+        choices=[(t, t) for t in page.TARGETS],
+        initial=page.DEFAULT_TARGET,
+        label="Target false-accept rate",
+    )
+    max_review = forms.FloatField(
+        min_value=0,
+        max_value=100,
+        initial=page.DEFAULT_MAX_REVIEW_PERCENT,
+        label="Largest review share (%)",
+        widget=forms.NumberInput(attrs={"step": "0.5"}),
+    )
+
+
+@require_GET
+@staff_page(CHANGE_THRESHOLDS)
+def calibration(request: StaffRequest, backend: str) -> HttpResponse:
+    config = get_object_or_404(VendorConfig, backend=backend)
+    form = CalibrationForm(request.GET or None)
+    target, max_review = page.DEFAULT_TARGET, float(page.DEFAULT_MAX_REVIEW_PERCENT)
+    if form.is_bound and form.is_valid():
+        target, max_review = form.cleaned_data["target"], form.cleaned_data["max_review"]
+    if not form.is_bound:
+        form = CalibrationForm(initial={"target": target, "max_review": max_review})
+    context = page.build(
+        config, data.backend_data(backend), target=target, max_review_percent=max_review
+    )
+    context.update(form=form, target=target, max_review=f"{max_review:g}")
+    return render(request, "ops/calibration.html", context)
