@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET
 
 from kyc.users import StaffRequest
 from reviews.calibration import data, page
-from reviews.permissions import staff_page
+from reviews.permissions import REVIEW, SECOND_REVIEW, staff_page
+from reviews.reporting import reviewer_quality
 from vendors.models import VendorConfig
 
 #: Who may see a backend's calibration and send its suggested lines to the admin's thresholds.
@@ -46,3 +47,38 @@ def calibration(request: StaffRequest, backend: str) -> HttpResponse:
     )
     context.update(form=form, target=target, max_review=f"{max_review:g}")
     return render(request, "ops/calibration.html", context)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
+@require_GET
+@staff_page(REVIEW, SECOND_REVIEW)
+def reviewer_quality_page(request: StaffRequest) -> HttpResponse:
+    report = reviewer_quality.build()
+    rows = [
+        {
+            "reviewer": row.reviewer,
+            "first_decisions": row.first_decisions,
+            "senior_reviewed": row.senior_reviewed,
+            "overturned": row.overturned,
+            "overturn_rate": page.percent(row.overturn_rate),
+            "kappa": "–" if row.kappa is None else f"{row.kappa:.2f}",
+            "kappa_pairs": row.kappa_pairs,
+            "median_time": _duration(row.median_seconds),
+        }
+        for row in report.reviewers
+    ]
+    context = {
+        "rows": rows,
+        "since": report.since,
+        "days": reviewer_quality.QUALITY_DAYS,
+        "kappa": "–" if report.kappa is None else f"{report.kappa:.2f}",
+        "kappa_pairs": report.kappa_pairs,
+        "min_pairs": reviewer_quality.MIN_PAIRS_FOR_KAPPA,
+    }
+    return render(request, "ops/reviewer_quality.html", context)

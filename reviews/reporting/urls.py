@@ -14,4 +14,5 @@ urlpatterns = [
 # Calibration per backend (admins) and reviewer quality (seniors and admins).
 urlpatterns += [
     path("stats/calibration/<str:backend>/", calibration.calibration, name="calibration"),
+    path("stats/reviewers/", calibration.reviewer_quality_page, name="reviewer-quality"),
 ]
