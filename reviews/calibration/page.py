@@ -85,7 +85,6 @@ def _distribution_chart(labels: stats.LabelBins) -> SafeString:
         hover_labels=[f"Score {point}–{point + 1}" for point in range(100)],
         y_label="share of class",
         unit="%",
-        width=1200,
     )
 
 
