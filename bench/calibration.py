@@ -1,6 +1,6 @@
 """How long the calibration and reviewer-quality pages take with a million attempts.
 
-    .venv/bin/python bench/calibration.py [--pairs 600000] [--review-share 0.3] [--keep]
+    .venv/bin/python bench/calibration.py [--pairs 600000] [--review-share 0.3] [--keep] [--reuse]
 
 Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432): it creates the database
 kyc_bench_calibration, migrates it and fills it with COPY through the tests' seeder (a year of
@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--review-share", type=float, default=0.3)
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Time a database an earlier --keep run filled."
+    )
     args = parser.parse_args()
     env = {
         **os.environ,
@@ -62,7 +65,8 @@ def main() -> None:
         "ALLOWED_HOSTS": "testserver",
         "LOG_LEVEL": "WARNING",
     }
-    fresh_database(env, static=False)
+    if not args.reuse:
+        fresh_database(env, static=False)
     os.environ.update(env)
     import django
 
@@ -80,18 +84,20 @@ def main() -> None:
     from tests.staff import StaffClient
     from vendors.models import VendorConfig
 
-    started = time.perf_counter()
-    seeded = seed(
-        Traffic(days=args.days, pairs=args.pairs, review_share=args.review_share, audit=True),
-        copy=True,
-        progress=print,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    print(
-        f"filled in {time.perf_counter() - started:.0f} s: {seeded.attempts:,} attempts, "
-        f"{seeded.pairs:,} pairs, {seeded.cases:,} cases, {seeded.decisions:,} decisions"
-    )
+    if not args.reuse:
+        started = time.perf_counter()
+        seeded = seed(
+            Traffic(days=args.days, pairs=args.pairs, review_share=args.review_share, audit=True),
+            copy=True,
+            progress=print,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        print(
+            f"filled in {time.perf_counter() - started:.0f} s: {seeded.attempts:,} attempts, "
+            f"{seeded.pairs:,} pairs, {seeded.cases:,} cases, {seeded.decisions:,} decisions"
+        )
+    cache.clear()
     backend = (
         ComparisonAttempt.objects.filter(purpose=AttemptPurpose.DECIDE, score__isnull=False)
         .values("vendor")
@@ -115,7 +121,9 @@ def main() -> None:
     every_label = sum(data.labels(config.backend).count for config in VendorConfig.objects.all())
     print(f"labelled scores over every backend: {every_label:,}")
 
-    admin = get_user_model().objects.create_superuser("bench-admin", "", "unused-password")
+    admin = get_user_model().objects.filter(username="bench-admin").first()
+    if admin is None:
+        admin = get_user_model().objects.create_superuser("bench-admin", "", "unused-password")
     client = StaffClient()
     client.force_login(admin)
     url = f"/stats/calibration/{backend}/"
@@ -142,7 +150,7 @@ def main() -> None:
     for name, (function, before) in cases.items():
         print(f"  {name:<32} {timed(function, before=before):9.1f} ms")
     connection.close()
-    if not args.keep:
+    if not (args.keep or args.reuse):
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 import numpy as np
 from django.core.cache import cache
 from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Cast, Floor, Greatest, Least
+from django.db.models.functions import Cast, Floor, Least
 from django.utils import timezone
 
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt
@@ -46,12 +46,14 @@ class BackendData:
 def _bin() -> Least:
     """The attempt's score bin, as stats.bin_of computes it."""
     raw = Floor(F("score") * stats.BINS_PER_POINT + stats.EDGE_SLACK)
-    return Least(Greatest(Cast(raw, IntegerField()), 0), stats.N_BINS - 1)
+    return Least(Cast(raw, IntegerField()), stats.N_BINS - 1)
 
 
 def scored_attempts(backend: str) -> QuerySet[ComparisonAttempt]:
+    """Completed attempts with a score on the 0–100 scale. A score off the scale (or NaN, which
+    PostgreSQL orders above every number) is no point on any curve: left out, not clamped."""
     return ComparisonAttempt.objects.filter(
-        vendor=backend, status=AttemptStatus.COMPLETED, score__isnull=False
+        vendor=backend, status=AttemptStatus.COMPLETED, score__gte=0, score__lte=100
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from kyc.models import AttemptPurpose, AttemptStatus
 from reviews.calibration import data, stats
@@ -25,6 +26,7 @@ def judged(score: float, outcome: str, reason: str | None = None, *, second: str
         score=score,
         status=AttemptStatus.COMPLETED,
         purpose=AttemptPurpose.DECIDE,
+        finished_at=timezone.now(),
     )
     code = ReasonCode.objects.get(outcome=outcome, code=reason) if reason else None
     DecisionFactory(case=case, outcome=outcome, reason_code=code)
@@ -199,3 +201,21 @@ def test_the_vendor_admin_links_to_the_calibration_page(admin_client):
     config = VendorConfigFactory(backend="advance")
     change = reverse("admin:vendors_vendorconfig_change", args=[config.pk])
     assert 'href="/stats/calibration/advance/"' in admin_client.get(change).content.decode()
+
+
+def test_scores_off_the_scale_are_left_out_and_the_page_still_opens(admin_client):
+    VendorConfigFactory(backend="advance")
+    judged(80.0, "approve")
+    judged(float("nan"), "approve")
+    judged(150.0, "approve")
+    judged(-3.0, "reject", "different_person")
+    judged(100.0, "approve")
+
+    labels = data.labels("advance")
+    population = data.population("advance")
+
+    assert labels.same.count == 2  # 80 and exactly 100
+    assert labels.same.weights[stats.N_BINS - 1] == 1
+    assert labels.different.count == 0
+    assert population.sum() == 2
+    assert admin_client.get(URL).status_code == 200
