@@ -143,12 +143,17 @@ def main() -> None:
         ),
         "calibration page, cold cache": (lambda: client.get(url), cache.clear),
         "calibration page, warm cache": (lambda: client.get(url), list),
+        "calibration page after a new label": (
+            lambda: client.get(url),
+            lambda: cache.delete(f"kyc:calibration:{backend}:labels:{data._labels_version()}"),
+        ),
         "reviewer quality (build)": (reviewer_quality.build, list),
-        "reviewer quality page": (lambda: client.get("/stats/reviewers/"), list),
+        "reviewer quality page, cold cache": (lambda: client.get("/stats/reviewers/"), cache.clear),
+        "reviewer quality page, warm cache": (lambda: client.get("/stats/reviewers/"), list),
     }
     print()
     for name, (function, before) in cases.items():
-        print(f"  {name:<32} {timed(function, before=before):9.1f} ms")
+        print(f"  {name:<36} {timed(function, before=before):9.1f} ms")
     connection.close()
     if not (args.keep or args.reuse):
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:

@@ -12,8 +12,8 @@ a rejection says "different person" only when its reason is about the person). R
 come only from the band between the lines, so these labels say nothing about the automatic
 zones; the page says so (stats.unlabelled_zones) rather than reading a rate off an empty zone.
 
-The result is cached under a key that changes whenever a decision is recorded or removed, so a
-new label is on the page at once; the population part may be up to `CACHE_SECONDS` old.
+The labels are cached under a key that changes whenever a decision is recorded or removed, so a
+new label is on the page at once; the population may be up to `CACHE_SECONDS` old.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from datetime import timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast, Floor, Least
 from django.utils import timezone
 
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt
 from reviews.calibration import stats
-from reviews.models import CaseStatus, Decision, Outcome
+from reviews.models import CaseStatus, Decision, DecisionStage, Outcome
 
 POPULATION_DAYS = 90
 CACHE_SECONDS = 15 * 60
@@ -43,9 +43,9 @@ class BackendData:
     labels: stats.LabelBins
 
 
-def _bin() -> Least:
-    """The attempt's score bin, as stats.bin_of computes it."""
-    raw = Floor(F("score") * stats.BINS_PER_POINT + stats.EDGE_SLACK)
+def _bin(score: str = "score") -> Least:
+    """The score bin of the field `score` (0–100), as stats.bin_of computes it."""
+    raw = Floor(F(score) * stats.BINS_PER_POINT + stats.EDGE_SLACK)
     return Least(Cast(raw, IntegerField()), stats.N_BINS - 1)
 
 
@@ -74,16 +74,23 @@ def population(backend: str) -> np.ndarray:
 
 
 def labels(backend: str) -> stats.LabelBins:
-    """Every decided case's final judgement, on each of the backend's scores for its pair."""
-    final = Decision.objects.filter(case=OuterRef("pair__review_case")).order_by("-stage")
+    """Every decided case's final judgement, on each of the backend's scores for its pair.
+
+    Read from the decisions' side and joined to the attempts once (a hash join), not looked up
+    per attempt: on 170,000 decided cases this is the difference between seconds and a fraction.
+    """
+    overruled = Decision.objects.filter(case=OuterRef("case"), stage=DecisionStage.SECOND)
     rows = (
-        scored_attempts(backend)
-        .filter(pair__review_case__status=CaseStatus.DECIDED)
-        .annotate(
-            outcome=Subquery(final.values("outcome")[:1]),
-            reason=Subquery(final.values("reason_code__code")[:1]),
-            bin=_bin(),
+        Decision.objects.filter(case__status=CaseStatus.DECIDED)
+        .filter(Q(stage=DecisionStage.SECOND) | ~Exists(overruled))
+        # One filter() call: every condition holds for the same joined attempt.
+        .filter(
+            case__pair__attempts__vendor=backend,
+            case__pair__attempts__status=AttemptStatus.COMPLETED,
+            case__pair__attempts__score__gte=0,
+            case__pair__attempts__score__lte=100,
         )
+        .annotate(bin=_bin("case__pair__attempts__score"), reason=F("reason_code__code"))
         .values("bin", "outcome", "reason")
         .annotate(n=Count("id"))
         .values_list("bin", "outcome", "reason", "n")
@@ -114,9 +121,16 @@ def _labels_version() -> str:
 
 
 def backend_data(backend: str) -> BackendData:
-    key = f"kyc:calibration:{backend}:{_labels_version()}"
-    data = cache.get(key)
-    if data is None:
-        data = BackendData(population(backend), labels(backend))
-        cache.set(key, data, CACHE_SECONDS)
-    return data
+    """Both histograms, each cached on its own: the labels until a decision is recorded or
+    removed (a new label shows at once), the population for `CACHE_SECONDS`."""
+    labels_key = f"kyc:calibration:{backend}:labels:{_labels_version()}"
+    labelled = cache.get(labels_key)
+    if labelled is None:
+        labelled = labels(backend)
+        cache.set(labels_key, labelled, CACHE_SECONDS)
+    population_key = f"kyc:calibration:{backend}:population"
+    decided = cache.get(population_key)
+    if decided is None:
+        decided = population(backend)
+        cache.set(population_key, decided, CACHE_SECONDS)
+    return BackendData(decided, labelled)

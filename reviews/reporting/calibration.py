@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
@@ -13,6 +14,8 @@ from reviews.permissions import REVIEW, SECOND_REVIEW, staff_page
 from reviews.reporting import reviewer_quality
 from vendors.models import VendorConfig
 
+QUALITY_CACHE_KEY = "kyc:ops:reviewer-quality"
+QUALITY_CACHE_SECONDS = 60
 #: Who may see a backend's calibration and send its suggested lines to the admin's thresholds.
 CHANGE_THRESHOLDS = "vendors.change_vendorconfig"
 
@@ -59,7 +62,11 @@ def _duration(seconds: float | None) -> str:
 @require_GET
 @staff_page(REVIEW, SECOND_REVIEW)
 def reviewer_quality_page(request: StaffRequest) -> HttpResponse:
-    report = reviewer_quality.build()
+    # Seniors looking within the same minute share one computation, as on the dashboard.
+    report = cache.get(QUALITY_CACHE_KEY)
+    if report is None:
+        report = reviewer_quality.build()
+        cache.set(QUALITY_CACHE_KEY, report, QUALITY_CACHE_SECONDS)
     rows = [
         {
             "reviewer": row.reviewer,
