@@ -8,10 +8,11 @@ test call in `kyc.services.vendor_connection`, the replay in `kyc.admin.impact`.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -45,6 +46,21 @@ CONTROL_KEYS = frozenset(
     {"csrfmiddlewaretoken", "_save", "_continue", "_addanother", "_saveasnew"}
     | {"_preview", "_edit", "_confirmed"}
 )
+
+
+#: Query parameters that open the change form with proposed lines filled in.
+PROPOSED_LINES = frozenset({"approve_at", "reject_below"})
+
+
+def proposed_lines(query: Mapping[str, str]) -> dict[str, float] | None:
+    """Both lines from the query string, or None unless they are a valid band on 0–100."""
+    try:
+        approve_at, reject_below = float(query["approve_at"]), float(query["reject_below"])
+    except (KeyError, ValueError):
+        return None
+    if not (0 <= reject_below <= approve_at <= 100):  # also refuses nan
+        return None
+    return {"approve_at": approve_at, "reject_below": reject_below}
 
 
 def band_bar(band: Band) -> SafeString:
@@ -223,7 +239,36 @@ class VendorConfigAdmin(admin.ModelAdmin):
             response = self._preview_or_back(request, object_id)
             if response is not None:
                 return response
+        if request.method == "GET" and object_id is not None and PROPOSED_LINES & set(request.GET):
+            return self._proposal_form(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _proposal_form(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change form prefilled with lines proposed elsewhere (the calibration page's "use
+        these"), nothing saved: the admin previews their impact and saves them as any change,
+        through the same audited write."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404("No such backend.")
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        fieldsets = self.get_fieldsets(request, obj)
+        form_class = self.get_form(request, obj, change=True, fields=flatten_fieldsets(fieldsets))
+        proposed = proposed_lines(request.GET)
+        if proposed is None:
+            messages.error(
+                request,
+                "The proposed lines were not numbers from 0 to 100 with 'reject below' at most "
+                "'approve at'; the saved values are shown.",
+            )
+            return self._render_bound_form(request, obj, form_class(instance=obj), fieldsets)
+        messages.info(
+            request,
+            f"Proposed: approve at {proposed['approve_at']:g}, reject below "
+            f"{proposed['reject_below']:g}. Nothing is saved yet: preview the impact, then save.",
+        )
+        form = form_class(instance=obj, initial=proposed)
+        return self._render_bound_form(request, obj, form, fieldsets)
 
     def _preview_or_back(self, request: HttpRequest, object_id: str) -> HttpResponse | None:
         """The preview (or the form again) instead of saving; None lets the admin save."""

@@ -432,3 +432,61 @@ def horizontal_bars(
             )
             body.append(_text(box.left + w + 4, y + bar / 2 + 2, number(value, unit), fill=TEXT))
     return _svg(chart_id, box, title, desc, body)
+
+
+def log_curve(
+    chart_id: str,
+    title: str,
+    series: Sequence[tuple[Series, Sequence[float]]],
+    *,
+    desc: str,
+    x_label: str,
+    y_label: str,
+    x_min: float = 1e-5,
+    marker: tuple[float, float, str] | None = None,
+    width: int = 590,
+    height: int = 260,
+) -> SafeString:
+    """Curves of (x, y) points with x on a log scale from `x_min` to 1 and y from 0 to 1 (shown
+    as percentages): a DET chart of false accepts against false rejects. Points with x below
+    `x_min` are drawn at its edge. `marker` is one labelled point (x, y, label)."""
+    box = _Box(width, height, left=52, right=14, top=32, bottom=40)
+    body = _legend(box, [(s.name, s.color, s.dashed) for s, _ in series])
+    if not any(len(s.values) for s, _ in series):
+        return _svg(chart_id, box, title, desc, body + _empty(box, "Too few labels to draw"))
+    decades = round(-math.log10(x_min))
+
+    def x_of(value: float) -> float:
+        position = (math.log10(max(value, x_min)) + decades) / decades
+        return box.left + position * box.plot_width
+
+    def y_of(value: float) -> float:
+        return box.baseline - value * box.plot_height
+
+    body += _y_axis(box, [0, 25, 50, 75, 100], y_label, "%")
+    for power in range(-decades, 1):
+        x = x_of(10.0**power)
+        body.append(
+            f'<line x1="{x:.1f}" y1="{box.top}" x2="{x:.1f}" y2="{box.baseline}" stroke="{GRID}"/>'
+        )
+        body.append(
+            _text(x, box.baseline + 14, f"1e{power}" if power else "1", text_anchor="middle")
+        )
+    body.append(
+        _text(box.left + box.plot_width / 2, box.baseline + 30, x_label, text_anchor="middle")
+    )
+    for item, xs in series:
+        points = [(x_of(x), y_of(y)) for x, y in zip(xs, item.values, strict=True) if y is not None]
+        dash = ' stroke-dasharray="5 4"' if item.dashed else ""
+        body.append(
+            f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" fill="none" '
+            f'stroke="{item.color}" stroke-width="2" stroke-linejoin="round"{dash}/>'
+        )
+    if marker is not None:
+        x, y = x_of(marker[0]), y_of(marker[1])
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{AMBER}"><title>'
+            f"{escape(marker[2])}</title></circle>"
+        )
+        body.append(_text(x + 6, y - 6, marker[2], fill=TEXT))
+    return _svg(chart_id, box, title, desc, body)

@@ -15,7 +15,15 @@ from tests.staff import StaffClient
 pytestmark = pytest.mark.django_db
 
 #: Every staff page a role may or may not open ("evidence packs" stands for one pair's pack).
-PAGES = ("/review/", "/review/senior/", "/audit/", "/stats/", "/stats/decisions.csv", "evidence")
+PAGES = (
+    "/review/",
+    "/review/senior/",
+    "/audit/",
+    "/stats/",
+    "/stats/decisions.csv",
+    "/stats/reviewers/",
+    "evidence",
+)
 
 
 def readme_roles() -> dict[str, tuple[set[str], set[str]]]:

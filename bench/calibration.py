@@ -1,0 +1,164 @@
+"""How long the calibration and reviewer-quality pages take with a million attempts.
+
+    .venv/bin/python bench/calibration.py [--pairs 600000] [--review-share 0.3] [--keep] [--reuse]
+
+Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432): it creates the database
+kyc_bench_calibration, migrates it and fills it with COPY through the tests' seeder (a year of
+traffic, about 1.6 attempts a pair, `--review-share` of the pairs in a review band and decided by
+reviewers; an approval or a rejection for a different person is a label, so the defaults give
+about a million attempts and a hundred thousand labelled scores).
+
+It then times, for the backend with the most attempts: the two GROUP BY queries behind the
+calibration page (labels and population per score bin), the statistics on their bins, and the
+page itself through Django's test client as an administrator — first with an empty cache, then
+warm — and the reviewer-quality page. Figures are printed for reading; nothing asserts on them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# The repository root replaces bench/ on the path: bench/queue.py would shadow the stdlib queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from bench._env import PG, fresh_database
+
+DB_NAME = "kyc_bench_calibration"
+
+
+def timed(
+    function: Callable[[], object], repeat: int = 3, before: Callable[[], object] = list
+) -> float:
+    """Median milliseconds of `repeat` runs, `before` run untimed ahead of each."""
+    runs = []
+    for _ in range(repeat):
+        before()
+        started = time.perf_counter()
+        function()
+        runs.append((time.perf_counter() - started) * 1000)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=600_000, help="about 1.6 attempts each")
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--review-share", type=float, default=0.3)
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Time a database an earlier --keep run filled."
+    )
+    args = parser.parse_args()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DJANGO_SETTINGS_MODULE": "kyc.settings",
+        "ALLOWED_HOSTS": "testserver",
+        "LOG_LEVEL": "WARNING",
+    }
+    if not args.reuse:
+        fresh_database(env, static=False)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Count
+
+    from kyc.models import AttemptPurpose, ComparisonAttempt
+    from reviews.calibration import data, page, stats
+    from reviews.models import CaseStatus, ReviewCase
+    from reviews.reporting import reviewer_quality
+    from tests.seed import Traffic, seed
+    from tests.staff import StaffClient
+    from vendors.models import VendorConfig
+
+    if not args.reuse:
+        started = time.perf_counter()
+        seeded = seed(
+            Traffic(days=args.days, pairs=args.pairs, review_share=args.review_share, audit=True),
+            copy=True,
+            progress=print,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        print(
+            f"filled in {time.perf_counter() - started:.0f} s: {seeded.attempts:,} attempts, "
+            f"{seeded.pairs:,} pairs, {seeded.cases:,} cases, {seeded.decisions:,} decisions"
+        )
+    cache.clear()
+    backend = (
+        ComparisonAttempt.objects.filter(purpose=AttemptPurpose.DECIDE, score__isnull=False)
+        .values("vendor")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("vendor", flat=True)
+        .first()
+    )
+    assert backend is not None
+    config = VendorConfig.objects.get(backend=backend)
+    labels = data.labels(backend)
+    population = data.population(backend)
+    decided = ReviewCase.objects.filter(status=CaseStatus.DECIDED).count()
+    print(
+        f"\nbackend {backend}: {ComparisonAttempt.objects.filter(vendor=backend).count():,} "
+        f"attempts, {int(population.sum()):,} decided in the last {data.POPULATION_DAYS} days; "
+        f"{decided:,} decided cases, {labels.count:,} labelled scores "
+        f"({labels.same.count:,} same, {labels.different.count:,} different)"
+    )
+
+    every_label = sum(data.labels(config.backend).count for config in VendorConfig.objects.all())
+    print(f"labelled scores over every backend: {every_label:,}")
+
+    admin = get_user_model().objects.filter(username="bench-admin").first()
+    if admin is None:
+        admin = get_user_model().objects.create_superuser("bench-admin", "", "unused-password")
+    client = StaffClient()
+    client.force_login(admin)
+    url = f"/stats/calibration/{backend}/"
+    assert client.get(url).status_code == 200
+    assert client.get("/stats/reviewers/").status_code == 200
+    bundle = data.BackendData(population, labels)
+    cases: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {
+        "labels per bin (SQL)": (lambda: data.labels(backend), list),
+        "population per bin (SQL)": (lambda: data.population(backend), list),
+        "statistics and charts": (
+            lambda: page.build(config, bundle, target="1e-3", max_review_percent=10),
+            list,
+        ),
+        "suggest() alone": (
+            lambda: stats.suggest(labels, population, target_far=1e-3, max_review_share=0.1),
+            list,
+        ),
+        "calibration page, cold cache": (lambda: client.get(url), cache.clear),
+        "calibration page, warm cache": (lambda: client.get(url), list),
+        "calibration page after a new label": (
+            lambda: client.get(url),
+            lambda: cache.delete(f"kyc:calibration:{backend}:labels:{data._labels_version()}"),
+        ),
+        "reviewer quality (build)": (reviewer_quality.build, list),
+        "reviewer quality page, cold cache": (lambda: client.get("/stats/reviewers/"), cache.clear),
+        "reviewer quality page, warm cache": (lambda: client.get("/stats/reviewers/"), list),
+    }
+    print()
+    for name, (function, before) in cases.items():
+        print(f"  {name:<36} {timed(function, before=before):9.1f} ms")
+    connection.close()
+    if not (args.keep or args.reuse):
+        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
