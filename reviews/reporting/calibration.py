@@ -77,6 +77,8 @@ def reviewer_quality_page(request: StaffRequest) -> HttpResponse:
             "kappa": "–" if row.kappa is None else f"{row.kappa:.2f}",
             "kappa_pairs": row.kappa_pairs,
             "median_time": _duration(row.median_seconds),
+            "qa_agreement": page.percent(row.qa_agreement),
+            "qa_shared": row.qa_shared,
         }
         for row in report.reviewers
     ]

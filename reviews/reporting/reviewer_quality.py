@@ -10,7 +10,9 @@ For seniors and administrators only (the page's view checks it). Over the decisi
   Escalations are left out: they hand the judgement on rather than make one;
 - time per decision: from the reviewer's claim of the case to their decision, from the audit
   trail's `review.claimed` and `review.decision` events (the median, so one case left open over
-  lunch does not speak for the rest).
+  lunch does not speak for the rest);
+- agreement with QA: on the pairs a reviewer judged that someone else also judged in blind QA
+  (a qa_disagreement case), the share where both said the same (reviews.labels).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from kyc.audit.models import AuditEvent
-from reviews.models import Decision, DecisionStage, Outcome
+from reviews.models import Decision, DecisionStage, Label, LabelSource, LabelVerdict, Outcome
 
 QUALITY_DAYS = 90
 #: Fewer two-person judgements than this give no kappa (one disagreement would swing it wildly).
@@ -59,10 +61,16 @@ class ReviewerQuality:
     kappa: float | None
     kappa_pairs: int
     median_seconds: float | None
+    qa_shared: int = 0
+    qa_agreed: int = 0
 
     @property
     def overturn_rate(self) -> float | None:
         return self.overturned / self.senior_reviewed if self.senior_reviewed else None
+
+    @property
+    def qa_agreement(self) -> float | None:
+        return self.qa_agreed / self.qa_shared if self.qa_shared else None
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,31 @@ def _seconds_to_decide(since: datetime) -> dict[str, list[float]]:
         if before:
             durations[actor].append((at - max(before)).total_seconds())
     return durations
+
+
+def _agreement_with_qa(since: datetime) -> tuple[Counter[int], Counter[int]]:
+    """Per reviewer id: the pairs they judged (a review or senior decision) that someone else
+    also judged in blind QA, and on how many of those the two said the same (same or
+    different; "unsure" on either side is no judgement to agree with)."""
+    shared: Counter[int] = Counter()
+    agreed: Counter[int] = Counter()
+    judged = (LabelVerdict.SAME, LabelVerdict.DIFFERENT)
+    qa = defaultdict(list)
+    for pair_id, labeller_id, verdict in Label.objects.filter(
+        source=LabelSource.QA, verdict__in=judged
+    ).values_list("pair_id", "labeller_id", "verdict"):
+        qa[pair_id].append((labeller_id, verdict))
+    if not qa:
+        return shared, agreed
+    reviews = Label.objects.filter(
+        pair_id__in=list(qa), created_at__gte=since, verdict__in=judged
+    ).exclude(source=LabelSource.QA)
+    for pair_id, labeller_id, verdict in reviews.values_list("pair_id", "labeller_id", "verdict"):
+        for qa_labeller, qa_verdict in qa[pair_id]:
+            if qa_labeller != labeller_id:
+                shared[labeller_id] += 1
+                agreed[labeller_id] += verdict == qa_verdict
+    return shared, agreed
 
 
 def build(now: datetime | None = None) -> QualityReport:
@@ -123,6 +156,7 @@ def build(now: datetime | None = None) -> QualityReport:
             ratings[reviewer].append((outcome, second[1]))
 
     durations = _seconds_to_decide(since)
+    qa_shared, qa_agreed = _agreement_with_qa(since)
     names = dict(
         get_user_model().objects.filter(pk__in=first_decisions.keys()).values_list("pk", "username")
     )
@@ -139,6 +173,8 @@ def build(now: datetime | None = None) -> QualityReport:
                 if durations.get(str(reviewer_id))
                 else None
             ),
+            qa_shared=qa_shared[reviewer_id],
+            qa_agreed=qa_agreed[reviewer_id],
         )
         for reviewer_id in first_decisions
     ]

@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from kyc.audit.chain import Actor
 from reviews import events
-from reviews.models import CaseStatus, DecisionStage
+from reviews.models import CaseStatus, DecisionStage, Label
 from reviews.reporting.reviewer_quality import build, cohens_kappa
-from tests.factories import DecisionFactory, ReviewCaseFactory
+from tests.factories import DecisionFactory, ReviewCaseFactory, UserFactory
 from tests.reviews.conftest import (  # noqa: F401
     as_auditor,
     as_reviewer,
@@ -125,3 +125,25 @@ def test_too_few_shared_cases_give_no_kappa(reviewer, senior):  # noqa: F811
     assert row.kappa is None
     assert row.kappa_pairs == 3
     assert row.overturned == 0
+
+
+def test_agreement_with_qa_counts_pairs_someone_else_judged_blind(reviewer, senior):  # noqa: F811
+    other = UserFactory(username="quinn", role="Reviewers")
+
+    def judged(review: str, qa: str, qa_by=other) -> None:
+        case = ReviewCaseFactory(status=CaseStatus.DECIDED)
+        decision = DecisionFactory(case=case, reviewer=reviewer, outcome="approve")
+        Label.objects.create(
+            pair=case.pair, verdict=review, source="review", labeller=reviewer, decision=decision
+        )
+        Label.objects.create(pair=case.pair, verdict=qa, source="qa", labeller=qa_by)
+
+    judged("same", "same")
+    judged("same", "different")
+    judged("different", "different")
+    judged("different", "unsure")  # no judgement to agree with
+    judged("same", "different", qa_by=reviewer)  # their own QA answer is no second opinion
+
+    [row] = build().reviewers
+    assert (row.qa_shared, row.qa_agreed) == (3, 2)
+    assert row.qa_agreement == pytest.approx(2 / 3)
