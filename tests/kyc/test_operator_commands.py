@@ -79,7 +79,7 @@ def test_read_only_commands_work_and_the_deploy_check_names_what_is_missing(
 
     deploy = manage(env, "check", "--deploy")
     assert set(MISSING.findall(deploy.stderr)) == missing
-    assert deploy.returncode == (1 if missing else 0)
+    assert deploy.returncode == (1 if missing else 0), deploy.stderr
 
 
 def test_a_starting_worker_names_each_variable_an_enabled_backend_lacks(
