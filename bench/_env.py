@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -99,3 +100,32 @@ def free_port() -> int:
 def bench_pair() -> tuple[bytes, bytes]:
     """The selfie and reference every pipeline benchmark submits (~280 KB and ~350 KB JPEGs)."""
     return (FACES / "fr_obama.jpg").read_bytes(), (FACES / "df_img2.jpg").read_bytes()
+
+
+def start_web(env: dict[str, str], port: int, *, workers: int = 2) -> subprocess.Popen[bytes]:
+    """gunicorn on 127.0.0.1:`port` with `env`, once it answers; warnings only (no access log, so
+    the figures are not about writing one)."""
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "kyc.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(150):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")

@@ -25,14 +25,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import redis
 
-from bench._env import FACES, ROOT, django_setup, environment, free_port, fresh_database
+from bench._env import FACES, django_setup, environment, free_port, fresh_database, start_web
 
 SELFIE, REFERENCE = FACES / "fr_obama.jpg", FACES / "df_img2.jpg"
 WRK_SCRIPT = """
@@ -117,30 +115,9 @@ def main() -> None:
     script.write_text(WRK_SCRIPT.format(body=body_path, boundary=boundary, key=key))
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "kyc.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_web(env, port, workers=args.workers)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/accounts/login/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         results = {}
         for name, path in (
             ("trivial", "/bench/trivial/"),

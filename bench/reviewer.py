@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-import httpx
 
-from bench._env import FACES, ROOT, django_setup, environment, fresh_database
+from bench._env import FACES, django_setup, environment, free_port, fresh_database, start_web
 
 DB_NAME = "kyc_bench_reviewer"
 PAIRS = [
@@ -39,12 +35,6 @@ PAIRS = [
     ("df_img2.jpg", "df_img11.jpg"),
 ]
 VENDORS = ("finauth", "advance", "zoloz", "alibaba")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def populate(cases: int) -> None:
@@ -123,31 +113,10 @@ def main() -> None:
     populate(args.decisions + 3)
 
     port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "kyc.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = start_web(env, port)
     # "localhost": Chromium keeps Secure session cookies there without TLS.
     base = f"http://localhost:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/accounts/login/", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         keys, seconds = drive(base, args.decisions)
     finally:
         server.send_signal(signal.SIGTERM)

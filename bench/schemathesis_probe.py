@@ -45,34 +45,15 @@ from urllib.parse import quote
 import httpx
 import redis
 
-from bench._env import FACES, PG, ROOT, django_setup, environment, free_port, fresh_database
-
-
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "kyc.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--threads",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(150):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("gunicorn did not start")
+from bench._env import (
+    FACES,
+    PG,
+    django_setup,
+    environment,
+    free_port,
+    fresh_database,
+    start_web,
+)
 
 
 def seed_rows() -> str:
@@ -237,7 +218,7 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(env, port)
+    server = start_web(env, port)
     report = workdir / "events.ndjson"
     try:
         with httpx.Client(
