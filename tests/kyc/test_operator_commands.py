@@ -33,7 +33,10 @@ def demo_shell(var_dir, *, under_pytest: bool = False) -> dict[str, str]:
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(vendor_prefixes) and name != "PYTEST_VERSION"
+        # Not what a shell has: pytest's own marker, and the browser tests' async switch (which
+        # the deploy check rightly refuses).
+        if not name.startswith(vendor_prefixes)
+        and name not in ("PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     env.update(DJANGO_ENV="development", KYC_VAR_DIR=str(var_dir), DATABASE_URL=database_url())
     if under_pytest:
