@@ -3,6 +3,7 @@ with the way back; under /api/ the same errors stay JSON (`{"code", "message", "
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import DisallowedHost
@@ -42,18 +43,60 @@ def _page(request: HttpRequest, status: int, context: dict[str, Any]) -> HttpRes
     )
 
 
+@dataclass(frozen=True)
+class _Error:
+    """One error as each audience sees it: the API's code and message, the page's title and text."""
+
+    status: int
+    code: str
+    api_message: str
+    title: str
+    message: str
+
+    def api(self) -> JsonResponse:
+        return JsonResponse(body(self.code, self.api_message), status=self.status)
+
+
+BAD_REQUEST = _Error(
+    400,
+    "bad_request",
+    "The request could not be understood.",
+    "Bad request",
+    "The page could not make sense of that request. Go back and try again.",
+)
+CSRF_FAILED = _Error(
+    403,
+    "csrf_failed",
+    "CSRF verification failed.",
+    "This form has expired",
+    "The page was open too long, or you signed out in another tab. Reload the page and send the "
+    "form again.",
+)
+NOT_FOUND = _Error(
+    404,
+    "not_found",
+    "No such API endpoint.",
+    "Page not found",
+    "There is no page at this address. It may have moved, or the link is wrong.",
+)
+SERVER_ERROR = _Error(
+    500,
+    "server_error",
+    "Something went wrong on our side; the error is logged.",
+    "Something went wrong",
+    "The error is logged. Try again in a moment.",
+)
+
+
+def _answer(request: HttpRequest, error: _Error) -> HttpResponse:
+    if _api(request):
+        return error.api()
+    return _page(request, error.status, {"title": error.title, "message": error.message})
+
+
 @requires_csrf_token
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _api(request):
-        return JsonResponse(body("bad_request", "The request could not be understood."), status=400)
-    return _page(
-        request,
-        400,
-        {
-            "title": "Bad request",
-            "message": "The page could not make sense of that request. Go back and try again.",
-        },
-    )
+    return _answer(request, BAD_REQUEST)
 
 
 @requires_csrf_token
@@ -79,45 +122,20 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: most often a form left open past the end of its session."""
-    if _api(request):
-        return JsonResponse(body("csrf_failed", "CSRF verification failed."), status=403)
-    context = {
-        "title": "This form has expired",
-        "message": (
-            "The page was open too long, or you signed out in another tab. Reload the page and "
-            "send the form again."
-        ),
-    }
-    return _page(request, 403, context)
+    return _answer(request, CSRF_FAILED)
 
 
 @requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _api(request):
-        return JsonResponse(body("not_found", "No such API endpoint."), status=404)
-    return _page(
-        request,
-        404,
-        {
-            "title": "Page not found",
-            "message": "There is no page at this address. It may have moved, or the link is wrong.",
-        },
-    )
+    return _answer(request, NOT_FOUND)
 
 
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     if _api(request):
-        return JsonResponse(
-            body("server_error", "Something went wrong on our side; the error is logged."),
-            status=500,
-        )
+        return SERVER_ERROR.api()
     # No request context: the database behind the session and the user may be what failed.
     html = loader.get_template(TEMPLATE).render(
-        {
-            "status": 500,
-            "title": "Something went wrong",
-            "message": "The error is logged. Try again in a moment.",
-        }
+        {"status": 500, "title": SERVER_ERROR.title, "message": SERVER_ERROR.message}
     )
     return HttpResponse(html, status=500)
