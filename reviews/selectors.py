@@ -516,6 +516,7 @@ EVENT_LABELS: dict[str, str] = {
     "user.permissions_changed": "User's own permissions changed",
     "group.permissions_changed": "Role's permissions changed",
     "user.sso_linked": "Single sign-on linked",
+    "user.sso_unlinked": "Single sign-on unlinked",
     "second_factor.enrolled": "Second factor set up",
     "second_factor.passed": "Second factor passed",
     "second_factor.removed": "Second factor removed by its user",

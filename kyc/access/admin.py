@@ -1,6 +1,7 @@
 """Staff access in the admin: which roles need a second factor (on each group's page), and on
-each user's page their second factor and open sessions, with "reset second factor" and "sign out
-everywhere". Both actions ask once, then go through audited services."""
+each user's page their second factor, single sign-on link and open sessions, with "reset second
+factor", "unlink single sign-on" and "sign out everywhere". Each action asks once, then goes
+through an audited service."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from django.utils.html import format_html, format_html_join
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kyc.access import sessions, two_factor
+from kyc.access import sessions, sso_accounts, two_factor
+from kyc.access.models import SsoIdentity
 from kyc.admin.base import ConfirmedAction, ConfirmedActionsAdmin, Done, actor_of
 from kyc.audit.chain import Actor
 
@@ -105,6 +107,32 @@ def _sign_out(user: User, actor: Actor, _: Mapping[str, Any]) -> Done:
     )
 
 
+def _unlink_sso(user: User, actor: Actor, _: Mapping[str, Any]) -> Done:
+    issuer = sso_accounts.unlink(user, actor)
+    if issuer is None:
+        return Done(f"{user} was not linked to a single sign-on account.")
+    return Done(
+        f"{user} is no longer linked to their account at {issuer}.",
+        history="Unlinked single sign-on.",
+    )
+
+
+UNLINK_SSO = ConfirmedAction[User](
+    title=lambda user: f"Unlink the single sign-on of {user}",
+    question=lambda user: (
+        f"Forget which account at the sign-on provider {user} is? Their next single sign-on "
+        "links the account again by its email address, or is refused when none matches. Their "
+        "open sessions stay open: sign them out everywhere too if they should stop now."
+    ),
+    warning=lambda user: (
+        "" if SsoIdentity.objects.filter(user=user).exists() else f"{user} is not linked."
+    ),
+    button="Unlink single sign-on",
+    danger=True,
+    perform=_unlink_sso,
+)
+
+
 SIGN_OUT_EVERYWHERE = ConfirmedAction[User](
     title=lambda user: f"Sign {user} out everywhere",
     question=lambda user: (
@@ -122,10 +150,10 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class StaffUserAdmin(ConfirmedActionsAdmin, DjangoUserAdmin):
-    readonly_fields = ("second_factor", "open_sessions")
+    readonly_fields = ("second_factor", "single_sign_on", "open_sessions")
     fieldsets = (
         *(DjangoUserAdmin.fieldsets or ()),
-        ("Sign-in security", {"fields": ("second_factor", "open_sessions")}),
+        ("Sign-in security", {"fields": ("second_factor", "single_sign_on", "open_sessions")}),
     )
 
     @admin.display(description="Second factor")
@@ -151,6 +179,22 @@ class StaffUserAdmin(ConfirmedActionsAdmin, DjangoUserAdmin):
             state,
             needed,
             url,
+        )
+
+    @admin.display(description="Single sign-on")
+    def single_sign_on(self, user: User) -> str:
+        identity = SsoIdentity.objects.filter(user=user).first() if user.pk else None
+        if identity is None:
+            return format_html("{}", "Not linked.")
+        last = identity.last_sign_in_at
+        return format_html(
+            "Linked to {} (subject {}) since {}; last signed in {}.<br>"
+            '<a class="deletelink" href="{}">Unlink single sign-on…</a>',
+            identity.issuer,
+            identity.subject,
+            f"{identity.created_at:%Y-%m-%d}",
+            f"{last:%Y-%m-%d %H:%M} UTC" if last else "never",
+            reverse("admin:auth_user_unlink_sso", args=[user.pk]),
         )
 
     @admin.display(description="Open sessions")
@@ -186,5 +230,6 @@ class StaffUserAdmin(ConfirmedActionsAdmin, DjangoUserAdmin):
         return [
             page("second-factor/reset/", RESET_SECOND_FACTOR, "auth_user_reset_second_factor"),
             page("sessions/end/", SIGN_OUT_EVERYWHERE, "auth_user_sign_out_everywhere"),
+            page("sso/unlink/", UNLINK_SSO, "auth_user_unlink_sso"),
             *super().get_urls(),
         ]

@@ -108,6 +108,19 @@ def _first_sign_in(claims: dict[str, Any], *, issuer: str, subject: str) -> SsoI
     return identity
 
 
+def unlink(user: StaffUser, actor: Actor) -> str | None:
+    """Forget which provider account `user` is (when the provider re-created the person under a
+    new subject, or the account should stop signing in through it); the issuer that was
+    unlinked, or None when there was no link."""
+    with transaction.atomic():
+        identity = SsoIdentity.objects.select_for_update().filter(user=user).first()
+        if identity is None:
+            return None
+        identity.delete()
+        events.user_sso_unlinked(user, actor, issuer=identity.issuer)
+    return identity.issuer
+
+
 def _free_username(claims: dict[str, Any], subject: str) -> str | None:
     """The provider's preferred username (or email) if it is free, else it with a suffix drawn
     from the subject, so the same person gets the same name however often it is tried."""

@@ -247,21 +247,23 @@ def _user_event(
     )
 
 
+def _staff_user_event(
+    actor: Actor, event_type: str, user: StaffUser, params: dict[str, Any]
+) -> AuditEvent:
+    """An event about one staff account (the username is a colleague's, not an applicant's)."""
+    return _user_event(actor, event_type, user.pk, {"username": user.get_username(), **params})
+
+
 def staff_signed_in(
     user: StaffUser, *, method: str, second_factor_required: bool, address: str
 ) -> AuditEvent:
     """`method` is "password" or "sso"; when a second factor is required, the session is usable
     only after `second_factor_passed`."""
-    return _user_event(
+    return _staff_user_event(
         Actor.user(user),
         "staff.signed_in",
-        user.pk,
-        {
-            "username": user.get_username(),
-            "method": method,
-            "second_factor_required": second_factor_required,
-            "address": address,
-        },
+        user,
+        {"method": method, "second_factor_required": second_factor_required, "address": address},
     )
 
 
@@ -277,12 +279,7 @@ def staff_sign_in_failed(
 
 
 def staff_signed_out(user: StaffUser, *, address: str) -> AuditEvent:
-    return _user_event(
-        Actor.user(user),
-        "staff.signed_out",
-        user.pk,
-        {"username": user.get_username(), "address": address},
-    )
+    return _staff_user_event(Actor.user(user), "staff.signed_out", user, {"address": address})
 
 
 def staff_locked_out(
@@ -323,44 +320,42 @@ def _account(user: StaffUser) -> dict[str, Any]:
 
 
 def user_created(user: StaffUser, actor: Actor) -> AuditEvent:
-    return _user_event(
-        actor, "user.created", user.pk, {"username": user.get_username(), **_account(user)}
-    )
+    return _staff_user_event(actor, "user.created", user, _account(user))
 
 
 def user_deactivated(user: StaffUser, actor: Actor) -> AuditEvent:
-    return _user_event(actor, "user.deactivated", user.pk, {"username": user.get_username()})
+    return _staff_user_event(actor, "user.deactivated", user, {})
 
 
 def user_reactivated(user: StaffUser, actor: Actor) -> AuditEvent:
-    return _user_event(actor, "user.reactivated", user.pk, {"username": user.get_username()})
+    return _staff_user_event(actor, "user.reactivated", user, {})
 
 
 def user_privileges_changed(
     user: StaffUser, actor: Actor, *, before: dict[str, Any], after: dict[str, Any]
 ) -> AuditEvent:
     """`is_staff` (opens the admin) or `is_superuser` (every permission) changed."""
-    return _user_event(
+    return _staff_user_event(
         actor,
         "user.privileges_changed",
-        user.pk,
-        {"username": user.get_username(), **changes(before, after)},
+        user,
+        changes(before, after),
     )
 
 
 def user_deleted(user: StaffUser, actor: Actor) -> AuditEvent:
-    return _user_event(actor, "user.deleted", user.pk, {"username": user.get_username()})
+    return _staff_user_event(actor, "user.deleted", user, {})
 
 
 def user_groups_changed(
     user: StaffUser, actor: Actor, *, added: list[str], removed: list[str]
 ) -> AuditEvent:
     """The user's roles: group names added and removed."""
-    return _user_event(
+    return _staff_user_event(
         actor,
         "user.groups_changed",
-        user.pk,
-        {"username": user.get_username(), "added": added, "removed": removed},
+        user,
+        {"added": added, "removed": removed},
     )
 
 
@@ -368,11 +363,11 @@ def user_permissions_changed(
     user: StaffUser, actor: Actor, *, added: list[str], removed: list[str]
 ) -> AuditEvent:
     """Permissions given to the user directly ("app_label.codename"), outside any group."""
-    return _user_event(
+    return _staff_user_event(
         actor,
         "user.permissions_changed",
-        user.pk,
-        {"username": user.get_username(), "added": added, "removed": removed},
+        user,
+        {"added": added, "removed": removed},
     )
 
 
@@ -392,22 +387,21 @@ def group_permissions_changed(
 def user_sso_linked(user: StaffUser, actor: Actor, *, issuer: str, matched_by: str) -> AuditEvent:
     """From now on the account signs in through the provider `issuer`; `matched_by` says how its
     first sign-in found it: "email" (an existing account) or "created" (a new one)."""
-    return _user_event(
+    return _staff_user_event(
         actor,
         "user.sso_linked",
-        user.pk,
-        {"username": user.get_username(), "issuer": issuer, "matched_by": matched_by},
+        user,
+        {"issuer": issuer, "matched_by": matched_by},
     )
 
 
+def user_sso_unlinked(user: StaffUser, actor: Actor, *, issuer: str) -> AuditEvent:
+    """An administrator cut the account's link to the provider `issuer`: the next single sign-on
+    links it afresh (by email) or is refused."""
+    return _staff_user_event(actor, "user.sso_unlinked", user, {"issuer": issuer})
+
+
 # Staff access: second factor and sessions
-
-
-def _staff_user_event(
-    actor: Actor, event_type: str, user: StaffUser, params: dict[str, Any]
-) -> AuditEvent:
-    """An event about one staff account (the username is a colleague's, not an applicant's)."""
-    return _user_event(actor, event_type, user.pk, {"username": user.get_username(), **params})
 
 
 def second_factor_enrolled(

@@ -113,3 +113,30 @@ def test_single_sign_on_never_changes_staff_or_superuser_status():
     boss.refresh_from_db()
     assert (boss.is_staff, boss.is_superuser) == (True, True)
     assert not AuditEvent.objects.filter(event_type="user.privileges_changed").exists()
+
+
+def test_an_admin_unlinks_an_account_so_a_recreated_provider_account_can_link_again(admin_client):
+    pia = UserFactory(username="pia", email="pia@bank.example")
+    SsoIdentity.objects.create(user=pia, issuer=ISSUER, subject="sub-1")
+    change_page = admin_client.get(f"/admin/auth/user/{pia.pk}/change/").content.decode()
+    url = f"/admin/auth/user/{pia.pk}/sso/unlink/"
+    assert f"Linked to {ISSUER} (subject sub-1)" in change_page and f'href="{url}"' in change_page
+    assert "Forget which account at the sign-on provider pia is?" in admin_client.get(url).text
+    assert SsoIdentity.objects.filter(user=pia).exists()  # asking changes nothing
+
+    assert admin_client.post(url)["Location"] == f"/admin/auth/user/{pia.pk}/change/"
+
+    assert not SsoIdentity.objects.filter(user=pia).exists()
+    [event] = AuditEvent.objects.filter(event_type="user.sso_unlinked")
+    assert (event.actor_label, event.subject_id) == ("admin", str(pia.pk))
+    assert event.params == {"username": "pia", "issuer": ISSUER}
+    # The provider's new account for the same person links by email again.
+    assert sso_accounts.sign_in(claims("sub-2"), issuer=ISSUER) == pia
+    assert SsoIdentity.objects.get(user=pia).subject == "sub-2"
+
+
+def test_unlinking_an_account_without_a_link_changes_and_audits_nothing(admin_client):
+    pia = UserFactory(username="pia", email="pia@bank.example")
+    assert "Not linked." in admin_client.get(f"/admin/auth/user/{pia.pk}/change/").text
+    admin_client.post(f"/admin/auth/user/{pia.pk}/sso/unlink/")
+    assert not AuditEvent.objects.filter(event_type="user.sso_unlinked").exists()
