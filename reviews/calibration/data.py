@@ -7,10 +7,11 @@ Two histograms per backend, each one GROUP BY over the attempts:
 - the labels: every completed attempt of the backend — second opinions and re-runs included —
   on a pair a person judged, its weight and squared weight summed per bin and class.
 
-Labels here are the reviewers' final decisions on review cases (an approval says "same person";
-a rejection says "different person" only when its reason is about the person). Review cases
-come only from the band between the lines, so these labels say nothing about the automatic
-zones; the page says so (stats.unlabelled_zones) rather than reading a rate off an empty zone.
+Labels are each pair's most authoritative human judgement (reviews.labels: review decisions,
+seniors' confirmations, blind QA answers weighted for the chance of their draw). Review cases
+come only from the band between the lines, so only QA answers say anything about the automatic
+zones; where none do, the page says so (stats.unlabelled_zones) rather than reading a rate off an
+empty zone.
 
 The labels are cached under a key that changes whenever a decision is recorded or removed, so a
 new label is on the page at once; the population may be up to `CACHE_SECONDS` old.
@@ -29,7 +30,7 @@ from django.utils import timezone
 
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt
 from reviews.calibration import stats
-from reviews.labels import labelled_scores
+from reviews.labels import labelled_attempts
 from reviews.models import Label
 
 POPULATION_DAYS = 90
@@ -73,10 +74,32 @@ def population(backend: str) -> np.ndarray:
 
 
 def labels(backend: str) -> stats.LabelBins:
-    """Each labelled pair's judgement (reviews.labels: the most authoritative one, a QA answer
-    weighted by 1/p of its draw) on each of the backend's scores for that pair. Scores off the
-    0-100 scale (NaN included) are left out, as in the population."""
-    return stats.bin_labels(row for row in labelled_scores(backend) if 0 <= row.score <= 100)
+    """Each labelled pair's judgement (reviews.labels: the most authoritative one) on each of the
+    backend's scores for that pair, counted in SQL per score bin, class and sampling stratum (the
+    probability QA drew the pair with, or none). A stratum's n labels drawn with probability p
+    weigh n/p, their squares n/p². Scores off the 0-100 scale (NaN included) are left out, as in
+    the population."""
+    rows = (
+        labelled_attempts(backend)
+        .filter(score__gte=0, score__lte=100)
+        .annotate(bin=_bin())
+        .values("bin", "same", "probability")
+        .annotate(n=Count("id"))
+        .values_list("bin", "same", "probability", "n")
+    )
+    weights = {True: np.zeros(stats.N_BINS), False: np.zeros(stats.N_BINS)}
+    squares = {True: np.zeros(stats.N_BINS), False: np.zeros(stats.N_BINS)}
+    counts = {True: 0, False: 0}
+    for index, same, probability, n in rows:
+        weight = 1.0 / probability if probability else 1.0
+        weights[same][index] += n * weight
+        squares[same][index] += n * weight * weight
+        counts[same] += n
+
+    def histogram(same: bool) -> stats.Histogram:
+        return stats.Histogram(weights[same], squares[same], counts[same])
+
+    return stats.LabelBins(histogram(True), histogram(False))
 
 
 def _labels_version() -> str:
