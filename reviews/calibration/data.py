@@ -13,14 +13,20 @@ come only from the band between the lines, so only QA answers say anything about
 zones; where none do, the page says so (stats.unlabelled_zones) rather than reading a rate off an
 empty zone.
 
-The labels are cached under a key that changes whenever a decision is recorded or removed, so a
-new label is on the page at once; the population may be up to `CACHE_SECONDS` old.
+Summing the labels takes about a second on a million attempts and 100,000 labels
+(bench/calibration.py), so it is kept off the page's path: `refresh` (the maintenance task
+reviews.refresh_calibration, every `REFRESH_SECONDS`) sums both histograms of every backend into
+the cache. A page uses the sums as they are while labels arrive, up to date at the next refresh,
+and says how many labels came since; only an installation with at most `LIVE_LABELS` labels,
+where summing is quick, sums them again on the page so that a new label shows at once. With an
+empty cache (the first view, or no beat running) the page sums them itself. The population may
+be up to `CACHE_SECONDS` old.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.core.cache import cache
@@ -35,12 +41,34 @@ from reviews.models import Label
 
 POPULATION_DAYS = 90
 CACHE_SECONDS = 15 * 60
+#: How often reviews.refresh_calibration sums every backend's labels and population again.
+REFRESH_SECONDS = 10 * 60
+#: Up to this many labels in all, a page sums them again whenever one was added or removed.
+LIVE_LABELS = 20_000
 
 
 @dataclass(frozen=True)
 class BackendData:
     population: np.ndarray
     labels: stats.LabelBins
+    #: When the labels were summed (None: just now), and how many were added since.
+    labels_as_of: datetime | None = None
+    labels_since: int = 0
+
+
+@dataclass(frozen=True)
+class LabelsVersion:
+    """Which labels a sum saw: the highest id and the number of labels."""
+
+    last: int
+    count: int
+
+
+@dataclass(frozen=True)
+class _SummedLabels:
+    version: LabelsVersion
+    labels: stats.LabelBins
+    at: datetime
 
 
 def _bin(score: str = "score") -> Least:
@@ -102,22 +130,52 @@ def labels(backend: str) -> stats.LabelBins:
     return stats.LabelBins(histogram(True), histogram(False))
 
 
-def _labels_version() -> str:
+def labels_version() -> LabelsVersion:
     seen = Label.objects.aggregate(last=Max("id"), n=Count("id"))
-    return f"{seen['last'] or 0}-{seen['n']}"
+    return LabelsVersion(seen["last"] or 0, seen["n"])
+
+
+def _labels_key(backend: str) -> str:
+    return f"kyc:calibration:{backend}:labels"
+
+
+def _population_key(backend: str) -> str:
+    return f"kyc:calibration:{backend}:population"
+
+
+def _sum_labels(backend: str, version: LabelsVersion) -> _SummedLabels:
+    summed = _SummedLabels(version, labels(backend), timezone.now())
+    # Kept for three refreshes: if the beat stops, pages sum for themselves again.
+    cache.set(_labels_key(backend), summed, 3 * REFRESH_SECONDS)
+    return summed
+
+
+def _population(backend: str) -> np.ndarray:
+    decided = population(backend)
+    cache.set(_population_key(backend), decided, CACHE_SECONDS)
+    return decided
+
+
+def refresh(backend: str) -> None:
+    """Sum the backend's labels and population into the cache (the maintenance task)."""
+    _sum_labels(backend, labels_version())
+    _population(backend)
 
 
 def backend_data(backend: str) -> BackendData:
-    """Both histograms, each cached on its own: the labels until a decision is recorded or
-    removed (a new label shows at once), the population for `CACHE_SECONDS`."""
-    labels_key = f"kyc:calibration:{backend}:labels:{_labels_version()}"
-    labelled = cache.get(labels_key)
-    if labelled is None:
-        labelled = labels(backend)
-        cache.set(labels_key, labelled, CACHE_SECONDS)
-    population_key = f"kyc:calibration:{backend}:population"
-    decided = cache.get(population_key)
+    """Both histograms from the cache (see the module docstring), summed here when missing, and
+    the labels too when they changed and are few enough to sum on the page."""
+    version = labels_version()
+    summed: _SummedLabels | None = cache.get(_labels_key(backend))
+    if summed is None or (summed.version != version and version.count <= LIVE_LABELS):
+        summed = _sum_labels(backend, version)
+    decided = cache.get(_population_key(backend))
     if decided is None:
-        decided = population(backend)
-        cache.set(population_key, decided, CACHE_SECONDS)
-    return BackendData(decided, labelled)
+        decided = _population(backend)
+    fresh = summed.version == version
+    return BackendData(
+        decided,
+        summed.labels,
+        labels_as_of=None if fresh else summed.at,
+        labels_since=0 if fresh else max(0, version.count - summed.version.count),
+    )

@@ -137,4 +137,4 @@ def test_a_qa_sample_drawn_in_proportion_gives_the_populations_false_accept_rate
     # Kish: (Σw)² / Σw² = 2250² / (100·20² + 150 + 2·50²).
     assert far.effective_n == pytest.approx(2250**2 / 45150)
     # Unweighted, the same labels would say 2 in 252: the sample's rate, not the population's.
-    assert 2 / 252 < far.low
+    assert far.low > 2 / 252
