@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import (
     BooleanField,
@@ -142,7 +143,7 @@ def pair_labels(pair_ids: list[int] | None = None) -> dict[int, str]:
     return dict(labels.values_list("pair_id", "verdict").iterator(chunk_size=5000))
 
 
-def labelled_attempts(backend: str, since: datetime | None = None) -> QuerySet[Label]:
+def labelled_attempts(backend: str, since: datetime | None = None) -> QuerySet[Any]:
     """One row per completed attempt of `backend` (made at or after `since`) on a pair whose
     label is same or different: the label, annotated with the attempt's `score`, `same`, and the
     `probability` QA drew the pair with (None for a pair every one of which reaches a person).

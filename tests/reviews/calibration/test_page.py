@@ -13,10 +13,10 @@ from reviews.calibration import data, stats
 from reviews.labels import record_decision_label, record_qa_label
 from reviews.models import CaseStatus, DecisionStage, ReasonCode
 from reviews.tasks import refresh_calibration
-from vendors.models import VendorConfig
 from tests.factories import AttemptFactory, DecisionFactory, ReviewCaseFactory, VendorConfigFactory
 from tests.reviews.conftest import as_reviewer, as_senior, reviewer, senior  # noqa: F401
 from tests.reviews.qa.items import sampled
+from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db
 URL = "/stats/calibration/advance/"
