@@ -13,6 +13,13 @@ label is its most authoritative judgement (a senior's over a reviewer's over a Q
 latest within one source), pairs whose label is "unsure" are left out, and every completed
 attempt of that backend on a labelled pair — second opinions and re-runs included — is one
 labelled score, weighted by 1/p when QA drew the pair with probability p.
+
+A pair reaches a person by design (every pair in the band or with a risk tag, a QA draw with a
+known chance) or because its applicant contested the rejection. The contest is the applicant's
+choice, with no known chance: contested rejections are mostly people rejected wrongly, and the
+QA draws of automatic rejections already stand for them. Their labels stay labels, but a
+contested pair that QA did not draw gives no labelled score: counted, it would inflate the
+false-reject rate by as many wrongful rejections as applicants took the trouble to contest.
 """
 
 from __future__ import annotations
@@ -160,6 +167,8 @@ def labelled_attempts(backend: str, since: datetime | None = None) -> QuerySet[A
     return (
         final_labels()
         .exclude(verdict=LabelVerdict.UNSURE)
+        # Reached a person by the applicant's choice, not by a draw (see the module docstring).
+        .exclude(pair__contest__isnull=False, pair__qa_item__isnull=True)
         # One filter() call: every condition holds for the same joined attempt.
         .filter(**attempts)
         .annotate(

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 
-from kyc.models import AttemptPurpose, AttemptStatus
+from kyc.models import AttemptPurpose, AttemptStatus, PairContest
 from reviews.calibration import data, stats
 from reviews.labels import labelled_scores
 from reviews.models import Label, LabelSource, LabelVerdict, QaItem
@@ -138,3 +138,19 @@ def test_a_qa_sample_drawn_in_proportion_gives_the_populations_false_accept_rate
     assert far.effective_n == pytest.approx(2250**2 / 45150)
     # Unweighted, the same labels would say 2 in 252: the sample's rate, not the population's.
     assert far.low > 2 / 252
+
+
+def test_a_contested_rejection_is_a_label_but_no_labelled_score_unless_qa_drew_it():
+    """Applicants contest the rejections they think wrong: their pairs are no sample of the
+    rejections, and counting them would inflate the false-reject rate."""
+    contested = labelled_pair(20.0, LabelVerdict.SAME)
+    PairContest.objects.create(pair=contested, statement_chars=9)
+    drawn = labelled_pair(30.0, LabelVerdict.SAME, probability=0.05)
+    PairContest.objects.create(pair=drawn, statement_chars=9)
+
+    labels = data.labels("advance")
+
+    assert Label.objects.filter(pair=contested).exists()
+    assert labels.same.count == 1
+    assert labels.same.weights[stats.bin_of(30.0)] == pytest.approx(20.0)
+    assert labels.same.weights[stats.bin_of(20.0)] == 0
