@@ -1,6 +1,6 @@
 """Contest statements are encrypted at rest like the photos (kyc.crypto): the applicant's own words
 are personal data. Existing statements are encrypted in place and the clear-text column dropped;
-their fingerprints become keyed (kyc.services.contests.fingerprint)."""
+their fingerprints become keyed (kyc.services.contests.fingerprint), erased ones' are blanked."""
 
 from django.db import migrations, models
 from django.utils.crypto import salted_hmac
@@ -10,6 +10,8 @@ def encrypt_statements(apps, schema_editor):
     from kyc import crypto
 
     PairContest = apps.get_model("kyc", "PairContest")
+    # An erased statement's plain hash was left behind by the erasure: it goes too.
+    PairContest.objects.filter(statement_erased_at__isnull=False).update(request_fingerprint="")
     for contest in PairContest.objects.filter(statement_erased_at__isnull=True).iterator():
         text = contest.statement
         contest.statement_encrypted = crypto.encrypt(text.encode()) if text else b""
