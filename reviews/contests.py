@@ -74,7 +74,7 @@ def on_pair_contested(sender: Any, pair: ImagePair, contest: PairContest, **kwar
 
 
 def contest_of(case: ReviewCase) -> PairContest | None:
-    """The contest a case decides (its statement is shown on the case page), or None."""
+    """The contest a case decides (the case page links to its statement), or None."""
     return PairContest.objects.filter(pair_id=case.pair_id).first() if is_contest(case) else None
 
 

@@ -142,14 +142,6 @@ def final_labels() -> QuerySet[Label]:
     return ranked.filter(~Exists(outranking))
 
 
-def pair_labels(pair_ids: list[int] | None = None) -> dict[int, str]:
-    """Each labelled pair's label (see the module docstring), by pair id."""
-    labels = final_labels()
-    if pair_ids is not None:
-        labels = labels.filter(pair_id__in=pair_ids)
-    return dict(labels.values_list("pair_id", "verdict").iterator(chunk_size=5000))
-
-
 def labelled_attempts(backend: str, since: datetime | None = None) -> QuerySet[Any]:
     """One row per completed attempt of `backend` (made at or after `since`) on a pair whose
     label is same or different: the label, annotated with the attempt's `score`, `same`, and the
