@@ -443,15 +443,21 @@ class PairContest(models.Model):
     """An applicant contests the automatic rejection of their pair and asks for a person to
     decide (GDPR Art. 22(3)). One per pair; reviews opens the case (kyc.signals.pair_contested).
 
-    The statement is the applicant's own words: personal data, never logged, shown only on the
-    review case page, and blanked when the applicant is erased (kyc.services.erasure).
+    The statement is the applicant's own words: personal data, so it is stored encrypted like
+    the photos (kyc.crypto, AES-GCM under the master keys), never logged, decrypted only for staff
+    who may work the case through an audited view (kyc.services.contests.read_statement), and
+    blanked when the applicant is erased (kyc.services.erasure).
     """
 
     STATEMENT_MAX_LENGTH = 4000
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     pair = models.OneToOneField(ImagePair, on_delete=models.CASCADE, related_name="contest")
-    statement = models.TextField(blank=True)
+    #: kyc.crypto's envelope of the UTF-8 statement; empty once erased.
+    statement_encrypted = models.BinaryField(blank=True, default=b"", editable=False)
+    statement_chars = models.PositiveIntegerField(
+        default=0, help_text="Length of the statement: what the trail and lists may say of it."
+    )
     status = models.CharField(
         max_length=8, choices=ContestStatus.choices, default=ContestStatus.OPEN
     )

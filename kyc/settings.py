@@ -358,6 +358,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-images": {"task": "kyc.purge_expired_images", "schedule": 3600.0},
     "release-expired-claims": {"task": "reviews.release_expired_claims", "schedule": 60.0},
     "check-score-drift": {"task": "reviews.check_score_drift", "schedule": 6 * 3600.0},
+    "refresh-calibration": {"task": "reviews.refresh_calibration", "schedule": 600.0},
 }
 # Score drift (reviews.drift): a backend's week whose population-stability index against the
 # four weeks before exceeds this is flagged (0.1–0.25 is customarily a moderate shift); weeks

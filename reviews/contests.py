@@ -5,6 +5,9 @@ from which everyone who already had a part in the pair is recused: whoever decid
 QA'd, claimed or looked at it appears in its audit trail as a staff actor, and none of them may
 take or decide the case (reviews.services enforces the recusal). The first decision always needs
 a second reviewer, and the final one goes back to kyc as the contest's outcome.
+
+The applicant's statement is stored encrypted; `read_statement_for` decrypts it only for someone
+who may work the case (its queue, not recused) and writes `contest.statement_read` as it does.
 """
 
 from __future__ import annotations
@@ -14,14 +17,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from kyc.audit.chain import Actor
 from kyc.audit.models import ActorType, AuditEvent
 from kyc.models import ImagePair, PairContest
-from kyc.services.contests import ContestRefused, decide_contest
+from kyc.services.contests import ContestRefused, decide_contest, read_statement
+from kyc.users import Visitor
 from reviews import events
 from reviews.models import CaseRecusal, Decision, ReviewCase, ReviewReason
+from reviews.permissions import can_work_queue
 
 #: The four-eyes rule every first decision of a contested case triggers.
 CONTEST_RULE = "contested"
@@ -68,12 +74,39 @@ def on_pair_contested(sender: Any, pair: ImagePair, contest: PairContest, **kwar
 
 
 def contest_of(case: ReviewCase) -> PairContest | None:
-    """The contest a case decides (its statement is shown on the case page), or None."""
+    """The contest a case decides (the case page links to its statement), or None."""
     return PairContest.objects.filter(pair_id=case.pair_id).first() if is_contest(case) else None
 
 
 def is_recused(case: ReviewCase, user_id: int) -> bool:
     return CaseRecusal.objects.filter(case=case, user_id=user_id).exists()
+
+
+def may_read_statement(user: Visitor, case: ReviewCase) -> bool:
+    """The statement is for the people who may decide the case: its queue's reviewers, less
+    those recused from it (they had a part in the pair the applicant contests)."""
+    if user.pk is None or not can_work_queue(user, case.queue):
+        return False
+    return not is_recused(case, user.pk)
+
+
+class StatementRefused(Exception):
+    """This user may not read this contest's statement."""
+
+
+def read_statement_for(case: ReviewCase, user: Visitor) -> tuple[PairContest, str]:
+    """The contest of `case` and its statement in clear, read by `user` and audited; raises
+    StatementRefused for a user who may not work the case, PairContest.DoesNotExist for a case
+    that decides no contest."""
+    contest = contest_of(case)
+    if contest is None:
+        raise PairContest.DoesNotExist
+    if not may_read_statement(user, case):
+        raise StatementRefused
+    with transaction.atomic():
+        statement = read_statement(contest)
+        events.contest_statement_read(case, contest, Actor.user(user), erased=not statement)
+    return contest, statement
 
 
 def carry_out(case: ReviewCase, pair_status: str, actor: Actor, *, reason: str) -> None:

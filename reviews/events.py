@@ -12,7 +12,7 @@ from kyc.audit.events import Actor, append, changed_event, pair_event
 from kyc.audit.models import AuditEvent
 
 if TYPE_CHECKING:
-    from kyc.models import ImagePair
+    from kyc.models import ImagePair, PairContest
     from reviews.models import Decision, DriftCheck, QaItem, QaSamplingRule, ReasonCode, ReviewCase
 
 __all__ = ["Actor"]
@@ -222,6 +222,21 @@ def score_drift_detected(check: DriftCheck) -> AuditEvent:
             "scores": check.scores,
             "reference_scores": check.reference_scores,
         },
+    )
+
+
+def contest_statement_read(
+    case: ReviewCase, contest: PairContest, actor: Actor, *, erased: bool
+) -> AuditEvent:
+    """Someone read the applicant's statement of a contest (never its words: only who and when,
+    and whether it had been erased by then)."""
+    return pair_event(
+        actor,
+        "contest.statement_read",
+        case.pair,
+        case=str(case.public_id),
+        contest=str(contest.public_id),
+        erased=erased,
     )
 
 

@@ -8,18 +8,40 @@ from three places, each written in the transaction of the judgement itself:
 - `senior`: a second review (a four-eyes confirmation or an escalation's decision), the same way;
 - `qa`: a blind QA answer (same / different / can't tell), which knows nothing of the score.
 
-`labelled_scores(backend)` turns them into ground truth for one backend: each pair's label is
-its most authoritative judgement (a senior's over a reviewer's over a QA answer; the latest
-within one source), pairs whose label is "unsure" are left out, and every completed attempt of
-that backend on a labelled pair — second opinions and re-runs included — is one labelled score.
+`labelled_attempts(backend)` turns them into ground truth for one backend, in SQL: each pair's
+label is its most authoritative judgement (a senior's over a reviewer's over a QA answer; the
+latest within one source), pairs whose label is "unsure" are left out, and every completed
+attempt of that backend on a labelled pair — second opinions and re-runs included — is one
+labelled score, weighted by 1/p when QA drew the pair with probability p.
+
+A pair reaches a person by design (every pair in the band or with a risk tag, a QA draw with a
+known chance) or because its applicant contested the rejection. The contest is the applicant's
+choice, with no known chance: contested rejections are mostly people rejected wrongly, and the
+QA draws of automatic rejections already stand for them. Their labels stay labels, but a
+contested pair that QA did not draw gives no labelled score: counted, it would inflate the
+false-reject rate by as many wrongful rejections as applicants took the trouble to contest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from kyc.models import AttemptStatus, ComparisonAttempt
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+
+from kyc.models import AttemptStatus
 from reviews.models import (
     Decision,
     DecisionStage,
@@ -96,43 +118,69 @@ def record_qa_label(item: QaItem) -> Label:
     )
 
 
-def pair_labels(pair_ids: list[int] | None = None) -> dict[int, str]:
-    """Each labelled pair's label (see the module docstring), by pair id."""
-    labels = Label.objects.all()
-    if pair_ids is not None:
-        labels = labels.filter(pair_id__in=pair_ids)
-    best: dict[int, tuple[int, datetime, int, str]] = {}
-    for pair_id, verdict, source, created_at, pk in labels.values_list(
-        "pair_id", "verdict", "source", "created_at", "pk"
-    ).iterator(chunk_size=5000):
-        rank = (AUTHORITY[LabelSource(source)], created_at, pk, verdict)
-        if pair_id not in best or rank > best[pair_id]:
-            best[pair_id] = rank
-    return {pair_id: rank[3] for pair_id, rank in best.items()}
+def _authority() -> Case:
+    """AUTHORITY as a column: a label's rank among its pair's judgements."""
+    return Case(
+        *(When(source=source, then=Value(rank)) for source, rank in AUTHORITY.items()),
+        output_field=IntegerField(),
+    )
+
+
+def final_labels() -> QuerySet[Label]:
+    """Each labelled pair's label, in SQL: the labels no other label of their pair outranks (a
+    more authoritative source, or the same source later; the higher key breaks a tie)."""
+    ranked = Label.objects.annotate(authority=_authority())
+    outranking = ranked.filter(pair=OuterRef("pair")).filter(
+        Q(authority__gt=OuterRef("authority"))
+        | Q(authority=OuterRef("authority"), created_at__gt=OuterRef("created_at"))
+        | Q(
+            authority=OuterRef("authority"),
+            created_at=OuterRef("created_at"),
+            pk__gt=OuterRef("pk"),
+        )
+    )
+    return ranked.filter(~Exists(outranking))
+
+
+def labelled_attempts(backend: str, since: datetime | None = None) -> QuerySet[Any]:
+    """One row per completed attempt of `backend` (made at or after `since`) on a pair whose
+    label is same or different: the label, annotated with the attempt's `score`, `same`, and the
+    `probability` QA drew the pair with (None for a pair every one of which reaches a person).
+
+    Rows to aggregate in the database: reviews.calibration.data sums them per score bin.
+    """
+    attempts = {
+        "pair__attempts__vendor": backend,
+        "pair__attempts__status": AttemptStatus.COMPLETED,
+        "pair__attempts__score__isnull": False,
+    }
+    if since is not None:
+        attempts["pair__attempts__created_at__gte"] = since
+    return (
+        final_labels()
+        .exclude(verdict=LabelVerdict.UNSURE)
+        # Reached a person by the applicant's choice, not by a draw (see the module docstring).
+        .exclude(pair__contest__isnull=False, pair__qa_item__isnull=True)
+        # One filter() call: every condition holds for the same joined attempt.
+        .filter(**attempts)
+        .annotate(
+            score=F("pair__attempts__score"),
+            same=Case(
+                When(verdict=LabelVerdict.SAME, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            probability=F("pair__qa_item__probability"),
+        )
+    )
 
 
 def labelled_scores(backend: str, since: datetime | None = None) -> list[LabelledScore]:
     """Every completed attempt of `backend` (made at or after `since`) on a pair labelled same or
-    different, with its label and its sampling weight."""
-    labels = {
-        pair_id: verdict == LabelVerdict.SAME
-        for pair_id, verdict in pair_labels().items()
-        if verdict != LabelVerdict.UNSURE
-    }
-    if not labels:
-        return []
-    weights = {
-        pair_id: 1.0 / probability
-        for pair_id, probability in QaItem.objects.values_list("pair_id", "probability")
-    }
-    attempts = ComparisonAttempt.objects.filter(
-        vendor=backend, status=AttemptStatus.COMPLETED, score__isnull=False
-    )
-    if since is not None:
-        attempts = attempts.filter(created_at__gte=since)
-    rows = []
-    for pair_id, score in attempts.values_list("pair_id", "score").iterator(chunk_size=10000):
-        same = labels.get(pair_id)
-        if same is not None and score is not None:
-            rows.append(LabelledScore(float(score), same, weights.get(pair_id, 1.0)))
-    return rows
+    different, with its label and its sampling weight (row by row: calibration bins them in SQL
+    from `labelled_attempts` instead)."""
+    rows = labelled_attempts(backend, since).values_list("score", "same", "probability")
+    return [
+        LabelledScore(float(score), same, 1.0 / probability if probability else 1.0)
+        for score, same, probability in rows.iterator(chunk_size=10000)
+    ]

@@ -533,6 +533,7 @@ EVENT_LABELS: dict[str, str] = {
     "pair.contested": "Contested by the applicant",
     "contest.decided": "Contest decided",
     "contest.statements_erased": "Contest statements erased",
+    "contest.statement_read": "Contest statement read",
     "review.recused": "Reviewers recused",
     "score_drift.detected": "Score drift detected",
 }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reviews.views import case, faces, images, queue
+from reviews.views import case, contests, faces, images, queue
 
 app_name = "reviews"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
     path("<uuid:case_id>/decide/", case.decide, name="decide"),
     path("<uuid:case_id>/skip/", case.skip, name="skip"),
     path("<uuid:case_id>/assign/", case.assign, name="assign"),
+    path("<uuid:case_id>/statement/", contests.statement_page, name="contest_statement"),
     path("filters/", queue.save_filter, name="save_filter"),
     path("filters/<int:saved_id>/delete/", queue.delete_filter, name="delete_filter"),
     path("<uuid:case_id>/second-opinion/", case.second_opinion, name="second_opinion"),

@@ -474,7 +474,7 @@ def pair_contested(contest: PairContest, actor: Actor) -> AuditEvent:
         "pair.contested",
         contest.pair,
         contest=str(contest.public_id),
-        statement_chars=len(contest.statement),
+        statement_chars=contest.statement_chars,
     )
 
 

@@ -5,15 +5,21 @@ stays rejected while a reviewer who had no part in it looks again, with a second
 confirming (reviews opens and routes the case on `kyc.signals.pair_contested`). The client hears
 of both ends by webhook: `pair.contest_received`, then `pair.contest_decided` with whether the
 decision changed.
+
+The statement is the applicant's own words: it is stored encrypted (kyc.crypto, as the photos
+are), read back only by `read_statement` for a page that audits the reading, and blanked by
+`erase_statements` when the applicant is erased.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections import Counter
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
+from kyc import crypto
 from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
@@ -46,7 +52,9 @@ class ContestNotOpen(ApplicationError):
 
 
 def fingerprint(statement: str) -> str:
-    return hashlib.sha256(statement.encode()).hexdigest()
+    """What an idempotent retry is compared with. Keyed (an HMAC under SECRET_KEY): a plain hash
+    of a short statement could be reversed by guessing, and the statement is personal data."""
+    return salted_hmac("kyc.contest-statement", statement, algorithm="sha256").hexdigest()
 
 
 def contest_pair(
@@ -72,7 +80,8 @@ def contest_pair(
             )
         contest = PairContest.objects.create(
             pair=locked,
-            statement=statement,
+            statement_encrypted=crypto.encrypt(statement.encode()),
+            statement_chars=len(statement),
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint(statement),
         )
@@ -141,10 +150,44 @@ def erase_statements(applicant: Applicant, actor: Actor) -> int:
     statements = PairContest.objects.filter(
         pair__applicant=applicant, statement_erased_at__isnull=True
     )
-    erased = statements.update(statement="", statement_erased_at=timezone.now())
+    erased = statements.update(
+        statement_encrypted=b"", request_fingerprint="", statement_erased_at=timezone.now()
+    )
     if erased:
         events.contest_statements_erased(applicant, actor, contests=erased)
     return erased
+
+
+def read_statement(contest: PairContest) -> str:
+    """The applicant's statement in clear ("" once erased). Call only from a page that checked
+    who is reading and audits it (reviews.contests.read_statement_for)."""
+    if contest.statement_erased_at is not None or not contest.statement_encrypted:
+        return ""
+    return crypto.decrypt(bytes(contest.statement_encrypted)).decode()
+
+
+def rewrap_statements(keys: list[crypto.MasterKey], *, dry_run: bool) -> Counter[str]:
+    """Re-wrap every stored statement's data key under the newest master key (the key rotation
+    of manage.py rotate_image_keys): counts of `rewrapped`, `current` and `failed`."""
+    counts: Counter[str] = Counter()
+    stored = PairContest.objects.exclude(statement_encrypted=b"").only("pk", "statement_encrypted")
+    for contest in stored.iterator(chunk_size=500):
+        blob = bytes(contest.statement_encrypted)
+        try:
+            if crypto.key_id(blob) == keys[0].kid:
+                counts["current"] += 1
+                continue
+            rewrapped = crypto.rewrap(blob, keys)
+        except crypto.DecryptionError:
+            counts["failed"] += 1
+            continue
+        if not dry_run:
+            # Only if still stored: an erasure meanwhile must not bring the words back.
+            PairContest.objects.filter(pk=contest.pk, statement_encrypted=blob).update(
+                statement_encrypted=rewrapped
+            )
+        counts["rewrapped"] += 1
+    return counts
 
 
 def has_statements(applicant: Applicant) -> bool:

@@ -7,19 +7,26 @@ Two histograms per backend, each one GROUP BY over the attempts:
 - the labels: every completed attempt of the backend — second opinions and re-runs included —
   on a pair a person judged, its weight and squared weight summed per bin and class.
 
-Labels here are the reviewers' final decisions on review cases (an approval says "same person";
-a rejection says "different person" only when its reason is about the person). Review cases
-come only from the band between the lines, so these labels say nothing about the automatic
-zones; the page says so (stats.unlabelled_zones) rather than reading a rate off an empty zone.
+Labels are each pair's most authoritative human judgement (reviews.labels: review decisions,
+seniors' confirmations, blind QA answers weighted for the chance of their draw). Review cases
+come only from the band between the lines, so only QA answers say anything about the automatic
+zones; where none do, the page says so (stats.unlabelled_zones) rather than reading a rate off an
+empty zone.
 
-The labels are cached under a key that changes whenever a decision is recorded or removed, so a
-new label is on the page at once; the population may be up to `CACHE_SECONDS` old.
+Summing the labels takes about a second on a million attempts and 100,000 labels
+(bench/calibration.py), so it is kept off the page's path: `refresh` (the maintenance task
+reviews.refresh_calibration, every `REFRESH_SECONDS`) sums both histograms of every backend into
+the cache. A page uses the sums as they are while labels arrive, up to date at the next refresh,
+and says how many labels came since; only an installation with at most `LIVE_LABELS` labels,
+where summing is quick, sums them again on the page so that a new label shows at once. With an
+empty cache (the first view, or no beat running) the page sums them itself. The population may
+be up to `CACHE_SECONDS` old.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.core.cache import cache
@@ -29,17 +36,39 @@ from django.utils import timezone
 
 from kyc.models import AttemptPurpose, AttemptStatus, ComparisonAttempt
 from reviews.calibration import stats
-from reviews.labels import labelled_scores
+from reviews.labels import labelled_attempts
 from reviews.models import Label
 
 POPULATION_DAYS = 90
 CACHE_SECONDS = 15 * 60
+#: How often reviews.refresh_calibration sums every backend's labels and population again.
+REFRESH_SECONDS = 10 * 60
+#: Up to this many labels in all, a page sums them again whenever one was added or removed.
+LIVE_LABELS = 20_000
 
 
 @dataclass(frozen=True)
 class BackendData:
     population: np.ndarray
     labels: stats.LabelBins
+    #: When the labels were summed (None: just now), and how many were added since.
+    labels_as_of: datetime | None = None
+    labels_since: int = 0
+
+
+@dataclass(frozen=True)
+class LabelsVersion:
+    """Which labels a sum saw: the highest id and the number of labels."""
+
+    last: int
+    count: int
+
+
+@dataclass(frozen=True)
+class _SummedLabels:
+    version: LabelsVersion
+    labels: stats.LabelBins
+    at: datetime
 
 
 def _bin(score: str = "score") -> Least:
@@ -73,28 +102,80 @@ def population(backend: str) -> np.ndarray:
 
 
 def labels(backend: str) -> stats.LabelBins:
-    """Each labelled pair's judgement (reviews.labels: the most authoritative one, a QA answer
-    weighted by 1/p of its draw) on each of the backend's scores for that pair. Scores off the
-    0-100 scale (NaN included) are left out, as in the population."""
-    return stats.bin_labels(row for row in labelled_scores(backend) if 0 <= row.score <= 100)
+    """Each labelled pair's judgement (reviews.labels: the most authoritative one) on each of the
+    backend's scores for that pair, counted in SQL per score bin, class and sampling stratum (the
+    probability QA drew the pair with, or none). A stratum's n labels drawn with probability p
+    weigh n/p, their squares n/p². Scores off the 0-100 scale (NaN included) are left out, as in
+    the population."""
+    rows = (
+        labelled_attempts(backend)
+        .filter(score__gte=0, score__lte=100)
+        .annotate(bin=_bin())
+        .values("bin", "same", "probability")
+        .annotate(n=Count("id"))
+        .values_list("bin", "same", "probability", "n")
+    )
+    weights = {True: np.zeros(stats.N_BINS), False: np.zeros(stats.N_BINS)}
+    squares = {True: np.zeros(stats.N_BINS), False: np.zeros(stats.N_BINS)}
+    counts = {True: 0, False: 0}
+    for index, same, probability, n in rows:
+        weight = 1.0 / probability if probability else 1.0
+        weights[same][index] += n * weight
+        squares[same][index] += n * weight * weight
+        counts[same] += n
+
+    def histogram(same: bool) -> stats.Histogram:
+        return stats.Histogram(weights[same], squares[same], counts[same])
+
+    return stats.LabelBins(histogram(True), histogram(False))
 
 
-def _labels_version() -> str:
+def labels_version() -> LabelsVersion:
     seen = Label.objects.aggregate(last=Max("id"), n=Count("id"))
-    return f"{seen['last'] or 0}-{seen['n']}"
+    return LabelsVersion(seen["last"] or 0, seen["n"])
+
+
+def _labels_key(backend: str) -> str:
+    return f"kyc:calibration:{backend}:labels"
+
+
+def _population_key(backend: str) -> str:
+    return f"kyc:calibration:{backend}:population"
+
+
+def _sum_labels(backend: str, version: LabelsVersion) -> _SummedLabels:
+    summed = _SummedLabels(version, labels(backend), timezone.now())
+    # Kept for three refreshes: if the beat stops, pages sum for themselves again.
+    cache.set(_labels_key(backend), summed, 3 * REFRESH_SECONDS)
+    return summed
+
+
+def _population(backend: str) -> np.ndarray:
+    decided = population(backend)
+    cache.set(_population_key(backend), decided, CACHE_SECONDS)
+    return decided
+
+
+def refresh(backend: str) -> None:
+    """Sum the backend's labels and population into the cache (the maintenance task)."""
+    _sum_labels(backend, labels_version())
+    _population(backend)
 
 
 def backend_data(backend: str) -> BackendData:
-    """Both histograms, each cached on its own: the labels until a decision is recorded or
-    removed (a new label shows at once), the population for `CACHE_SECONDS`."""
-    labels_key = f"kyc:calibration:{backend}:labels:{_labels_version()}"
-    labelled = cache.get(labels_key)
-    if labelled is None:
-        labelled = labels(backend)
-        cache.set(labels_key, labelled, CACHE_SECONDS)
-    population_key = f"kyc:calibration:{backend}:population"
-    decided = cache.get(population_key)
+    """Both histograms from the cache (see the module docstring), summed here when missing, and
+    the labels too when they changed and are few enough to sum on the page."""
+    version = labels_version()
+    summed: _SummedLabels | None = cache.get(_labels_key(backend))
+    if summed is None or (summed.version != version and version.count <= LIVE_LABELS):
+        summed = _sum_labels(backend, version)
+    decided = cache.get(_population_key(backend))
     if decided is None:
-        decided = population(backend)
-        cache.set(population_key, decided, CACHE_SECONDS)
-    return BackendData(decided, labelled)
+        decided = _population(backend)
+    fresh = summed.version == version
+    return BackendData(
+        decided,
+        summed.labels,
+        labels_as_of=None if fresh else summed.at,
+        labels_since=0 if fresh else max(0, version.count - summed.version.count),
+    )

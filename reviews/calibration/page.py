@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from reviews.calibration import stats
-from reviews.calibration.data import POPULATION_DAYS, BackendData
+from reviews.calibration.data import POPULATION_DAYS, REFRESH_SECONDS, BackendData
 from reviews.reporting import charts
 from vendors.models import VendorConfig
 
@@ -204,4 +204,7 @@ def build(
         "distribution_chart": _distribution_chart(labels),
         "det_chart": _det_chart(labels, config),
         "has_labels": bool(labels.count),
+        "labels_as_of": data.labels_as_of,
+        "labels_since": data.labels_since,
+        "refresh_minutes": REFRESH_SECONDS // 60,
     }

@@ -52,7 +52,9 @@ def test_the_dashboard_flags_a_drifting_backend_first(page, default_rows):
     screenshot(page, "dashboard-drift")
 
 
-def test_a_contested_case_shows_the_applicants_statement(page, default_rows):
+def test_a_contested_case_links_to_the_applicants_statement_on_a_page_of_its_own(
+    page, default_rows
+):
     UserFactory(username="rita", role="Reviewers")
     applicant = ApplicantFactory()
     pair = ImagePairFactory(
@@ -68,10 +70,16 @@ def test_a_contested_case_shows_the_applicants_statement(page, default_rows):
 
     section = page.locator("section.contest")
     assert section.locator("h3").text_content() == "Contested by the applicant"
-    assert "I wear glasses now." in section.locator("blockquote").inner_text()
+    assert "I wear glasses now." not in section.inner_text()  # only on its audited page
     # The section only: the case page's timeline and decision bar have contrast findings of
     # their own, older than contests.
     assert serious_violations_in(page, "section.contest") == []
+
+    section.get_by_role("link", name="Read the applicant's statement").click()
+
+    page.wait_for_url(f"**/review/{case.public_id}/statement/")
+    assert "I wear glasses now." in page.locator("section.contest blockquote").inner_text()
+    assert serious_accessibility_violations(page) == []
 
 
 def serious_violations_in(page, selector: str) -> list[str]:

@@ -108,7 +108,7 @@ def test_an_applicant_on_legal_hold_keeps_their_images(thirty_days):
 
 def test_a_rejection_keeps_its_images_while_its_contest_is_open(thirty_days):
     contested = decided_days_ago(90, status="rejected")
-    contest = PairContest.objects.create(pair=contested, statement="It is me.")
+    contest = PairContest.objects.create(pair=contested, statement_chars=9)
 
     assert purge_expired_images().purged == 0
     contested.refresh_from_db()

@@ -3,8 +3,14 @@ the client told of the outcome, and the applicant's statement erased with the ap
 
 from __future__ import annotations
 
-import pytest
+import hashlib
+import io
 
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from kyc import crypto
 from kyc.audit.chain import Actor
 from kyc.audit.models import AuditEvent
 from kyc.models import (
@@ -14,7 +20,7 @@ from kyc.models import (
     PairStatus,
     WebhookDelivery,
 )
-from kyc.services.contests import contest_pair
+from kyc.services.contests import contest_pair, read_statement
 from kyc.services.erasure import erase_applicant
 from reviews import events, services
 from reviews.models import CaseQueue, CaseRecusal, CaseStatus, ReviewCase
@@ -23,7 +29,7 @@ from tests.factories import (
     AttemptFactory,
     ImagePairFactory,
 )
-from tests.reviews.cases import decide
+from tests.reviews.cases import decide, opened_case
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +91,7 @@ def test_a_recused_reviewer_cannot_be_assigned_the_case_either(reviewer, senior)
     assert case.assignee is None
 
 
-def test_the_case_page_shows_the_statement_and_tells_a_recused_reviewer_why_they_cannot_act(
+def test_the_case_page_links_to_the_statement_and_tells_a_recused_reviewer_why_they_cannot_act(
     reviewer, other_reviewer
 ):
     case = contested_case(looked_at_by=[reviewer])
@@ -93,9 +99,71 @@ def test_the_case_page_shows_the_statement_and_tells_a_recused_reviewer_why_they
     mine = signed_in(reviewer).get(f"/review/{case.public_id}/").content.decode()
     fresh = signed_in(other_reviewer).get(f"/review/{case.public_id}/").content.decode()
 
-    assert "Contested by the applicant" in mine and STATEMENT in mine
+    assert "Contested by the applicant" in fresh
+    assert f'href="/review/{case.public_id}/statement/"' in fresh
+    assert f"({len(STATEMENT)} characters; each reading is audited)" in fresh
+    assert STATEMENT not in fresh and STATEMENT not in mine  # only on its audited page
     assert "You had a part in this pair before" in mine
     assert "You had a part in this pair before" not in fresh
+    assert not AuditEvent.objects.filter(event_type="contest.statement_read").exists()
+
+
+# --- the statement: encrypted at rest, read through an audited page -------------------------------
+
+
+def test_the_statement_is_stored_encrypted_and_reads_back_as_sent():
+    case = contested_case()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM kyc_paircontest")
+        columns = [column.name for column in cursor.description]
+        [row] = cursor.fetchall()
+    stored = dict(zip(columns, row, strict=True))
+
+    assert "statement" not in stored  # no clear-text column
+    ciphertext = bytes(stored["statement_encrypted"])
+    assert ciphertext.startswith(crypto.MAGIC)
+    assert STATEMENT.encode() not in ciphertext
+    assert crypto.decrypt(ciphertext) == STATEMENT.encode()
+    assert stored["statement_chars"] == len(STATEMENT)
+    # The retry fingerprint is keyed, not a plain hash anyone could check a guess against.
+    assert stored["request_fingerprint"] != hashlib.sha256(STATEMENT.encode()).hexdigest()
+    assert read_statement(PairContest.objects.get(pair=case.pair)) == STATEMENT
+
+
+def test_a_reviewer_with_no_part_reads_the_statement_and_the_trail_records_it(other_reviewer):
+    case = contested_case()
+
+    response = signed_in(other_reviewer).get(f"/review/{case.public_id}/statement/")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert STATEMENT in response.content.decode()
+    [event] = AuditEvent.objects.filter(event_type="contest.statement_read")
+    contest = PairContest.objects.get(pair=case.pair)
+    assert (event.actor_type, event.actor_id) == ("user", str(other_reviewer.pk))
+    assert event.params == {
+        "case": str(case.public_id),
+        "contest": str(contest.public_id),
+        "erased": False,
+    }
+    assert STATEMENT not in str(AuditEvent.objects.values_list("params", flat=True))
+
+
+def test_a_recused_reviewer_may_not_read_the_statement(reviewer):
+    case = contested_case(looked_at_by=[reviewer])
+
+    response = signed_in(reviewer).get(f"/review/{case.public_id}/statement/")
+
+    assert response.status_code == 403
+    assert STATEMENT not in response.content.decode()
+    assert not AuditEvent.objects.filter(event_type="contest.statement_read").exists()
+
+
+def test_a_case_that_decides_no_contest_has_no_statement(other_reviewer):
+    case = opened_case()
+    response = signed_in(other_reviewer).get(f"/review/{case.public_id}/statement/")
+    assert response.status_code == 404
 
 
 def test_a_senior_who_had_a_part_cannot_give_the_second_review(reviewer, senior, other_senior):
@@ -185,13 +253,20 @@ def test_erasing_the_applicant_erases_the_statement_and_the_page_says_so(reviewe
     erase_applicant(applicant, Actor.system("test"))
 
     contest = PairContest.objects.get(pair=case.pair)
-    assert contest.statement == ""
+    assert bytes(contest.statement_encrypted) == b""
+    assert contest.request_fingerprint == ""
     assert contest.statement_erased_at is not None
+    assert read_statement(contest) == ""
     [event] = AuditEvent.objects.filter(event_type="contest.statements_erased")
     assert event.params == {"contests": 1}
     html = signed_in(reviewer).get(f"/review/{case.public_id}/").content.decode()
-    assert STATEMENT not in html
     assert "The statement was erased with the applicant's data." in html
+    assert "/statement/" not in html
+    read = signed_in(reviewer).get(f"/review/{case.public_id}/statement/").content.decode()
+    assert STATEMENT not in read
+    assert "The statement was erased with the applicant's data." in read
+    [event] = AuditEvent.objects.filter(event_type="contest.statement_read")
+    assert event.params["erased"] is True
 
 
 def test_a_statement_sent_after_an_erasure_goes_with_the_next_one():
@@ -206,18 +281,36 @@ def test_a_statement_sent_after_an_erasure_goes_with_the_next_one():
     erase_applicant(applicant, Actor.system("test"))
     erase_applicant(applicant, Actor.system("test"))  # nothing left: no further event
 
-    assert list(PairContest.objects.values_list("statement", flat=True)) == ["", ""]
+    stored = PairContest.objects.values_list("statement_encrypted", flat=True)
+    assert [bytes(ciphertext) for ciphertext in stored] == [b"", b""]
     assert AuditEvent.objects.filter(event_type="contest.statements_erased").count() == 2
 
 
 def test_a_statement_is_only_for_staff_who_may_review(nobody):
     case = contested_case()
-    response = signed_in(nobody).get(f"/review/{case.public_id}/")
-    assert response.status_code == 403
-    assert STATEMENT not in response.content.decode()
+    for url in (f"/review/{case.public_id}/", f"/review/{case.public_id}/statement/"):
+        response = signed_in(nobody).get(url)
+        assert response.status_code == 403
+        assert STATEMENT not in response.content.decode()
 
 
 def test_a_reviewer_with_no_part_has_no_recusal(other_reviewer):
     case = contested_case()
     assert not CaseRecusal.objects.filter(case=case).exists()
     assert services.take_next(other_reviewer) == case
+
+
+def test_rotating_the_master_keys_rewraps_the_statements_too(settings):
+    old, new = crypto.generate_master_key_entry("old"), crypto.generate_master_key_entry("new")
+    settings.KYC_ENCRYPTION_KEYS = old
+    case = contested_case()
+    settings.KYC_ENCRYPTION_KEYS = f"{new},{old}"
+    out = io.StringIO()
+
+    call_command("rotate_image_keys", stdout=out, stderr=io.StringIO())
+
+    assert "contest statements: re-wrapped 1, already on new 0, failed 0" in out.getvalue()
+    settings.KYC_ENCRYPTION_KEYS = new  # the old key dropped
+    contest = PairContest.objects.get(pair=case.pair)
+    assert crypto.key_id(bytes(contest.statement_encrypted)) == "new"
+    assert read_statement(contest) == STATEMENT

@@ -1,4 +1,5 @@
-"""Re-wrap every stored image's data key under the newest master key (DESIGN §9).
+"""Re-wrap every stored image's (and contest statement's) data key under the newest master key
+(DESIGN §9).
 
 Rotation procedure: put the new key first in KYC_ENCRYPTION_KEYS (keeping the old ones after it),
 restart, run this command until it reports no failures, then drop the old keys. Each file keeps
@@ -16,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyc import crypto
 from kyc.models import ImagePair
+from kyc.services.contests import rewrap_statements
 from kyc.storage import EncryptedStorage
 
 IMAGE_FIELDS = ("selfie", "reference")
@@ -60,9 +62,18 @@ class Command(BaseCommand):
             f"missing {counts['missing']}, failed {counts['failed']}"
             + (" (dry run: nothing written)" if dry_run else "")
         )
-        if counts["failed"]:
+        # Contest statements are encrypted under the same master keys.
+        statements = rewrap_statements(keys, dry_run=dry_run)
+        self.stdout.write(
+            f"contest statements: {rewrapped} {statements['rewrapped']}, already on {newest} "
+            f"{statements['current']}, failed {statements['failed']}"
+        )
+        if statements["failed"]:
+            self.stderr.write(f"failed: {statements['failed']} contest statement(s)")
+        if counts["failed"] or statements["failed"]:
             raise CommandError(
-                f"{counts['failed']} image(s) could not be re-wrapped; keep the old keys listed "
+                f"{counts['failed'] + statements['failed']} image(s) or statement(s) could not "
+                "be re-wrapped; keep the old keys listed "
                 "and see the messages above."
             )
 

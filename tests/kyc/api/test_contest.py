@@ -6,6 +6,7 @@ import pytest
 
 from kyc.audit.models import AuditEvent
 from kyc.models import DecisionSource, PairContest, PairStatus, WebhookDelivery
+from kyc.services.contests import read_statement
 from reviews.models import ReviewCase
 from tests.factories import ApplicantFactory, ImagePairFactory, client_with_key
 
@@ -48,7 +49,8 @@ def test_contesting_an_automatic_rejection_opens_a_contested_case(api, client):
         "created_at": contest.created_at.isoformat(),
         "decided_at": None,
     }
-    assert contest.statement == STATEMENT
+    assert read_statement(contest) == STATEMENT
+    assert STATEMENT.encode() not in bytes(contest.statement_encrypted)  # encrypted at rest
     case = ReviewCase.objects.get(pair=pair)
     assert case.reasons == ["contested"]
     pair.refresh_from_db()
@@ -103,7 +105,7 @@ def test_a_second_contest_is_refused(api, client):
 
     assert response.status_code == 409
     assert response.json()["code"] == "already_contested"
-    assert PairContest.objects.get().statement == STATEMENT
+    assert read_statement(PairContest.objects.get()) == STATEMENT
 
 
 def test_a_retry_with_the_same_key_and_statement_gets_the_first_answer(api, client):

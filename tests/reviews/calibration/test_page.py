@@ -12,9 +12,11 @@ from kyc.models import AttemptPurpose, AttemptStatus
 from reviews.calibration import data, stats
 from reviews.labels import record_decision_label, record_qa_label
 from reviews.models import CaseStatus, DecisionStage, ReasonCode
+from reviews.tasks import refresh_calibration
 from tests.factories import AttemptFactory, DecisionFactory, ReviewCaseFactory, VendorConfigFactory
 from tests.reviews.conftest import as_reviewer, as_senior, reviewer, senior  # noqa: F401
 from tests.reviews.qa.items import sampled
+from vendors.models import VendorConfig
 
 pytestmark = pytest.mark.django_db
 URL = "/stats/calibration/advance/"
@@ -238,3 +240,43 @@ def test_a_qa_answer_counts_with_the_weight_of_its_draw(reviewer):  # noqa: F811
     assert labels.same.count == 1
     assert labels.same.weights[stats.bin_of(91.0)] == pytest.approx(20.0)
     assert labels.same.squares[stats.bin_of(91.0)] == pytest.approx(400.0)
+
+
+def test_with_many_labels_the_page_keeps_its_sums_until_the_refresh_and_says_so(
+    admin_client, monkeypatch
+):
+    monkeypatch.setattr(data, "LIVE_LABELS", 2)
+    VendorConfigFactory(backend="advance")
+    judged(80.0, "approve")
+    judged(81.0, "approve")
+    assert admin_client.get(URL).context["classes"][0][1] == 2
+
+    judged(82.0, "approve")  # three labels: more than are summed on the page
+    response = admin_client.get(URL)
+
+    assert response.context["classes"][0][1] == 2
+    assert response.context["labels_since"] == 1
+    assert "1 new label since, counted at the next summing (every 10 minutes)" in (
+        response.content.decode()
+    )
+
+    # The beat's maintenance task, for every backend.
+    assert refresh_calibration() == VendorConfig.objects.count()
+
+    response = admin_client.get(URL)
+    assert response.context["classes"][0][1] == 3
+    assert response.context["labels_as_of"] is None
+    assert 'id="labels-as-of"' not in response.content.decode()
+
+
+def test_the_refresh_task_fills_the_cache_so_a_page_sums_nothing(admin_client, monkeypatch):
+    VendorConfigFactory(backend="advance")
+    judged(80.0, "approve")
+    refresh_calibration()
+    monkeypatch.setattr(data, "labels", lambda backend: pytest.fail("summed on the page"))
+    monkeypatch.setattr(data, "population", lambda backend: pytest.fail("summed on the page"))
+
+    response = admin_client.get(URL)
+
+    assert response.status_code == 200
+    assert response.context["classes"][0][1] == 1
