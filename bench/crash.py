@@ -36,6 +36,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -93,6 +94,10 @@ def wait(condition: Callable[[], bool], what: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"{what} within {timeout:.0f} s")
         time.sleep(0.05)
+
+
+def pct(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def decided_at_least(pairs: list[int], count: float) -> bool:
@@ -240,11 +245,27 @@ def main() -> None:
                 WebhookDelivery.objects.filter(pair__in=pairs).values_list("pair_id", flat=True)
             )
             receipts = Counter(webhook_id for webhook_id, _ in Receiver.received)
+            # The window a SIGKILL bills twice in: from the vendor's answer to its row stored.
+            finished = dict(
+                ComparisonAttempt.objects.filter(pair__in=pairs, finished_at__isnull=False)
+                .values_list("public_id", "finished_at")
+                .iterator()
+            )
+            windows = []
+            for attempt, made in per_attempt.items():
+                stored = finished.get(uuid.UUID(attempt))
+                if len(made) == 1 and stored is not None:
+                    windows.append((stored.timestamp() - made[0][1]) * 1000)
+            windows.sort()
             in_flight = left_running if sig == signal.SIGKILL else running_at_signal
             print(f"SIG{name}:")
             print(f"  attempts running at the signal           {running_at_signal}")
             print(f"  left running (unstored) by the worker    {left_running}")
             print(f"  worker exited after                      {exit_seconds:.1f} s")
+            print(
+                f"  vendor answer -> stored (ms)             p50 {pct(windows, 50):.0f}, "
+                f"p95 {pct(windows, 95):.0f}, max {windows[-1]:.0f} ({len(windows)} attempts)"
+            )
             print(f"  attempts whose vendor was called twice+  {len(twice)}")
             print(
                 f"    first call answered before the signal {answered_before} "
