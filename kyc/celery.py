@@ -3,6 +3,11 @@
 Tasks acknowledge late and are rejected back to the queue when their worker dies, so a vendor
 call interrupted by a crash runs again on another worker; the task itself claims its attempt
 with a conditional update, which makes the second run safe.
+
+Stopping: SIGTERM is a warm shutdown (no new task; prefetched messages go back to the broker;
+running tasks finish and store their vendor's answer), which the process manager must give
+time to (README, "Stopping a worker"); `worker_soft_shutdown_timeout` (kyc/settings.py) gives a
+cold shutdown the same time before it abandons running tasks.
 """
 
 from __future__ import annotations

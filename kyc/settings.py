@@ -341,7 +341,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 # REMAP_SIGTERM=SIGQUIT) first waits this long when tasks are running, then abandons them: it
 # must cover a running attempt, up to two vendor calls (a token, then the comparison) at the
 # longest vendor timeout (15 s by default) plus storing the answer, or that attempt's vendor is
-# called and paid twice.
+# called and paid twice. Not on idle (worker_enable_soft_shutdown_on_idle stays off): an idle
+# worker has nothing to finish, and the messages it prefetched, countdowns included, go back to
+# the broker when it closes its channel (kombu restores unacknowledged messages at shutdown).
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=40)
 
 # Beyond the vendor timeout, how long a running attempt may go silent before it is retried.
