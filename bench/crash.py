@@ -1,7 +1,7 @@
 """What a worker crash costs, and what a rolling deploy costs (PostgreSQL + Redis, real workers).
 
-    python bench/crash.py [--burst 200] [--concurrency 50] [--latency-ms 1500]
-                          [--stop-after 0.3] [--signals KILL,TERM]
+    python bench/crash.py [--burst 200] [--concurrency 50] [--latency-ms 1500] [--db-pool 20]
+                          [--stop-after 0.3] [--signals KILL,TERM] [--redis-db 11]
 
 For each signal: a burst of pairs is queued at once for the README's comparisons worker
 (`-Q celery,webhooks`, a thread pool) beside a maintenance worker and beat; the FinAuth sandbox
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=1500)
     parser.add_argument("--stop-after", type=float, default=0.3)
     parser.add_argument("--signals", default="KILL,TERM")
+    parser.add_argument("--db-pool", type=int, default=20, help="the worker's DB_POOL_MAX_SIZE")
     parser.add_argument(
         "--redis-db", type=int, default=11, help="broker and cache (flushed at start and end)"
     )
@@ -134,7 +135,7 @@ def main() -> None:
         DATABASE_URL=f"{PG}/kyc_bench_crash",
         CELERY_BROKER_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
         CACHE_URL=f"redis://127.0.0.1:6379/{args.redis_db}",
-        DB_POOL_MAX_SIZE="20",
+        DB_POOL_MAX_SIZE=str(args.db_pool),
         KYC_ATTEMPT_GRACE_SECONDS="2",
         CELERY_VISIBILITY_TIMEOUT="15",
         CELERY_UNACKED_RESTORE_INTERVAL="1",
