@@ -71,9 +71,14 @@ def advance_only(**settings: str) -> tuple[Any, dict[str, str]]:
     """The ADVANCE sandbox (a thread of this process, 0 ms latency, scripted scores) and a fresh
     production-like environment, `settings` applied, in which it is the only enabled vendor.
     Django is set up in this process; returns (sandbox, env)."""
+    return vendor_only("advance", **settings)
+
+
+def vendor_only(vendor: str, **settings: str) -> tuple[Any, dict[str, str]]:
+    """`advance_only` for any vendor's sandbox (FinAuth's request log names our attempt)."""
     from vendors.sandboxes.registry import start_sandbox
 
-    sandbox = start_sandbox("advance")
+    sandbox = start_sandbox(vendor)
     env = environment(Path(tempfile.mkdtemp(prefix="kyc-bench-")) / "var")
     env.update(sandbox.app.client_settings(sandbox.url))
     env.update(settings)
@@ -85,7 +90,7 @@ def advance_only(**settings: str) -> tuple[Any, dict[str, str]]:
     from vendors.models import VendorConfig
 
     VendorConfig.objects.update(enabled=False)
-    VendorConfig.objects.filter(backend="advance").update(enabled=True, timeout_seconds=10)
+    VendorConfig.objects.filter(backend=vendor).update(enabled=True, timeout_seconds=10)
     httpx.post(f"{sandbox.url}/__sandbox/config", json={"engine": False, "latency_ms": 0})
     return sandbox, env
 

@@ -3,6 +3,11 @@
 Tasks acknowledge late and are rejected back to the queue when their worker dies, so a vendor
 call interrupted by a crash runs again on another worker; the task itself claims its attempt
 with a conditional update, which makes the second run safe.
+
+Stopping: SIGTERM is a warm shutdown (no new task; prefetched messages go back to the broker;
+running tasks finish and store their vendor's answer), which the process manager must give
+time to (README, "Stopping a worker"); `worker_soft_shutdown_timeout` (kyc/settings.py) gives a
+cold shutdown the same time before it abandons running tasks.
 """
 
 from __future__ import annotations
@@ -18,6 +23,28 @@ from kyc.ops.logs import connect_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
 
+
+#: Tasks that leave the comparisons queue by name (kyc/queues.py says why each queue exists).
+ROUTES = {
+    dispatch.LOCATE_FACES: queues.FACES,
+    dispatch.DELIVER_WEBHOOK: queues.WEBHOOKS,
+}
+
+
+def route_task(name: str, *_: Any, **__: Any) -> dict[str, str] | None:
+    """The queue of a task, wherever it is sent from (web, worker, beat, `celery call`).
+
+    Every task the beat schedule runs is maintenance: one rule, so a beat task added later (in
+    kyc or reviews) cannot end up behind the comparisons. Read at send time, not at import:
+    the schedule is a setting, and this module is imported while settings load.
+    """
+    if name in ROUTES:
+        return {"queue": ROUTES[name]}
+    if any(entry["task"] == name for entry in app.conf.beat_schedule.values()):
+        return {"queue": queues.MAINTENANCE}
+    return None
+
+
 app = Celery("kyc")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
@@ -31,9 +58,8 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     timezone="UTC",
-    task_default_queue=queues.DEFAULT,
-    # Face work runs on our own CPU for seconds; on its own queue it never delays a comparison.
-    task_routes={dispatch.LOCATE_FACES: {"queue": queues.FACES}},
+    task_default_queue=queues.COMPARISONS,
+    task_routes=(route_task,),
 )
 app.autodiscover_tasks()
 # Request ids travel from the web request to the tasks it enqueues (kyc/ops/logs.py).

@@ -336,6 +336,15 @@ else:
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# Stopping a worker (README, "Stopping a worker"): SIGTERM is a warm shutdown that lets every
+# running task finish, however long. A cold one (SIGQUIT, a second Ctrl+C, or SIGTERM under
+# REMAP_SIGTERM=SIGQUIT) first waits this long when tasks are running, then abandons them: it
+# must cover a running attempt, up to two vendor calls (a token, then the comparison) at the
+# longest vendor timeout (15 s by default) plus storing the answer, or that attempt's vendor is
+# called and paid twice. Not on idle (worker_enable_soft_shutdown_on_idle stays off): an idle
+# worker has nothing to finish, and the messages it prefetched, countdowns included, go back to
+# the broker when it closes its channel (kombu restores unacknowledged messages at shutdown).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", default=40)
 
 # Beyond the vendor timeout, how long a running attempt may go silent before it is retried.
 KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
@@ -352,9 +361,12 @@ KYC_FOUR_EYES_RULES = env.list("KYC_FOUR_EYES_RULES", default=["reject", "overri
 # Webhooks to private, loopback, link-local (cloud metadata) or unspecified addresses are refused
 # in every environment unless this is on: a client's callback_url must never reach our network.
 KYC_WEBHOOKS_ALLOW_PRIVATE = env.bool("KYC_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Every task here runs on the maintenance queue (kyc/celery.py routes them by this table).
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-attempts": {"task": "kyc.sweep_stuck_attempts", "schedule": 60.0},
-    "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 60.0},
+    # Every 15 s: with the 30 s lease and the 15 s grace (kyc/webhooks/delivery.py), a delivery
+    # whose worker died is sent again within a minute of its claim.
+    "sweep-due-webhooks": {"task": "kyc.sweep_due_webhooks", "schedule": 15.0},
     "purge-expired-images": {"task": "kyc.purge_expired_images", "schedule": 3600.0},
     "release-expired-claims": {"task": "reviews.release_expired_claims", "schedule": 60.0},
     "check-score-drift": {"task": "reviews.check_score_drift", "schedule": 6 * 3600.0},

@@ -54,6 +54,22 @@ def worker_command(
     ]
 
 
+def beat_command(schedule_file: Path, loglevel: str = "WARNING") -> list[str]:
+    """Celery beat, keeping its schedule's state in `schedule_file` (exactly one runs)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "kyc",
+        "beat",
+        "--loglevel",
+        loglevel,
+        "--schedule",
+        str(schedule_file),
+    ]
+
+
 #: For tests and benchmarks, which start one worker next to another on a quiet broker.
 QUIET = ("--without-gossip", "--without-mingle")
 

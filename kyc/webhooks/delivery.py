@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,22 +27,33 @@ logger = logging.getLogger(__name__)
 RETRY_SCHEDULE: tuple[int, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 MAX_ATTEMPTS = len(RETRY_SCHEDULE)
 
-#: How long a claimed delivery belongs to the worker sending it. It must outlast one send
-#: (connect 5 s + read 15 s per address tried); when the worker dies, the sweeper picks the
-#: delivery up once the lease has run out.
-LEASE = timedelta(minutes=5)
+#: One attempt ends within this many seconds, whatever the receiver does: each request's
+#: timeouts are cut to what is left of it, and the receiver's body is never read.
+SEND_LIMIT = 25.0
+#: How long a claimed delivery belongs to the worker sending it: one attempt and a margin for
+#: recording it. When the worker dies, the sweeper (beat, every 15 s, kyc/settings.py) sends the
+#: delivery again once the lease and SWEEP_GRACE have passed: within a minute of the claim.
+#: A worker alive but stalled past its lease (a long pause) may overlap the next attempt: the
+#: receiver then gets the same event twice with the same webhook-id, which it deduplicates on,
+#: and the attempt number fences the stalled worker's result out (`_finish`).
+LEASE = timedelta(seconds=SEND_LIMIT + 5)
 #: A Celery countdown fires on the worker's clock, the due time was written with ours: accept a
 #: message that arrives this much early rather than leave it to the sweeper.
 CLOCK_SKEW = timedelta(seconds=2)
-#: Pending deliveries overdue by more than this are assumed lost by the broker and re-enqueued.
-SWEEP_GRACE = timedelta(minutes=1)
+#: Pending deliveries overdue by more than this are assumed lost (a dead worker's lease, a
+#: message lost by the broker) and re-enqueued. Short, so a lost attempt is retried within a
+#: minute; a message merely slow to arrive is then sent twice, and the second copy finds the
+#: delivery claimed and does nothing (`_claim`).
+SWEEP_GRACE = timedelta(seconds=15)
 SWEEP_BATCH = 500
 #: Longer retries are left to the sweeper instead of a Celery countdown: Redis and SQS redeliver
 #: an unacknowledged message after the visibility timeout (600 s by default, kyc/settings.py),
 #: so a message held for hours by a worker would be multiplied.
 LONGEST_COUNTDOWN = 5 * 60
 
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+#: Per request, each cut to what is left of SEND_LIMIT.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 15.0
 USER_AGENT = "kyc-face-review-webhooks/1.0"
 
 
@@ -147,26 +159,38 @@ def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
     }
     extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
     last_error: Exception | None = None
+    started = time.monotonic()
     # trust_env=False: a proxy from the environment would resolve the name itself and bypass
     # the address check.
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+    with httpx.Client(follow_redirects=False, trust_env=False) as client:
         for address in target.addresses:
+            left = SEND_LIMIT - (time.monotonic() - started)
+            if left <= 0:
+                break  # the lease must outlast the attempt: the other addresses wait for the next
             try:
-                response = client.post(
+                # Streamed and closed unread: only the status counts (a receiver's body is
+                # neither needed nor trusted), and a body trickled slowly cannot stretch the
+                # attempt past its limit.
+                with client.stream(
+                    "POST",
                     target.url.copy_with(host=address.split("%", 1)[0]),
                     content=body,
                     headers=headers,
                     extensions=extensions,
-                )
+                    timeout=httpx.Timeout(
+                        min(READ_TIMEOUT, left), connect=min(CONNECT_TIMEOUT, left)
+                    ),
+                ) as response:
+                    status_code, success = response.status_code, response.is_success
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 last_error = exc  # this address is down; the host may have others
                 continue
             except httpx.HTTPError as exc:
                 return _Outcome(error=_short(exc))
-            # Only the status: a receiver's body is neither needed nor trusted.
-            error = "" if response.is_success else f"HTTP {response.status_code}"
-            return _Outcome(status_code=response.status_code, error=error)
-    assert last_error is not None
+            error = "" if success else f"HTTP {status_code}"
+            return _Outcome(status_code=status_code, error=error)
+    if last_error is None:
+        return _Outcome(error="the send limit ran out before an address answered")
     return _Outcome(error=_short(last_error))
 
 
@@ -231,9 +255,10 @@ def deliver(delivery_id: int) -> None:
 def sweep_due() -> int:
     """Re-enqueue pending deliveries whose message was lost; returns how many.
 
-    A delivery overdue by more than a minute lost its Celery message (broker restart, a worker
-    that died holding it) or is a long retry left to this sweep (see LONGEST_COUNTDOWN). One that
-    already used its last attempt lost the worker making it and is given up.
+    A delivery overdue by more than SWEEP_GRACE lost its Celery message (broker restart, a worker
+    that died holding it or its lease) or is a long retry left to this sweep (see
+    LONGEST_COUNTDOWN). One that already used its last attempt lost the worker making it and is
+    given up.
     """
     cutoff = timezone.now() - SWEEP_GRACE
     overdue = WebhookDelivery.objects.filter(

@@ -14,6 +14,7 @@ from kyc.celery import app
 from kyc.tasks import ping
 from kyc.worker_process import QUIET, stop_worker, worker_command
 from tests.conftest import REPO
+from vendors.models import VendorConfig
 
 REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -25,6 +26,13 @@ def test_celery_is_configured_for_crash_safety():
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_time_limit and app.conf.task_soft_time_limit
     assert app.conf.task_always_eager is False
+
+
+def test_a_cold_shutdown_waits_for_two_vendor_calls_at_the_default_timeout():
+    """A running attempt is at most a token call and the comparison (README, "Stopping a
+    worker"); abandoned earlier, its vendor would be called, and paid, twice."""
+    default_timeout = VendorConfig._meta.get_field("timeout_seconds").default
+    assert app.conf.worker_soft_shutdown_timeout >= 2 * default_timeout + 5
 
 
 @pytest.mark.redis

@@ -22,6 +22,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.test import APIClient
 
+from kyc import queues
 from kyc.audit.models import AuditEvent
 from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
@@ -33,9 +34,9 @@ from vendors.models import VendorConfig
 from vendors.registry import COMMERCIAL_BACKENDS
 from vendors.sandboxes.advance import CHECK_PATH
 
-REDIS_URL = (
-    os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
-)
+# The run's own Redis database when it names one (runs side by side must not share a broker:
+# one run's worker would take the other's tasks); db 14 otherwise.
+REDIS_URL = os.environ.get("KYC_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 KEY = generate_master_key_entry("e2e")
 pytestmark = [pytest.mark.redis]
 
@@ -88,9 +89,11 @@ class Workers:
         self.env = env
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, concurrency: int = 4, **env: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, concurrency: int = 4, consume: tuple[str, ...] = queues.ALL, **env: str
+    ) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            worker_command(concurrency, *QUIET),
+            worker_command(concurrency, *QUIET, consume=consume),
             cwd=REPO,
             env={**self.env, **env},
         )

@@ -115,4 +115,4 @@ def test_face_work_is_routed_to_the_faces_queue_which_the_worker_consumes():
     assert route["queue"].name == "faces"
     assert compare["queue"].name == "celery"
     command = worker_command(2)
-    assert command[command.index("--queues") + 1] == "celery,faces"
+    assert command[command.index("--queues") + 1] == "celery,webhooks,faces,maintenance"

@@ -470,7 +470,9 @@ def test_a_client_without_a_secret_gets_nothing_unsigned_and_the_delivery_is_ret
 
 
 @pytest.mark.django_db
-def test_the_sweeper_re_enqueues_only_deliveries_overdue_by_more_than_a_minute(scheduled, clock):
+def test_the_sweeper_re_enqueues_only_deliveries_overdue_by_more_than_fifteen_seconds(
+    scheduled, clock
+):
     pair = pair_of_client(webhook_url="https://hooks.example.com/kyc", secret=generate_secret())
 
     def delivery(event_type: str, **fields: Any) -> WebhookDelivery:
@@ -484,8 +486,8 @@ def test_the_sweeper_re_enqueues_only_deliveries_overdue_by_more_than_a_minute(s
             **fields,
         )
 
-    lost = delivery("lost", next_attempt_at=START - timedelta(minutes=2), attempts=1)
-    delivery("just_due", next_attempt_at=START - timedelta(seconds=30))
+    lost = delivery("lost", next_attempt_at=START - timedelta(seconds=16), attempts=1)
+    delivery("just_due", next_attempt_at=START - timedelta(seconds=14))
     delivery("later", next_attempt_at=START + timedelta(hours=2), attempts=3)
     delivery("done", status=DeliveryStatus.DELIVERED, next_attempt_at=START - timedelta(hours=1))
     orphan = delivery(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyc.demo import DemoSignIn, SeedReport, create_demo_users, enable_backends, seed_demo_data
-from kyc.worker_process import web_command, worker_command
+from kyc.worker_process import beat_command, web_command, worker_command
 from vendors.sandboxes.registry import client_environment, start_all, write_environment_file
 
 
@@ -55,18 +54,7 @@ class Command(BaseCommand):
             subprocess.Popen(web_command(f"127.0.0.1:{port}"), env=child_env),
             subprocess.Popen(worker_command(16, loglevel="INFO"), env=child_env),
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "kyc",
-                    "beat",
-                    "--loglevel",
-                    "INFO",
-                    "--schedule",
-                    str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
-                ],
+                beat_command(Path(settings.VAR_DIR) / "celerybeat-schedule", loglevel="INFO"),
                 env=child_env,
             ),
         ]
