@@ -1,6 +1,6 @@
 """The admin pages staff work in, under axe-core like the review pages (DESIGN §12: no serious or
-critical violations): the vendor thresholds with their impact preview, and an API client's keys
-from creating one to the page that shows it once."""
+critical violations): the admin home, the vendor thresholds with their impact preview, and an API
+client's keys from creating one to the page that shows it once."""
 
 from __future__ import annotations
 
