@@ -588,6 +588,9 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+_TYPED_SUBJECT = re.compile(r"(?P<type>[a-z_]+):(?P<id>.+)")
+
+
 def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
     if filters.actor:
@@ -599,6 +602,11 @@ def audit_events(filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(event_type=filters.event_type)
     if filters.subject:
         subject = filters.subject.strip()
+        # "user:5" names one subject; a bare "5" is any subject with that id (a user and a group
+        # may share one), which is what someone pasting an id expects.
+        typed = _TYPED_SUBJECT.fullmatch(subject)
+        if typed:
+            events, subject = events.filter(subject_type=typed["type"]), typed["id"]
         # A case id means its pair: the pair's public id is what every event names.
         pair_id = (
             ReviewCase.objects.filter(public_id=subject).values_list("pair__public_id", flat=True)

@@ -137,6 +137,8 @@ def test_staff_access_events_show_with_their_labels_and_can_be_filtered(as_audit
     page = as_auditor.get("/audit/")
     choices = dict(page.context["form"].fields["event_type"].choices)
     html = page.content.decode()
+    # A subject's link names its type: a user and a group may share an id.
+    assert f'href="?subject=user:{reviewer.pk}"' in html
     for event_type, label in labels.items():
         assert choices[event_type] == label
         assert (
@@ -146,7 +148,8 @@ def test_staff_access_events_show_with_their_labels_and_can_be_filtered(as_audit
         rows = as_auditor.get(f"/audit/?event_type={event_type}").context["rows"]
         assert [row.event_type for row in rows] == [event_type]
     assert {
-        row.event_type for row in as_auditor.get(f"/audit/?subject={reviewer.pk}").context["rows"]
+        row.event_type
+        for row in as_auditor.get(f"/audit/?subject=user:{reviewer.pk}").context["rows"]
     } == {
         "user.created",  # the test's own reviewer account, and its role
         "user.groups_changed",
