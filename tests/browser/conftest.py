@@ -77,13 +77,18 @@ def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-unty
 AXE = Path(__file__).resolve().parent / "axe" / "axe.min.js"
 
 
-def serious_accessibility_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's serious and critical findings on the page as it is now (DESIGN §12: none).
+def serious_accessibility_violations(page, within: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    """axe-core's serious and critical findings on the page as it is now (DESIGN §12: none),
+    on the whole document or only `within` the element a CSS selector names.
 
     Evaluated through the browser's debugging protocol, which the page's CSP does not govern.
     """
     page.evaluate(AXE.read_text())
-    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    results = page.evaluate(
+        "(within) => axe.run(within ? {include: [within]} : document,"
+        " {resultTypes: ['violations']})",
+        within,
+    )
     return [
         f"{violation['id']}: {violation['help']}: "
         + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
@@ -97,19 +102,6 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
-
-
-def serious_accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """axe-core's serious and critical violations on the page as it is now, one line each
-    (rule, then the first offending elements); an empty list passes."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): " + "; ".join(n["target"][0] for n in v["nodes"][:3])
-        for v in violations
-        if v["impact"] in {"serious", "critical"}
-    ]
 
 
 def scrolls_sideways(page) -> bool:  # type: ignore[no-untyped-def]

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 
 from kyc.services.faces import locate_faces
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import screenshot, serious_accessibility_violations, sign_in
 from tests.conftest import face_bytes
 from tests.factories import UserFactory
 from tests.reviews.cases import opened_case
@@ -169,21 +168,13 @@ def test_a_case_opened_before_face_work_finished_picks_the_faces_up(reviewer_pag
     open_case_page(page, case)
 
 
-def serious_violations(page, context: str) -> list:
-    return [
-        (violation["id"], violation["impact"], [node["target"] for node in violation["nodes"]])
-        for violation in Axe().run(page, context=context).response["violations"]
-        if violation["impact"] in {"serious", "critical"}
-    ]
-
-
 @pytest.mark.parametrize("mode", ["side", "swipe"])
 def test_the_faces_panel_has_no_serious_accessibility_violations(reviewer_page, mode):
     page = reviewer_page
     open_case_page(page, case_of("advance"))
     page.click(f"[data-faces-mode='{mode}']")
 
-    assert serious_violations(page, "#faces") == []
+    assert serious_accessibility_violations(page, within="#faces") == []
     # Reached from the keyboard, a control shows its focus.
     page.focus("[data-faces-mode='swipe']")
     page.keyboard.press("Shift+Tab")

@@ -16,7 +16,7 @@ from reviews.models import CaseSkip, CaseStatus, Decision, ReviewCase
 from tests.browser.conftest import (
     screenshot,
     scrolls_sideways,
-    serious_accessibility_problems,
+    serious_accessibility_violations,
     sign_in,
 )
 from tests.conftest import face_bytes, store_images_in
@@ -249,10 +249,10 @@ def test_every_staff_page_passes_axe_and_never_scrolls_sideways(page, workday, u
         path = f"/review/{workday[0].public_id}/"
     page.goto(path)
     page.wait_for_load_state("networkidle")
-    assert serious_accessibility_problems(page) == []
+    assert serious_accessibility_violations(page) == []
     if name == "case":
         page.keyboard.press("r")  # the docked decision dialog too
-        assert serious_accessibility_problems(page) == []
+        assert serious_accessibility_violations(page) == []
         page.keyboard.press("Escape")
     for width, height in ((1024, 768), (1440, 900), (1920, 1080), (768, 1024), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
@@ -268,12 +268,12 @@ def test_every_staff_page_passes_axe_and_never_scrolls_sideways(page, workday, u
 
 def test_the_sign_in_page_and_the_dashboard_pass_axe(page, workday):
     page.goto("/accounts/login/")
-    assert serious_accessibility_problems(page) == []
+    assert serious_accessibility_violations(page) == []
     UserFactory(username="dana", permissions=["kyc.view_dashboard"])
     sign_in(page, "dana", "correct horse battery")
     page.goto("/stats/")
     page.wait_for_load_state("networkidle")
-    assert serious_accessibility_problems(page) == []
+    assert serious_accessibility_violations(page) == []
     for width in (1024, 1440, 1920, 768):
         page.set_viewport_size({"width": width, "height": 900})
         assert not scrolls_sideways(page), f"the dashboard scrolls sideways at {width} px"
