@@ -116,7 +116,7 @@ def test_the_statement_is_stored_encrypted_and_reads_back_as_sent():
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM kyc_paircontest")
-        columns = [column.name for column in cursor.description]
+        columns = [column[0] for column in cursor.description]  # DB-API: the name is first
         [row] = cursor.fetchall()
     stored = dict(zip(columns, row, strict=True))
 
