@@ -232,30 +232,42 @@ def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | 
         raise PermissionDenied("Reviewing needs the review permission.")
     now = timezone.now()
     with transaction.atomic():
-        held = (
-            ReviewCase.objects.filter(
-                assignee=user,
-                queue=queue,
-                claim_expires_at__gt=now,
-                status__in=ACTIVE_STATUSES[queue],
-            )
-            .order_by("-priority", "due_at", "pk")
-            .first()
-        )
+        held = _held(user, queue, now).first()
         if held is not None:
             return held
-        skipped = CaseSkip.objects.filter(case=OuterRef("pk"), reviewer=user)
-        case = (
-            available_cases(user, queue, now)
-            .annotate(skipped_by_user=Exists(skipped))
-            .select_for_update(no_key=True, skip_locked=True)
-            .order_by("skipped_by_user", "-priority", "due_at", "pk")
-            .first()
-        )
+        case = _in_line(user, queue, now).select_for_update(no_key=True, skip_locked=True).first()
         if case is None:
             return None
         _claim(case, user, now)
     return case
+
+
+def _held(user: StaffUser, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+    """The cases of `queue` the user holds now, the one `take_next` gives back first."""
+    return ReviewCase.objects.filter(
+        assignee=user, queue=queue, claim_expires_at__gt=now, status__in=ACTIVE_STATUSES[queue]
+    ).order_by("-priority", "due_at", "pk")
+
+
+def _in_line(user: StaffUser, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+    """The cases the user may take, in the order `take_next` offers them (skipped ones last)."""
+    skipped = CaseSkip.objects.filter(case=OuterRef("pk"), reviewer=user)
+    return (
+        available_cases(user, queue, now)
+        .annotate(skipped_by_user=Exists(skipped))
+        .order_by("skipped_by_user", "-priority", "due_at", "pk")
+    )
+
+
+def peek_next(user: StaffUser, queue: str, after: ReviewCase) -> ReviewCase | None:
+    """The case `take_next` would give the user once `after` (the case on their screen) is done,
+    without claiming it: nobody is kept from it, and whoever takes it first has it. Only a guess
+    for preparing its page; `take_next` decides, under its lock, when the time comes."""
+    if not can_work_queue(user, queue) or not can_review(user):
+        return None
+    now = timezone.now()
+    held = _held(user, queue, now).exclude(pk=after.pk).first()
+    return held or _in_line(user, queue, now).exclude(pk=after.pk).first()
 
 
 @transaction.atomic
