@@ -235,7 +235,13 @@ def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | 
         held = _held(user, queue, now).first()
         if held is not None:
             return held
-        case = _in_line(user, queue, now).select_for_update(no_key=True, skip_locked=True).first()
+        # The pair comes along for the claim's audit event; only the case row is locked.
+        case = (
+            _in_line(user, queue, now)
+            .select_related("pair")
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
+            .first()
+        )
         if case is None:
             return None
         _claim(case, user, now)
@@ -405,6 +411,7 @@ class DecisionResult:
     decision: Decision
     pair_status: str | None  # the pair's new final status, or None while a second look is due
     four_eyes_rules: tuple[str, ...] = ()
+    decided_in: str = CaseQueue.STANDARD  # the queue the case was in (four-eyes moves it on)
 
 
 def vendor_clear_verdict(attempt: ComparisonAttempt | None) -> set[str]:
@@ -520,12 +527,14 @@ def _decide(
     from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
 
     now = timezone.now()
-    # The pair comes along (its photos decide what is allowed); only the case row is locked.
+    # The pair and its deciding attempt come along (the photos decide what is allowed, the
+    # attempt which four-eyes rules apply); only the case row is locked.
     case = (
-        ReviewCase.objects.select_related("pair")
+        ReviewCase.objects.select_related("pair__deciding_attempt")
         .select_for_update(no_key=True, of=("self",))
         .get(public_id=case_id)
     )
+    decided_in = case.queue
     first = first_decision(case)
     stage = current_stage(case, first)
     if stage is None or stage != expected_stage or case.status != expected_status:
@@ -588,7 +597,7 @@ def _decide(
             case.save(update_fields=["queue", "status", "assignee", "claim_expires_at"])
             if rules:
                 events.four_eyes_required(case, actor, rules=list(rules), outcome=outcome)
-            return DecisionResult(case, decision, None, rules)
+            return DecisionResult(case, decision, None, rules, decided_in)
 
     case.status = CaseStatus.DECIDED
     case.decided_at = now
@@ -598,7 +607,7 @@ def _decide(
     pair_status = PAIR_STATUS_FOR[Outcome(outcome)]
     if ReviewReason.QA_DISAGREEMENT in case.reasons:
         _settle_qa_disagreement(case, pair_status, actor, reason_code)
-        return DecisionResult(case, decision, pair_status, rules)
+        return DecisionResult(case, decision, pair_status, rules, decided_in)
     reason = reason_code.code if reason_code else "reviewer_decision"
     try:
         if is_contest(case):
@@ -607,7 +616,7 @@ def _decide(
             apply_reviewer_outcome(case.pair, pair_status, actor, reason=reason)
     except (PairNotAwaitingReview, ContestNotOpen) as error:
         raise StaleDecision(str(error)) from error
-    return DecisionResult(case, decision, pair_status, rules)
+    return DecisionResult(case, decision, pair_status, rules, decided_in)
 
 
 def _settle_qa_disagreement(

@@ -337,10 +337,9 @@ def _queue_url_for(queue: str) -> str:
 @require_POST
 @staff_page(REVIEW)
 def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
-    case = _case_or_404(case_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        context = _case_context(request, case, bound=form)
+        context = _case_context(request, _case_or_404(case_id), bound=form)
         return render(request, "reviews/case.html", context, status=400)
     data = form.cleaned_data
     outcome = data["outcome"]
@@ -354,6 +353,8 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
             expected_stage=data["stage"],
             expected_status=data["status"],
         )
+    except ReviewCase.DoesNotExist:
+        raise Http404("No such case.") from None
     except services.StaleDecision:
         messages.error(
             request,
@@ -364,10 +365,11 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
     except ApplicationError as refused:
         if refused.field in DIALOG_FIELDS:  # said next to the field, with the input kept
             form.add_error(refused.field, refused.message)
-            context = _case_context(request, case, bound=form)
+            context = _case_context(request, _case_or_404(case_id), bound=form)
             return render(request, "reviews/case.html", context, status=400)
         messages.error(request, f"{refused.message} Nothing was recorded.")
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    case = result.case
     short = str(case.public_id)[:8]
     if outcome == Outcome.ESCALATE:
         messages.success(request, f"Case {short}: {WORDS[Outcome.ESCALATE].done}")
@@ -382,7 +384,7 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
         messages.success(
             request, f"Case {short}: {WORDS[Outcome(outcome)].done} The client has been notified."
         )
-    return _next_case(request, case.queue)
+    return _next_case(request, result.decided_in)
 
 
 @require_POST

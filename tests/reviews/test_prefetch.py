@@ -232,3 +232,53 @@ def test_a_face_located_again_is_cut_again_not_served_from_the_old_crop(
     pair.save(update_fields=["face_geometry"])
 
     assert kept_crops(following)["selfie"] is None  # another location, another key
+
+
+# --- the decision path's queries, pinned: a new one on it costs every decision -------------
+
+#: Preparing the next case; recording the decision and claiming the next (PostgreSQL adds its
+#: audit chain's advisory locks); the next case's page; one of its prepared faces (audited).
+PINNED = {
+    "postgresql": {"prepare": 9, "decide": 33, "page": 15, "face": 12},
+    "sqlite": {"prepare": 9, "decide": 30, "page": 15, "face": 11},
+}
+
+
+def queries(client, method: str, url: str, data=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
+    assert response.status_code in {200, 204, 302}
+    return len(captured.captured_queries)
+
+
+def test_the_decision_the_next_page_and_its_faces_take_a_fixed_number_of_queries(
+    as_reviewer, reviewer, line
+):
+    from django.db import connection
+
+    current, following, _ = line
+    services.take_next(reviewer)
+    as_reviewer.get(f"/review/{current.public_id}/")
+    counts = {
+        "prepare": queries(as_reviewer, "post", f"/review/{current.public_id}/prepare-next/"),
+        "decide": queries(
+            as_reviewer,
+            "post",
+            f"/review/{current.public_id}/decide/",
+            {
+                "outcome": "approve",
+                "reason_code": "same_person",
+                "stage": "first",
+                "status": "claimed",
+            },
+        ),
+        "page": queries(as_reviewer, "get", f"/review/{following.public_id}/"),
+        "face": queries(
+            as_reviewer, "get", f"/review/images/{following.pair.public_id}/selfie-face/"
+        ),
+    }
+
+    assert counts == PINNED[connection.vendor]
