@@ -91,7 +91,14 @@
     var images = $all(".face-view img");  // the aligned faces when the panel shows them
     if (!images.length) { images = $all(".photo-frame img"); }
     var waiting = images.filter(function (img) { return !(img.complete && img.naturalWidth > 0); });
-    if (!waiting.length) { caseRoot.setAttribute("data-faces-ready", "1"); prepareNext(); return; }
+    if (!waiting.length) {
+      if (!caseRoot.hasAttribute("data-faces-ready")) {
+        caseRoot.setAttribute("data-faces-ready-at", String(Date.now()));  // read by the bench
+        caseRoot.setAttribute("data-faces-ready", "1");
+      }
+      prepareNext();
+      return;
+    }
     waiting.forEach(function (img) {
       img.addEventListener("load", markReadyWhenLoaded, { once: true });
       img.addEventListener("error", markReadyWhenLoaded, { once: true });
