@@ -355,6 +355,11 @@ KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
 KYC_CONTEST_SLA_HOURS = env.int("KYC_CONTEST_SLA_HOURS", default=48)
 # A reviewer's claim on a case lapses after this many minutes without a decision.
 KYC_CLAIM_MINUTES = env.int("KYC_CLAIM_MINUTES", default=30)
+# While a reviewer looks at a case, its page asks the server to prepare the next one's aligned
+# face crops (kept encrypted in the cache this many seconds; 0 keeps none), so the next case's
+# faces are on screen sooner after the decision. Nothing is claimed by preparing it.
+KYC_PREFETCH_NEXT_CASE = env.bool("KYC_PREFETCH_NEXT_CASE", default=True)
+KYC_FACE_CROP_CACHE_SECONDS = env.int("KYC_FACE_CROP_CACHE_SECONDS", default=600)
 # Decisions that need a second reviewer: "reject", "approve", "resubmit", "all", and
 # "override_vendor" (going against the vendor's clear verdict: score band or same-person flag).
 KYC_FOUR_EYES_RULES = env.list("KYC_FOUR_EYES_RULES", default=["reject", "override_vendor"])

@@ -232,30 +232,48 @@ def take_next(user: StaffUser, queue: str = CaseQueue.STANDARD) -> ReviewCase | 
         raise PermissionDenied("Reviewing needs the review permission.")
     now = timezone.now()
     with transaction.atomic():
-        held = (
-            ReviewCase.objects.filter(
-                assignee=user,
-                queue=queue,
-                claim_expires_at__gt=now,
-                status__in=ACTIVE_STATUSES[queue],
-            )
-            .order_by("-priority", "due_at", "pk")
-            .first()
-        )
+        held = _held(user, queue, now).first()
         if held is not None:
             return held
-        skipped = CaseSkip.objects.filter(case=OuterRef("pk"), reviewer=user)
+        # The pair comes along for the claim's audit event; only the case row is locked.
         case = (
-            available_cases(user, queue, now)
-            .annotate(skipped_by_user=Exists(skipped))
-            .select_for_update(no_key=True, skip_locked=True)
-            .order_by("skipped_by_user", "-priority", "due_at", "pk")
+            _in_line(user, queue, now)
+            .select_related("pair")
+            .select_for_update(no_key=True, skip_locked=True, of=("self",))
             .first()
         )
         if case is None:
             return None
         _claim(case, user, now)
     return case
+
+
+def _held(user: StaffUser, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+    """The cases of `queue` the user holds now, the one `take_next` gives back first."""
+    return ReviewCase.objects.filter(
+        assignee=user, queue=queue, claim_expires_at__gt=now, status__in=ACTIVE_STATUSES[queue]
+    ).order_by("-priority", "due_at", "pk")
+
+
+def _in_line(user: StaffUser, queue: str, now: datetime) -> QuerySet[ReviewCase]:
+    """The cases the user may take, in the order `take_next` offers them (skipped ones last)."""
+    skipped = CaseSkip.objects.filter(case=OuterRef("pk"), reviewer=user)
+    return (
+        available_cases(user, queue, now)
+        .annotate(skipped_by_user=Exists(skipped))
+        .order_by("skipped_by_user", "-priority", "due_at", "pk")
+    )
+
+
+def peek_next(user: StaffUser, queue: str, after: ReviewCase) -> ReviewCase | None:
+    """The case `take_next` would give the user once `after` (the case on their screen) is done,
+    without claiming it: nobody is kept from it, and whoever takes it first has it. Only a guess
+    for preparing its page; `take_next` decides, under its lock, when the time comes."""
+    if not can_work_queue(user, queue) or not can_review(user):
+        return None
+    now = timezone.now()
+    held = _held(user, queue, now).exclude(pk=after.pk).first()
+    return held or _in_line(user, queue, now).exclude(pk=after.pk).first()
 
 
 @transaction.atomic
@@ -393,6 +411,7 @@ class DecisionResult:
     decision: Decision
     pair_status: str | None  # the pair's new final status, or None while a second look is due
     four_eyes_rules: tuple[str, ...] = ()
+    decided_in: str = CaseQueue.STANDARD  # the queue the case was in (four-eyes moves it on)
 
 
 def vendor_clear_verdict(attempt: ComparisonAttempt | None) -> set[str]:
@@ -508,12 +527,14 @@ def _decide(
     from kyc.services.decisions import PairNotAwaitingReview, apply_reviewer_outcome
 
     now = timezone.now()
-    # The pair comes along (its photos decide what is allowed); only the case row is locked.
+    # The pair and its deciding attempt come along (the photos decide what is allowed, the
+    # attempt which four-eyes rules apply); only the case row is locked.
     case = (
-        ReviewCase.objects.select_related("pair")
+        ReviewCase.objects.select_related("pair__deciding_attempt")
         .select_for_update(no_key=True, of=("self",))
         .get(public_id=case_id)
     )
+    decided_in = case.queue
     first = first_decision(case)
     stage = current_stage(case, first)
     if stage is None or stage != expected_stage or case.status != expected_status:
@@ -576,7 +597,7 @@ def _decide(
             case.save(update_fields=["queue", "status", "assignee", "claim_expires_at"])
             if rules:
                 events.four_eyes_required(case, actor, rules=list(rules), outcome=outcome)
-            return DecisionResult(case, decision, None, rules)
+            return DecisionResult(case, decision, None, rules, decided_in)
 
     case.status = CaseStatus.DECIDED
     case.decided_at = now
@@ -586,7 +607,7 @@ def _decide(
     pair_status = PAIR_STATUS_FOR[Outcome(outcome)]
     if ReviewReason.QA_DISAGREEMENT in case.reasons:
         _settle_qa_disagreement(case, pair_status, actor, reason_code)
-        return DecisionResult(case, decision, pair_status, rules)
+        return DecisionResult(case, decision, pair_status, rules, decided_in)
     reason = reason_code.code if reason_code else "reviewer_decision"
     try:
         if is_contest(case):
@@ -595,7 +616,7 @@ def _decide(
             apply_reviewer_outcome(case.pair, pair_status, actor, reason=reason)
     except (PairNotAwaitingReview, ContestNotOpen) as error:
         raise StaleDecision(str(error)) from error
-    return DecisionResult(case, decision, pair_status, rules)
+    return DecisionResult(case, decision, pair_status, rules, decided_in)
 
 
 def _settle_qa_disagreement(

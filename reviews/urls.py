@@ -16,6 +16,7 @@ urlpatterns = [
     path("<uuid:case_id>/release/", case.release, name="release"),
     path("<uuid:case_id>/decide/", case.decide, name="decide"),
     path("<uuid:case_id>/skip/", case.skip, name="skip"),
+    path("<uuid:case_id>/prepare-next/", case.prepare_next, name="prepare_next"),
     path("<uuid:case_id>/assign/", case.assign, name="assign"),
     path("<uuid:case_id>/statement/", contests.statement_page, name="contest_statement"),
     path("filters/", queue.save_filter, name="save_filter"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -19,7 +20,8 @@ from kyc.errors import ApplicationError
 from kyc.models import AttemptStatus, ImagePair, PairStatus
 from kyc.services.decisions import request_second_opinion
 from kyc.users import StaffRequest
-from reviews import contests, selectors, services
+from reviews import contests, face_crops, selectors, services
+from reviews.face_crops import prepare_faces
 from reviews.forms import AssignForm, DecisionForm, SecondOpinionForm, SkipForm
 from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCase
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_assign, can_work_queue, staff_page
@@ -265,6 +267,13 @@ def _case_context(
             else []
         ),
         "is_mine": case.assignee_id == request.user.pk,
+        # Only for a case this reviewer holds and can decide: the next one is theirs to prepare.
+        "prepare_next": (
+            settings.KYC_PREFETCH_NEXT_CASE
+            and case.assignee_id == request.user.pk
+            and stage is not None
+            and not blocker
+        ),
         "held_by_other": services.is_held_by_other(case, request.user, timezone.now()),
         **_photos_context(request, pair),
         "timeline": _timeline_items(selectors.timeline(pair)),
@@ -328,10 +337,9 @@ def _queue_url_for(queue: str) -> str:
 @require_POST
 @staff_page(REVIEW)
 def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
-    case = _case_or_404(case_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        context = _case_context(request, case, bound=form)
+        context = _case_context(request, _case_or_404(case_id), bound=form)
         return render(request, "reviews/case.html", context, status=400)
     data = form.cleaned_data
     outcome = data["outcome"]
@@ -345,6 +353,8 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
             expected_stage=data["stage"],
             expected_status=data["status"],
         )
+    except ReviewCase.DoesNotExist:
+        raise Http404("No such case.") from None
     except services.StaleDecision:
         messages.error(
             request,
@@ -355,10 +365,11 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
     except ApplicationError as refused:
         if refused.field in DIALOG_FIELDS:  # said next to the field, with the input kept
             form.add_error(refused.field, refused.message)
-            context = _case_context(request, case, bound=form)
+            context = _case_context(request, _case_or_404(case_id), bound=form)
             return render(request, "reviews/case.html", context, status=400)
         messages.error(request, f"{refused.message} Nothing was recorded.")
         return HttpResponseRedirect(reverse("reviews:case", args=[case_id]))
+    case = result.case
     short = str(case.public_id)[:8]
     if outcome == Outcome.ESCALATE:
         messages.success(request, f"Case {short}: {WORDS[Outcome.ESCALATE].done}")
@@ -373,7 +384,24 @@ def decide(request: StaffRequest, case_id: UUID) -> HttpResponse:
         messages.success(
             request, f"Case {short}: {WORDS[Outcome(outcome)].done} The client has been notified."
         )
-    return _next_case(request, case.queue)
+    return _next_case(request, result.decided_in)
+
+
+@require_POST
+@staff_page(REVIEW)
+def prepare_next(request: StaffRequest, case_id: UUID) -> HttpResponse:
+    """While the reviewer looks at this case, make the aligned faces of the case they would get
+    next, kept encrypted on the server (reviews.face_crops). Nothing is claimed, nothing is sent
+    back but 204: the next case is still taken by `take_next` after the decision, and its
+    faces reach the browser only through the audited image view once it is shown."""
+    case = _case_or_404(case_id)
+    if settings.KYC_PREFETCH_NEXT_CASE and case.assignee_id == request.user.pk:
+        following = services.peek_next(request.user, case.queue, after=case)
+        if following is not None:
+            prepare_faces(ImagePair.objects.only(*face_crops.PAIR_FIELDS).get(pk=following.pair_id))
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _next_case(request: StaffRequest, queue: str) -> HttpResponse:

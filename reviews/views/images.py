@@ -1,13 +1,14 @@
-"""The only way a biometric image reaches a browser: decrypted, re-encoded, audited, not cached.
+"""The only way a biometric image reaches a browser: decrypted, re-encoded, audited, not cached
+by the browser.
 
 Shown only to a viewer with a reason (reviews.photo_access), which the audit event records.
 `selfie` and `reference` are the photos; `selfie-face` and `reference-face` their faces, cropped
-and aligned for side-by-side comparison (kyc.faces.alignment), made here and stored nowhere.
+and aligned for side-by-side comparison (kyc.faces.alignment), stored nowhere in clear: a crop
+prepared before the case was shown is kept encrypted for a few minutes (reviews.face_crops).
 """
 
 from __future__ import annotations
 
-import io
 from uuid import UUID
 
 from django.core.exceptions import PermissionDenied
@@ -17,17 +18,15 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from kyc.audit.chain import Actor
-from kyc.faces.alignment import aligned_face
 from kyc.faces.geometry import stored_locations
-from kyc.images import ImageRejected, load_upright
+from kyc.images import ImageRejected
 from kyc.models import ImagePair
 from kyc.users import StaffRequest
 from reviews import events
+from reviews.face_crops import face_crop, render_photo
 from reviews.permissions import staff_page
 from reviews.photo_access import photo_access, reason_cases
 
-#: Large enough to zoom into a face, small enough to send quickly.
-DISPLAY_MAX_SIDE = 2000
 #: What can be asked for, and the photo it comes from.
 PHOTO_OF = {
     "selfie": "selfie",
@@ -68,23 +67,18 @@ def pair_image(request: StaffRequest, pair_id: UUID, which: str) -> HttpResponse
         location = (stored_locations(pair.face_geometry) or {}).get(photo)
         if location is None:
             raise Http404("No face has been located in this photo.")
-    with stored.open("rb") as handle:
-        data = handle.read()
     try:
-        # Upright, RGB, no metadata: EXIF (GPS, device) never leaves the server.
-        image = load_upright(data, max_side=DISPLAY_MAX_SIDE)
+        if location is not None:
+            content = face_crop(pair, photo, location)
+        else:
+            content = render_photo(stored, None, (0, 0))
     except ImageRejected as error:
         raise Http404("The stored image cannot be read.") from error
-    if location is not None:
-        size = (getattr(pair, f"{photo}_width"), getattr(pair, f"{photo}_height"))
-        image = aligned_face(image, location, size)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=90)
     with transaction.atomic():
         events.images_viewed(
             pair, Actor.user(request.user), which=which, rule=access.rule, case=access.case
         )
-    response = HttpResponse(buffer.getvalue(), content_type="image/jpeg")
+    response = HttpResponse(content, content_type="image/jpeg")
     response["Cache-Control"] = "no-store"
     response["Content-Disposition"] = f'inline; filename="{which}.jpg"'
     return response

@@ -91,12 +91,35 @@
     var images = $all(".face-view img");  // the aligned faces when the panel shows them
     if (!images.length) { images = $all(".photo-frame img"); }
     var waiting = images.filter(function (img) { return !(img.complete && img.naturalWidth > 0); });
-    if (!waiting.length) { caseRoot.setAttribute("data-faces-ready", "1"); return; }
+    if (!waiting.length) {
+      if (!caseRoot.hasAttribute("data-faces-ready")) {
+        caseRoot.setAttribute("data-faces-ready-at", String(Date.now()));  // read by the bench
+        caseRoot.setAttribute("data-faces-ready", "1");
+      }
+      prepareNext();
+      return;
+    }
     waiting.forEach(function (img) {
       img.addEventListener("load", markReadyWhenLoaded, { once: true });
       img.addEventListener("error", markReadyWhenLoaded, { once: true });
     });
   }
+  // Once this case's faces are on screen, ask the server to make the next case's aligned faces
+  // (kept encrypted there; nothing is claimed and nothing comes back but 204), so that after the
+  // decision they are served at once. Nothing biometric reaches this browser before the next
+  // case is shown, through the audited image view, as always.
+  var prepared = false;
+  function prepareNext() {
+    var url = caseRoot.getAttribute("data-prepare-next");
+    var token = $("input[name=csrfmiddlewaretoken]");
+    if (prepared || !url || !token || !window.fetch) { return; }
+    prepared = true;
+    fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRFToken": token.value, "Accept": "text/plain" }
+    }).catch(function () { /* only a head start: the next case is made when shown */ });
+  }
+
   markReadyWhenLoaded();
   window.kycMarkFacesReady = markReadyWhenLoaded;  // faces.js, when a polled panel arrives
 
