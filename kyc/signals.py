@@ -18,3 +18,8 @@ pair_decided = Signal()
 
 #: An applicant contests an automatic rejection. kwargs: pair (ImagePair), contest (PairContest).
 pair_contested = Signal()
+
+#: A pair's photos were purged (erasure or retention). kwargs: pair (ImagePair, its face
+#: geometry still set). Whatever an app derived from the photos goes with them (reviews drops
+#: the aligned face crops it keeps encrypted in the cache).
+pair_images_purged = Signal()

@@ -9,9 +9,15 @@ class ReviewsConfig(AppConfig):
         # The two ways up from kyc (DESIGN §3): the signal that opens a case, and the queue's
         # figures on kyc's /metrics.
         from kyc.ops.metrics import register_collector
-        from kyc.signals import pair_contested, pair_decided, pair_needs_review
+        from kyc.signals import (
+            pair_contested,
+            pair_decided,
+            pair_images_purged,
+            pair_needs_review,
+        )
         from reviews.contests import on_pair_contested
         from reviews.drift.metrics import ScoreDriftCollector
+        from reviews.face_crops import forget_faces
         from reviews.qa.sampling import on_pair_decided
         from reviews.reporting.metrics import ReviewQueueCollector
         from reviews.services import on_pair_needs_review
@@ -22,3 +28,5 @@ class ReviewsConfig(AppConfig):
         # Automatic decisions drawn for blind QA, after they were sent (reviews.qa.sampling).
         pair_decided.connect(on_pair_decided, dispatch_uid="reviews.qa_sample")
         register_collector(ScoreDriftCollector())
+        # Crops prepared for the next case are derived from its photos: they go when those do.
+        pair_images_purged.connect(forget_faces, dispatch_uid="reviews.forget_face_crops")

@@ -102,6 +102,14 @@ def prepare_faces(pair: ImagePair) -> int:
     return made
 
 
+def forget_faces(sender: object, pair: ImagePair, **kwargs: object) -> None:
+    """The kept crops of a pair whose photos were just purged go too (kyc.signals)."""
+    locations = stored_locations(pair.face_geometry) or {}
+    cache.delete_many(
+        [crop_key(pair, photo, location) for photo, location in locations.items() if location]
+    )
+
+
 def _keep(key: str, crop: bytes) -> None:
     if cache_seconds() > 0:
         cache.set(key, crypto.encrypt(crop), cache_seconds())

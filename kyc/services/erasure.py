@@ -13,6 +13,7 @@ from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import Applicant, ImagePair
 from kyc.services import contests
+from kyc.signals import pair_images_purged
 
 
 class LegalHold(ApplicationError):
@@ -31,6 +32,7 @@ def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
     pair.images_purged_at = timezone.now()
     pair.save(update_fields=["selfie", "reference", "images_purged_at", "updated_at"])
     events.images_purged(pair, actor, why=why)
+    pair_images_purged.send(sender=ImagePair, pair=pair)
     # Delete the ciphertext only once the rows say so, so a crash never leaves a row pointing at
     # nothing; a crash after commit leaves an orphan file that no row references.
     transaction.on_commit(lambda: _delete_files(names))

@@ -13,7 +13,7 @@ from kyc.faces.geometry import stored_locations
 from reviews import face_crops
 from reviews.models import CaseSkip, CaseStatus, Decision, ReviewCase
 from reviews.services import release_case, take_next
-from tests.browser.conftest import serious_accessibility_problems, sign_in
+from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.browser.test_workbench import case_id, faces_ready, workday  # noqa: F401 (fixture)
 from tests.reviews.cases import decide
 
@@ -74,7 +74,7 @@ def test_a_enter_and_the_prepared_next_case_is_on_screen_with_no_image_of_it_fet
     )
     following.refresh_from_db()
     assert (following.assignee.username, following.status) == ("rita", CaseStatus.CLAIMED)
-    assert serious_accessibility_problems(page) == []
+    assert serious_accessibility_violations(page) == []
 
 
 def test_skip_after_preparing_opens_the_next_case(page, workday):  # noqa: F811
@@ -114,4 +114,4 @@ def test_a_decision_that_fails_shows_the_error_on_this_case_not_the_next_one(
     assert Decision.objects.filter(case__public_id=first).get().reviewer == omar
     following = ReviewCase.objects.get(pk=workday[1].pk)
     assert (following.assignee, following.status) == (None, CaseStatus.OPEN)
-    assert serious_accessibility_problems(page) == []
+    assert serious_accessibility_violations(page) == []

@@ -8,8 +8,10 @@ import pytest
 from django.core.cache import cache
 
 from kyc import crypto
+from kyc.audit.chain import Actor
 from kyc.audit.models import AuditEvent
 from kyc.faces.geometry import stored_locations
+from kyc.services.erasure import erase_applicant
 from kyc.services.faces import locate_faces
 from reviews import face_crops, services
 from reviews.models import CaseStatus
@@ -98,6 +100,17 @@ def test_the_next_cases_faces_are_kept_encrypted_and_nothing_is_claimed_sent_or_
     following.refresh_from_db()
     assert (following.assignee, following.status) == (None, CaseStatus.OPEN)
     assert AuditEvent.objects.count() == views_before
+
+
+def test_erasing_the_applicant_drops_the_prepared_faces_of_their_pair(as_reviewer, reviewer, line):
+    current, following, _ = line
+    services.take_next(reviewer)
+    prepare_next(as_reviewer, current)
+    assert None not in kept_crops(following).values()
+
+    erase_applicant(following.pair.applicant, Actor.system("test"))
+
+    assert kept_crops(following) == {"selfie": None, "reference": None}
 
 
 def test_after_the_decision_the_prepared_faces_are_served_and_each_view_is_audited(
