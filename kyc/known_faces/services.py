@@ -216,6 +216,9 @@ def _finish(
         error=error,
     )
     if status == CheckStatus.MATCHED:
+        # Where the faces are, for the case page's side-by-side crops (faces queue, once each).
+        for pair_id in [locked.pk, *(matched_pairs or [])]:
+            dispatch.send_on_commit(dispatch.LOCATE_FACES, pair_id)
         _route_match(locked, reasons)
         enqueue_pair_event(locked, "pair.known_face_matched", lambda: PairSerializer(locked).data)
     if summary.get("blocking"):
