@@ -34,6 +34,7 @@ from kyc.audit.chain import Actor, append
 from kyc.errors import ApplicationError
 from kyc.known_faces import gallery
 from kyc.known_faces.models import (
+    DEFAULT_THRESHOLD,
     BlocklistAction,
     BlocklistEntry,
     CheckStatus,
@@ -112,7 +113,7 @@ def check_pair(pair_id: int) -> str | None:
     if pair is None:
         return None
     policy = KnownFacePolicy.objects.filter(client_id=pair.client_id).first()
-    threshold = policy.threshold if policy else 70.0
+    threshold = policy.threshold if policy else DEFAULT_THRESHOLD
     vector = None
     if pair.images_purged_at is None and pair.selfie:
         with pair.selfie.open("rb") as handle:

@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('enabled', models.BooleanField(default=False, help_text="Search each new selfie against this client's other applicants and its blocklist. Needs its own legal basis (README, Known faces).")),
-                ('threshold', models.FloatField(default=70.0, help_text='Similarity 0-100 (LOCAL-ENGINE §7) from which two faces are one person. 70 = distance 0.55.', validators=[django.core.validators.MinValueValidator(50.0), django.core.validators.MaxValueValidator(100.0)])),
+                ('threshold', models.FloatField(default=80.0, help_text='Similarity 0-100 (LOCAL-ENGINE §7) from which two faces are one person. 80 (default) = distance 0.50; 70 = 0.55.', validators=[django.core.validators.MinValueValidator(50.0), django.core.validators.MaxValueValidator(100.0)])),
                 ('blocklist_action', models.CharField(choices=[('review', 'Send to review'), ('reject', 'Reject')], default='review', max_length=8)),
                 ('blocking', models.BooleanField(default=False, help_text='Hold the automatic decision until the check has finished (slower answers).')),
                 ('updated_at', models.DateTimeField(auto_now=True)),
