@@ -9,13 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kyc.audit.models import AuditEvent
-from kyc.known_faces.models import BlocklistEntry, KnownFaceCheck
-from kyc.known_faces.services import check_pair
-from kyc.models import PairStatus
-from kyc.services.faces import locate_faces
-from tests.conftest import face_bytes
-from tests.factories import ApiClientFactory, ApplicantFactory, ImagePairFactory, store_images
-from tests.kyc.known_faces.conftest import enable_policy
+from kyc.known_faces.models import BlocklistEntry
+from tests.kyc.known_faces.conftest import matched_review_case
 from tests.reviews.cases import opened_case
 
 pytestmark = pytest.mark.django_db
@@ -25,32 +20,7 @@ PENDING = {"status": "pending", "reasons": [], "matched_applicant_refs": []}
 
 @pytest.fixture
 def matched_case():
-    """Bob's case, whose selfie is the face Alice (approved earlier) showed."""
-    client = ApiClientFactory()
-    enable_policy(client)
-    alice = store_images(
-        ImagePairFactory(
-            applicant=ApplicantFactory(client=client, external_ref="alice"),
-            status=PairStatus.APPROVED,
-            known_face=PENDING,
-        ),
-        face_bytes("fr_obama.jpg"),
-        face_bytes("fr_obama2.jpg"),
-    )
-    KnownFaceCheck.objects.create(pair=alice)
-    check_pair(alice.pk)
-    case = opened_case(
-        applicant=ApplicantFactory(client=client, external_ref="bob"),
-        images=(face_bytes("fr_obama3.jpg"), face_bytes("fr_obama2.jpg")),
-    )
-    case.pair.known_face = PENDING
-    case.pair.save()
-    KnownFaceCheck.objects.create(pair=case.pair)
-    assert check_pair(case.pair.pk) == "matched"
-    locate_faces(alice.pk)
-    locate_faces(case.pair.pk)
-    case.refresh_from_db()
-    return case, alice
+    return matched_review_case()
 
 
 def test_the_case_page_shows_the_matched_face_beside_this_one_with_its_outcome(
