@@ -64,7 +64,13 @@ _LOCAL_CHECK_CODES = {
     "image_too_small": ErrorCode.IMAGE_TOO_SMALL,
 }
 #: Reasons that put a case ahead of plain gray-band scores in the queue.
-_URGENT_REASONS = {"vendor_failed", "vendor_disagreement", "age_risk", "gender_risk"}
+_URGENT_REASONS = {
+    "vendor_failed",
+    "vendor_disagreement",
+    "age_risk",
+    "gender_risk",
+    "face_blocklisted",
+}
 
 
 def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
