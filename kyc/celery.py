@@ -27,6 +27,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kyc.settings")
 #: Tasks that leave the comparisons queue by name (kyc/queues.py says why each queue exists).
 ROUTES = {
     dispatch.LOCATE_FACES: queues.FACES,
+    dispatch.CHECK_KNOWN_FACE: queues.FACES,
     dispatch.DELIVER_WEBHOOK: queues.WEBHOOKS,
 }
 

@@ -192,6 +192,16 @@ SCENARIOS = (
         "demo-0114",
         reference_source="SELFIE",
     ),
+    # Known faces: demo-0001's face again, under another applicant ref. Approved by the
+    # vendor, then sent to review by the known-face check ("face_seen_before").
+    Scenario(
+        "face seen before (known faces)",
+        "advance",
+        "df_img5.jpg",
+        "df_img4.jpg",
+        {"score": 96},
+        "demo-0115",
+    ),
     Scenario(
         "every vendor failed",
         "advance",
@@ -221,9 +231,14 @@ def demo_client_has_pairs() -> bool:
 
 def _demo_key() -> str:
     from kyc.audit.chain import Actor
+    from kyc.known_faces.models import KnownFacePolicy
     from kyc.services.api_clients import create_api_key
 
     client, _ = ApiClient.objects.get_or_create(name=DEMO_CLIENT)
+    # The demo client has opted in to known faces (a real client needs a legal basis first).
+    policy, _ = KnownFacePolicy.objects.get_or_create(client=client)
+    policy.enabled = True
+    policy.save()
     with transaction.atomic():
         _, secret = create_api_key(client, Actor.system("demo"))
     return secret

@@ -19,6 +19,7 @@ SWEEP_STUCK_ATTEMPTS = "kyc.sweep_stuck_attempts"
 SWEEP_DUE_WEBHOOKS = "kyc.sweep_due_webhooks"
 PURGE_EXPIRED_IMAGES = "kyc.purge_expired_images"
 LOCATE_FACES = "kyc.locate_faces"  # on the faces queue (kyc.celery routes it)
+CHECK_KNOWN_FACE = "kyc.known_faces.check_pair"  # faces queue too (kyc.known_faces)
 
 
 def send(task_name: str, *args: Any, countdown: float | None = None) -> None:

@@ -40,6 +40,9 @@ class ApiClient(models.Model):
         max_length=20, default="600/min", help_text="Requests per client, e.g. 600/min or 20/s."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Copied from its KnownFacePolicy (kyc.known_faces) on every save: read on each submission
+    # without a query, so a client that has not opted in pays nothing for the feature.
+    known_faces = models.BooleanField(default=False, editable=False)
 
     class Meta:
         verbose_name = "API client"
@@ -173,6 +176,10 @@ class ImagePair(models.Model):
     # Where the face is in each photo, for the reviewer's aligned crops: written once by the face
     # work when the pair goes to review (kyc.faces.geometry describes the shape; {} until then).
     face_geometry = models.JSONField(default=dict, blank=True, editable=False)
+    # The known-face check as the client may see it (kyc.known_faces): null when the client has
+    # not enabled the check, else {"status", "reasons", "matched_applicant_refs", "blocking"},
+    # written by the check so the pair's representation needs no query for it.
+    known_face = models.JSONField(null=True, blank=True, editable=False)
 
     objects = ImagePairQuerySet.as_manager()
 

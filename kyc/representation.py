@@ -101,6 +101,16 @@ class ImagesSerializer(serializers.Serializer[ImagePair]):
     purged_at = IsoDateTimeField(source="images_purged_at", allow_null=True)
 
 
+class KnownFaceSerializer(serializers.Serializer[Mapping[str, Any]]):
+    """The known-face check of the selfie (only for clients that enabled it): `pending` until it
+    ran; `matched` when the face was seen under another of your applicants
+    (`face_seen_before`) or is on your face blocklist (`face_blocklisted`)."""
+
+    status = serializers.ChoiceField(choices=["pending", "clear", "matched", "failed"])
+    reasons = serializers.ListField(child=serializers.CharField())
+    matched_applicant_refs = serializers.ListField(child=serializers.CharField())
+
+
 # The one producer of a pair's JSON: the API's answers and the `data` of its webhooks. It reads
 # the applicant, the deciding attempt and the attempts; `kyc.selectors.pairs_for_client` loads
 # exactly those with the pairs, so a field reading any other relation belongs there too
@@ -120,6 +130,8 @@ class PairSerializer(serializers.Serializer[ImagePair]):
     metadata = serializers.DictField()
     images = ImagesSerializer(source="*")
     attempts = AttemptSummarySerializer(many=True)
+    # null unless the client enabled the known-face check; read from the pair's own column.
+    known_face = KnownFaceSerializer(allow_null=True)
     created_at = IsoDateTimeField()
     updated_at = IsoDateTimeField()
 

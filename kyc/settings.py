@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "kyc.access",
     "axes",
     "kyc",
+    "kyc.known_faces",
     "reviews",
 ]
 

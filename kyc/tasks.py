@@ -9,6 +9,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 
 from kyc import dispatch, webhooks
+from kyc.known_faces import services as known_faces
 from kyc.services import faces, pipeline
 from kyc.services.retention import purge_expired_images
 
@@ -47,6 +48,12 @@ def purge_expired_images_task() -> int:
 def locate_faces(pair_id: int) -> None:
     """Face boxes and eye points of a pair that went to review, for the reviewer's crops."""
     faces.locate_faces(pair_id)
+
+
+@shared_task(name=dispatch.CHECK_KNOWN_FACE)
+def check_known_face(pair_id: int) -> None:
+    """The known-face check of a pair whose client enabled it (kyc.known_faces)."""
+    known_faces.check_pair(pair_id)
 
 
 @shared_task(ignore_result=False)

@@ -23,6 +23,8 @@ REVIEW = "reviews.review_case"
 SECOND_REVIEW = "reviews.second_review"
 #: The photos of any pair, with or without a case (reviews.photo_access): administrators.
 VIEW_ANY_PAIR_PHOTOS = "reviews.view_any_pair_photos"
+#: Put faces on the client's face blocklist and take part in a four-eyes removal (issue 20).
+MANAGE_BLOCKLIST = "known_faces.manage_blocklist"
 VIEW_AUDIT = "audit.view_audit_trail"
 VIEW_DASHBOARD = "kyc.view_dashboard"
 

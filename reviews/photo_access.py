@@ -21,6 +21,11 @@ order (the first that applies is the one recorded):
     answer QA samples: while the sample waits for its answer, and afterwards for the person who
     answered it (the answer page reveals the score beside the faces).
 
+`known_face_match`
+    The pair is one a known-face check matched (kyc.known_faces) for a pair whose case is still
+    under review in a queue the viewer works: the reviewer compares the two faces side by side.
+    Asked only of pairs whose client enabled the check (no query for any other pair).
+
 `view_any_pair_photos`
     The `reviews.view_any_pair_photos` permission: administrators (superusers hold every
     permission) and anyone a site grants it to. Tried last, so that the trail names the narrower
@@ -48,6 +53,7 @@ class PhotoRule(StrEnum):
     REVIEW_QUEUE = "review_queue"
     APPLICANT_UNDER_REVIEW = "applicant_under_review"
     QA_SAMPLE = "qa_sample"
+    KNOWN_FACE_MATCH = "known_face_match"
     VIEW_ANY_PAIR_PHOTOS = "view_any_pair_photos"
 
 
@@ -102,9 +108,23 @@ def photo_access(user: Visitor, pair: ImagePair, cases: Sequence[ReviewCase]) ->
             return PhotoAccess(PhotoRule.APPLICANT_UNDER_REVIEW, case)
     if can_do_qa(user) and _qa_sample_open_to(user, pair):
         return PhotoAccess(PhotoRule.QA_SAMPLE)
+    if "known_face" not in pair.get_deferred_fields() and pair.known_face is not None:
+        for case in _known_face_cases(pair):
+            if can_work_queue(user, case.queue):
+                return PhotoAccess(PhotoRule.KNOWN_FACE_MATCH, case)
     if user.has_perm(VIEW_ANY_PAIR_PHOTOS):
         return PhotoAccess(PhotoRule.VIEW_ANY_PAIR_PHOTOS)
     return REFUSED
+
+
+def _known_face_cases(pair: ImagePair) -> list[ReviewCase]:
+    """Cases still under review whose pair's known-face check matched `pair`."""
+    return list(
+        ReviewCase.objects.filter(pair__known_face_check__matched_pairs=pair)
+        .exclude(status=CaseStatus.DECIDED)
+        .only("public_id", "queue", "status", "pair")
+        .order_by("pk")
+    )
 
 
 def _qa_sample_open_to(user: Visitor, pair: ImagePair) -> bool:

@@ -9,7 +9,12 @@ from django.db import transaction
 
 ROLES: dict[str, tuple[str, ...]] = {
     "Reviewers": ("reviews.review_case", "reviews.do_qa"),
-    "Senior reviewers": ("reviews.review_case", "reviews.second_review", "reviews.do_qa"),
+    "Senior reviewers": (
+        "reviews.review_case",
+        "reviews.second_review",
+        "reviews.do_qa",
+        "known_faces.manage_blocklist",
+    ),
     "Auditors": ("audit.view_audit_trail", "kyc.view_dashboard", "kyc.export_decisions"),
 }
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from reviews.views import case, contests, faces, images, queue
+from reviews.views import case, contests, faces, images, known_faces, queue
 
 app_name = "reviews"
 urlpatterns = [
@@ -19,6 +19,18 @@ urlpatterns = [
     path("<uuid:case_id>/prepare-next/", case.prepare_next, name="prepare_next"),
     path("<uuid:case_id>/assign/", case.assign, name="assign"),
     path("<uuid:case_id>/statement/", contests.statement_page, name="contest_statement"),
+    path("blocklist/", known_faces.blocklist_page, name="blocklist"),
+    path(
+        "blocklist/<int:entry_id>/request-removal/",
+        known_faces.request_removal,
+        name="blocklist_request_removal",
+    ),
+    path(
+        "blocklist/<int:entry_id>/approve-removal/",
+        known_faces.approve_removal,
+        name="blocklist_approve_removal",
+    ),
+    path("<uuid:case_id>/blocklist/", known_faces.add_to_blocklist, name="blocklist_add"),
     path("filters/", queue.save_filter, name="save_filter"),
     path("filters/<int:saved_id>/delete/", queue.delete_filter, name="delete_filter"),
     path("<uuid:case_id>/second-opinion/", case.second_opinion, name="second_opinion"),

@@ -11,6 +11,7 @@ from django.utils import timezone
 from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
+from kyc.known_faces import services as known_faces
 from kyc.models import Applicant, ImagePair
 from kyc.services import contests
 from kyc.signals import pair_images_purged
@@ -31,6 +32,7 @@ def purge_pair_images(pair: ImagePair, actor: Actor, *, why: str) -> bool:
     pair.reference.name = ""
     pair.images_purged_at = timezone.now()
     pair.save(update_fields=["selfie", "reference", "images_purged_at", "updated_at"])
+    known_faces.purge_templates(pair)  # the face template goes with the photos
     events.images_purged(pair, actor, why=why)
     pair_images_purged.send(sender=ImagePair, pair=pair)
     # Delete the ciphertext only once the rows say so, so a crash never leaves a row pointing at

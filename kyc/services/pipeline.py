@@ -23,6 +23,7 @@ from kyc import dispatch
 from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.images import ImageRejected, prepare_for_backend
+from kyc.known_faces.services import verdict_override
 from kyc.models import (
     FINAL_PAIR_STATUSES,
     AttemptPurpose,
@@ -63,7 +64,13 @@ _LOCAL_CHECK_CODES = {
     "image_too_small": ErrorCode.IMAGE_TOO_SMALL,
 }
 #: Reasons that put a case ahead of plain gray-band scores in the queue.
-_URGENT_REASONS = {"vendor_failed", "vendor_disagreement", "age_risk", "gender_risk"}
+_URGENT_REASONS = {
+    "vendor_failed",
+    "vendor_disagreement",
+    "age_risk",
+    "gender_risk",
+    "face_blocklisted",
+}
 
 
 def enqueue_attempt(attempt: ComparisonAttempt, delay: float = 0.0) -> None:
@@ -392,6 +399,10 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
     """Move the pair to its outcome exactly once (the pair row is locked by the caller)."""
     if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
         return
+    if pair.known_face is not None:  # the client's known-face check (kyc.known_faces)
+        override = verdict_override(pair.known_face, verdict.outcome, verdict.reasons)
+        if override is not None:
+            verdict = Verdict(override[0], override[1], verdict.band)
     pair.deciding_attempt = attempt
     pair.status_reason = verdict.reasons[0] if verdict.reasons else ""
     if verdict.outcome == REVIEW:

@@ -15,6 +15,7 @@ from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.images import ImageInfo, check_fits_backend, inspect_upload
+from kyc.known_faces import services as known_faces
 from kyc.models import (
     ApiClient,
     Applicant,
@@ -158,7 +159,10 @@ def _create(
         details={"target_vendor": backend} if preflight and backend != "local" else {},
     )
     events.pair_submitted(pair, Actor.api_client(client))
-    enqueue_attempt(first)
+    # The known-face check, for a client that enabled it (no query for one that did not); in
+    # blocking mode the first comparison waits for it.
+    if not (client.known_faces and known_faces.start_check(pair, first)):
+        enqueue_attempt(first)
     return pair
 
 

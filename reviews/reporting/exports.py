@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kyc.audit.chain import canonical_json, compute_hash, hashed_fields
 from kyc.audit.models import AuditEvent
+from kyc.known_faces.models import FaceTemplate
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair
 from reviews.models import Decision, DecisionStage, ReviewCase
 from reviews.reporting.csv_stream import csv_lines
@@ -264,6 +265,7 @@ def evidence_pack(pair: ImagePair, *, exported_by: str) -> dict[str, Any]:
             "reference": _image(pair, "reference"),
             "purged_at": _iso(pair.images_purged_at),
         },
+        "face_template": _face_template(pair),
         "attempts": [_attempt(a) for a in pair.attempts.order_by("number")],
         "review_case": _review(pair),
         "audit_events": _audit(pair),
@@ -274,4 +276,18 @@ def evidence_pack(pair: ImagePair, *, exported_by: str) -> dict[str, Any]:
             "note": "Each event's prev_hash is the hash of the event before it in the whole "
             "trail (seq - 1); `manage.py audit_verify` checks every link.",
         },
+    }
+
+
+def _face_template(pair: ImagePair) -> dict[str, Any] | None:
+    """The known-face template only as a fact (it existed, it was purged): never its values.
+    None when the client had not enabled the check."""
+    if pair.known_face is None:
+        return None
+    template = FaceTemplate.objects.filter(pair=pair).values_list("purged_at", flat=True)
+    existed = template.exists()
+    return {
+        "check": pair.known_face.get("status"),
+        "existed": existed,
+        "purged_at": _iso(template.first()) if existed else None,
     }

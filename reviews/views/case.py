@@ -27,6 +27,7 @@ from reviews.models import CaseQueue, Decision, DecisionStage, Outcome, ReviewCa
 from reviews.permissions import REVIEW, SECOND_REVIEW, can_assign, can_work_queue, staff_page
 from reviews.photo_access import photo_access, reason_cases
 from reviews.templatetags.review_ui import vendor_name
+from reviews.views import known_faces
 from reviews.views.faces import faces_panel
 
 
@@ -290,6 +291,7 @@ def _case_context(
             else []
         ),
         "contest": contests.contest_of(case),
+        "known_faces": known_faces.panel(request.user, pair),
     }
 
 

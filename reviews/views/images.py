@@ -52,6 +52,7 @@ def pair_image(request: StaffRequest, pair_id: UUID, which: str) -> HttpResponse
             f"{photo}_width",
             f"{photo}_height",
             "face_geometry",
+            "known_face",
         ),
         public_id=pair_id,
     )

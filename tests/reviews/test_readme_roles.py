@@ -22,6 +22,7 @@ PAGES = (
     "/stats/",
     "/stats/decisions.csv",
     "/stats/reviewers/",
+    "/review/blocklist/",
     "evidence",
 )
 

@@ -36,6 +36,7 @@ def test_bootstrap_roles_creates_three_groups_with_exactly_their_permissions():
         "reviews.review_case",
         "reviews.second_review",
         "reviews.do_qa",
+        "known_faces.manage_blocklist",
     }
     assert permissions_of("Auditors") == {
         "audit.view_audit_trail",

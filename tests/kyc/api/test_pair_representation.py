@@ -66,6 +66,8 @@ def _body(public_id: str, **changes: Any) -> dict[str, Any]:
         "metadata": {},
         "images": _images(),
         "attempts": [],
+        # Issue 20: null for every client that has not enabled the known-face check.
+        "known_face": None,
         "created_at": "2025-03-14T09:26:53.589793+00:00",
         "updated_at": "2025-03-14T09:27:01+00:00",
         **changes,

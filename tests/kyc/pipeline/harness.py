@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 
 from kyc import dispatch, webhooks
 from kyc.celery import app
+from kyc.known_faces import services as known_faces
 from kyc.models import ImagePair
 from kyc.services import pipeline
 from tests.conftest import face_bytes
@@ -78,6 +79,8 @@ class TaskQueue:
                     pipeline.run_attempt(*task.args)
             elif task.name == dispatch.DELIVER_WEBHOOK:
                 webhooks.deliver(*task.args)
+            elif task.name == dispatch.CHECK_KNOWN_FACE:
+                known_faces.check_pair(*task.args)
         raise AssertionError("the pipeline did not settle")
 
     def countdowns(self, name: str = dispatch.COMPARE) -> list[float | None]:
