@@ -49,6 +49,7 @@ def matched_review_case():
     case = opened_case(
         applicant=ApplicantFactory(client=client, external_ref="bob"),
         images=(face_bytes("fr_obama3.jpg"), face_bytes("fr_obama2.jpg")),
+        faces={},  # no vendor box: the local engine finds these real faces
     )
     case.pair.known_face = PENDING
     case.pair.save()
