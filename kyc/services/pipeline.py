@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from kyc import dispatch
 from kyc.audit import events
-from kyc.audit.chain import Actor
+from kyc.audit.chain import Actor, appending_together
 from kyc.images import ImageRejected, prepare_for_backend
 from kyc.models import (
     FINAL_PAIR_STATUSES,
@@ -267,8 +267,8 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
             return
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         pair = ImagePair.objects.lock_for_change(attempt.pair_id)
-        events.attempt_recorded(attempt)
         if outcome.passed:
+            events.attempt_recorded(attempt)
             nxt = ComparisonAttempt.objects.create(
                 pair=pair, vendor=target, number=attempt.number + 1
             )
@@ -278,7 +278,9 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
         verdict = Verdict(
             REVIEW if config.image_problems_to_review else RESUBMIT, (outcome.reason,)
         )
-        _decide(pair, attempt, verdict)
+        with appending_together():
+            events.attempt_recorded(attempt)
+            _decide(pair, attempt, verdict)
 
 
 # --- recording outcomes --------------------------------------------------------------------------
@@ -325,9 +327,10 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
             attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
-        events.attempt_recorded(attempt)
-        if deciding:
-            _decide(attempt.pair, attempt, verdict)
+        with appending_together():  # the recorded and decided events: one lock, one head read
+            events.attempt_recorded(attempt)
+            if deciding:
+                _decide(attempt.pair, attempt, verdict)
 
 
 def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: VendorConfig) -> None:
@@ -347,12 +350,13 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         pair = ImagePair.objects.lock_for_change(attempt.pair_id) if deciding else None
-        events.attempt_recorded(attempt)
-        if pair is None:
-            return
-        if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
-            return
-        _retry_or_fail_over(pair, attempt, error, config)
+        with appending_together():
+            events.attempt_recorded(attempt)
+            if pair is None:
+                return
+            if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
+                return
+            _retry_or_fail_over(pair, attempt, error, config)
 
 
 def _retry_or_fail_over(

@@ -26,12 +26,12 @@ from kyc.services import pipeline
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (4, 18),
-    ("postgresql", "approved", False): (4, 11),
-    ("postgresql", "needs_review", True): (4, 20),
-    ("sqlite", "approved", True): (4, 16),
-    ("sqlite", "approved", False): (4, 9),
-    ("sqlite", "needs_review", True): (4, 18),
+    ("postgresql", "approved", True): (4, 10),
+    ("postgresql", "approved", False): (4, 8),
+    ("postgresql", "needs_review", True): (4, 12),
+    ("sqlite", "approved", True): (4, 10),
+    ("sqlite", "approved", False): (4, 8),
+    ("sqlite", "needs_review", True): (4, 12),
 }
 
 
