@@ -26,9 +26,9 @@ from kyc.services import pipeline
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (4, 10),
-    ("postgresql", "approved", False): (4, 8),
-    ("postgresql", "needs_review", True): (4, 12),
+    ("postgresql", "approved", True): (1, 10),
+    ("postgresql", "approved", False): (1, 8),
+    ("postgresql", "needs_review", True): (1, 12),
     ("sqlite", "approved", True): (4, 10),
     ("sqlite", "approved", False): (4, 8),
     ("sqlite", "needs_review", True): (4, 12),
