@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus
 from kyc.services import attempt_claims
+from vendors.models import VendorConfig
 
 
 def _submitted(harness) -> ComparisonAttempt:
-    harness.enable("advance", timeout_seconds=7)
+    harness.enable("advance", timeout_seconds=7, review_risk_tags=["age_risk"])
     pair = harness.submit()
     return ComparisonAttempt.objects.get(pair=pair)
 
@@ -25,6 +26,10 @@ def test_a_claim_takes_a_pending_attempt_and_moves_its_pair_to_comparing(harness
 
     assert taken.busy_for is None and taken.config is not None
     assert (taken.config.backend, taken.config.timeout_seconds) == ("advance", 7)
+    # Read with the claim, JSON columns included, as the ORM reads it.
+    config = VendorConfig.objects.get(backend="advance")
+    assert taken.config.thresholds_snapshot() == config.thresholds_snapshot()
+    assert taken.config.review_risk_tags == ["age_risk"]
     attempt = taken.attempt
     assert attempt is not None
     assert (attempt.status, attempt.started_at) == (AttemptStatus.RUNNING, now)
