@@ -21,10 +21,13 @@ from kyc.crypto import generate_master_key_entry
 ROOT = Path(__file__).resolve().parents[1]
 FACES = Path(os.environ.get("KYC_FACES_DIR", ROOT.parent / "shared" / "faces"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "kyc_bench"
+#: Several people (or sessions) may bench on one machine: each names its own database and Redis
+#: database pair (the broker on BENCH_REDIS_DB, the cache on the one below it).
+DB_NAME = os.environ.get("BENCH_DB", "kyc_bench")
+BROKER_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
 
 
-def environment(var_dir: Path, broker_db: int = 13) -> dict[str, str]:
+def environment(var_dir: Path, broker_db: int = BROKER_DB) -> dict[str, str]:
     var_dir.mkdir(parents=True, exist_ok=True)
     return {
         **os.environ,

@@ -144,6 +144,7 @@ def main() -> None:
 
     timed = {line["attempt"]: line for line in map(json.loads, stage_file.read_text().splitlines())}
     rows = []
+    statements: dict[str, list[int]] = {"claim": [], "record": []}
     for pair in ImagePair.objects.filter(pk__in=seen_after).select_related("deciding_attempt"):
         attempt = pair.deciding_attempt
         measured = timed.get(attempt.pk, {})
@@ -157,6 +158,8 @@ def main() -> None:
             "webhook enqueue": measured.get("webhook_ms", 0),
         }
         overhead = seen_after[pair.pk] - (attempt.latency_ms or 0)
+        for phase in statements:
+            statements[phase].append(measured.get(f"{phase}_statements", 0))
         rows.append(
             {
                 "overhead": overhead,
@@ -174,6 +177,12 @@ def main() -> None:
     for key in rows[0]:
         values = [row[key] for row in rows]
         print(f"{key:40} {pct(values, 50):8.1f} {pct(values, 99):8.1f}")
+    print(
+        "\nSQL statements per attempt (webhooks on; BEGIN/COMMIT not counted): claim (read and "
+        f"claim, before the vendor call) median {statistics.median(statements['claim']):.0f} "
+        f"max {max(statements['claim'])}; record (store, judge, decide, audit, webhook) median "
+        f"{statistics.median(statements['record']):.0f} max {max(statements['record'])}"
+    )
 
     # --- 2. throughput of one worker process at 1,500 ms vendor latency ------------------------
     # Only deciding is measured here: no webhooks, whose deliveries would share the worker.

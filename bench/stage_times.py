@@ -6,11 +6,14 @@ The pipeline keeps no timings of its own: an attempt row holds what the vendor s
 our code took. This launcher wraps four pipeline functions in its own process, then runs the
 worker as `celery` would, and appends one JSON line per attempt it runs to OUT_FILE:
 
-    {"attempt": 12, "read_ms": 2.1, "prepare_ms": 9.8, "record_ms": 6.3, "webhook_ms": 0.9}
+    {"attempt": 12, "read_ms": 2.1, "prepare_ms": 9.8, "record_ms": 6.3, "webhook_ms": 0.9,
+     "claim_statements": 2, "record_statements": 9}
 
 read: opening and decrypting both images; prepare: re-encoding them for the vendor; record: the
 transaction that stores, judges and decides, its commit included; webhook: enqueueing the
-webhook, inside record. A Celery task runs start to end on one pool thread, so a thread-local
+webhook, inside record. Statements: every SQL statement the attempt's thread sent, before the
+vendor call (claim_statements: reading and claiming the attempt) and after it (record_statements:
+the recording transaction, BEGIN and COMMIT not counted). A Celery task runs start to end on one pool thread, so a thread-local
 holds the stages of the attempt that thread is running.
 """
 
@@ -44,15 +47,32 @@ def _timed(stage: str, function: Callable[..., Any]) -> Callable[..., Any]:
 
 def install(out_file: str) -> None:
     """Wrap the pipeline's stages in this process (Django must be set up)."""
+    from django.db import connection
+
     from kyc.services import pipeline
 
     run_attempt = pipeline.run_attempt
+    vendor_call = pipeline.vendor_call
+
+    def count_statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        stages = getattr(_running, "stages", None)
+        if stages is not None:
+            key = "record_statements" if stages.get("called") else "claim_statements"
+            stages[key] = stages.get(key, 0) + 1
+        return execute(sql, params, many, context)
+
+    def marked_vendor_call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return vendor_call(*args, **kwargs)
+        finally:
+            _running.stages["called"] = 1
 
     @functools.wraps(run_attempt)
     def timed_run_attempt(attempt_id: int) -> float | None:
         _running.stages = {}
         try:
-            return run_attempt(attempt_id)
+            with connection.execute_wrapper(count_statement):
+                return run_attempt(attempt_id)
         finally:
             stages, _running.stages = _running.stages, None
             if stages:  # nothing ran when the attempt was held elsewhere or postponed
@@ -63,6 +83,7 @@ def install(out_file: str) -> None:
     # kyc.tasks and the pipeline look these names up when they call them, so replacing the
     # module attributes is enough (the pipeline calls each through its module's globals).
     pipeline.run_attempt = timed_run_attempt
+    pipeline.vendor_call = marked_vendor_call
     pipeline._read_images = _timed("read_ms", pipeline._read_images)
     pipeline._build_request = _timed("prepare_ms", pipeline._build_request)
     pipeline._record_result = _timed("record_ms", pipeline._record_result)

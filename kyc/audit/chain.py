@@ -4,12 +4,20 @@
 by a transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions (settings), and
 everywhere the unique `prev_hash` refuses a second link on the same parent, so concurrent writers
 can never fork the chain.
+
+On PostgreSQL the lock and the head are one round trip (`audit_chain_head`, migration 0003).
+Several events appended in one transaction (a comparison recorded and the pair decided) take
+the lock and read the head once inside `appending_together()`: the lock is held until the
+transaction ends, so the head they leave is the head the next one needs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +31,9 @@ from kyc.audit.models import ActorType, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x4B594341  # "KYCA": one lock for the one chain
+#: Inside `appending_together()`: the head this thread's transaction left, once it has one.
+_together = threading.local()
+_NO_HEAD_YET: tuple[int, str] = (-1, "")
 
 
 @dataclass(frozen=True)
@@ -69,17 +80,37 @@ def compute_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + canonical_json(event)).encode()).hexdigest()
 
 
+@contextmanager
+def appending_together() -> Iterator[None]:
+    """Append the block's events with one lock and one read of the head.
+
+    For events written together in the caller's transaction: none of them may be rolled back to
+    a savepoint while the others stay (the next would link to an event that is gone), so keep
+    the block free of nested atomic blocks that write events and swallow their errors.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("appending_together() needs the transaction the events belong to")
+    if getattr(_together, "head", None) is not None:  # nested: the outer block keeps the head
+        yield
+        return
+    _together.head = _NO_HEAD_YET
+    try:
+        yield
+    finally:
+        _together.head = None
+
+
 def append(
     *, actor: Actor, event_type: str, subject_type: str, subject_id: str, params: dict[str, Any]
 ) -> AuditEvent:
     """Add one event at the head of the chain, inside the caller's transaction."""
     # No savepoint: the event belongs to the caller's transaction and fails with it.
     with transaction.atomic(savepoint=False):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_ID])
-        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-        seq, prev_hash = head or (0, GENESIS_HASH)
+        together: tuple[int, str] | None = getattr(_together, "head", None)
+        if together is None or together == _NO_HEAD_YET:
+            seq, prev_hash = _locked_head()
+        else:
+            seq, prev_hash = together
         event = AuditEvent(
             seq=seq + 1,
             created_at=timezone.now(),
@@ -94,7 +125,22 @@ def append(
         )
         event.hash = compute_hash(event.prev_hash, event)
         event.save()
+        if together is not None:
+            _together.head = (event.seq, event.hash)
     return event
+
+
+def _locked_head() -> tuple[int, str]:
+    """(seq, hash) of the chain's head, with the right to extend it until the transaction ends."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT head_seq, head_hash FROM audit_chain_head(%s)", [_ADVISORY_LOCK_ID]
+            )
+            seq, head_hash = cursor.fetchone()
+        return (seq, head_hash) if seq is not None else (0, GENESIS_HASH)
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    return head or (0, GENESIS_HASH)
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kyc import dispatch
 from kyc.audit import events
-from kyc.audit.chain import Actor
+from kyc.audit.chain import Actor, appending_together
 from kyc.images import ImageRejected, prepare_for_backend
 from kyc.known_faces.services import verdict_override
 from kyc.models import (
@@ -35,7 +34,7 @@ from kyc.models import (
 )
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
-from kyc.services import routing
+from kyc.services import attempt_claims, routing
 from kyc.signals import pair_decided, pair_needs_review
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -168,17 +167,6 @@ def _release_connection() -> None:
 # --- claiming ------------------------------------------------------------------------------------
 
 
-#: What running and recording an attempt read (the audit event names the attempt's score, code,
-#: verdict and billing); recording locks and re-reads the pair in full.
-_CLAIM_FIELDS = (
-    *("public_id", "pair_id", "vendor", "number", "purpose", "status", "deadline_at", "details"),
-    *("score", "error_code", "verdict", "billable"),
-    *("pair__public_id", "pair__status", "pair__selfie", "pair__reference"),
-    *("pair__reference_source", "pair__images_purged_at"),
-    *("pair__client__public_id", "pair__applicant__public_id"),
-)
-
-
 def _claim(
     attempt_id: int,
 ) -> tuple[ComparisonAttempt | None, VendorConfig | None, float | None]:
@@ -186,44 +174,11 @@ def _claim(
 
     Returns (attempt, its backend's config, None) when claimed, (None, None, seconds) when
     another worker holds it until its deadline, and (None, None, None) when nothing is left to do.
-    The attempt, its pair and the pair's client and applicant are read once, before the claim:
-    whoever wins the conditional UPDATE works from that read.
+    The attempt, its pair, the pair's client and applicant and the vendor's config are read with
+    the claim (one statement on PostgreSQL, kyc/services/attempt_claims.py).
     """
-    now = timezone.now()
-    attempt = (
-        ComparisonAttempt.objects.select_related("pair__client", "pair__applicant")
-        .only(*_CLAIM_FIELDS)
-        .filter(pk=attempt_id)
-        .first()
-    )
-    if attempt is None:
-        return None, None, None
-    config = VendorConfig.objects.get(backend=attempt.vendor)
-    deadline = now + timedelta(
-        seconds=config.timeout_seconds * 2 + settings.KYC_ATTEMPT_GRACE_SECONDS
-    )
-    claimed = (
-        ComparisonAttempt.objects.filter(pk=attempt_id)
-        .filter(
-            Q(status=AttemptStatus.PENDING) | Q(status=AttemptStatus.RUNNING, deadline_at__lt=now)
-        )
-        .update(status=AttemptStatus.RUNNING, started_at=now, deadline_at=deadline)
-    )
-    if not claimed:
-        if (
-            attempt.status == AttemptStatus.RUNNING
-            and attempt.deadline_at
-            and attempt.deadline_at >= now
-        ):
-            return None, None, (attempt.deadline_at - now).total_seconds() + 1
-        return None, None, None
-    attempt.status, attempt.started_at, attempt.deadline_at = AttemptStatus.RUNNING, now, deadline
-    pair = attempt.pair
-    if attempt.purpose == AttemptPurpose.DECIDE and pair.status == PairStatus.RECEIVED:
-        ImagePair.objects.filter(pk=pair.pk, status=PairStatus.RECEIVED).update(
-            status=PairStatus.COMPARING
-        )
-    return attempt, config, None
+    taken = attempt_claims.claim(attempt_id, timezone.now())
+    return taken.attempt, taken.config, taken.busy_for
 
 
 def _build_request(
@@ -274,8 +229,8 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
             return
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         pair = ImagePair.objects.lock_for_change(attempt.pair_id)
-        events.attempt_recorded(attempt)
         if outcome.passed:
+            events.attempt_recorded(attempt)
             nxt = ComparisonAttempt.objects.create(
                 pair=pair, vendor=target, number=attempt.number + 1
             )
@@ -285,7 +240,9 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
         verdict = Verdict(
             REVIEW if config.image_problems_to_review else RESUBMIT, (outcome.reason,)
         )
-        _decide(pair, attempt, verdict)
+        with appending_together():
+            events.attempt_recorded(attempt)
+            _decide(pair, attempt, verdict)
 
 
 # --- recording outcomes --------------------------------------------------------------------------
@@ -332,9 +289,10 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
             attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
-        events.attempt_recorded(attempt)
-        if deciding:
-            _decide(attempt.pair, attempt, verdict)
+        with appending_together():  # the recorded and decided events: one lock, one head read
+            events.attempt_recorded(attempt)
+            if deciding:
+                _decide(attempt.pair, attempt, verdict)
 
 
 def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: VendorConfig) -> None:
@@ -354,12 +312,13 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         pair = ImagePair.objects.lock_for_change(attempt.pair_id) if deciding else None
-        events.attempt_recorded(attempt)
-        if pair is None:
-            return
-        if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
-            return
-        _retry_or_fail_over(pair, attempt, error, config)
+        with appending_together():
+            events.attempt_recorded(attempt)
+            if pair is None:
+                return
+            if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
+                return
+            _retry_or_fail_over(pair, attempt, error, config)
 
 
 def _retry_or_fail_over(

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from kyc import dispatch
@@ -78,26 +79,32 @@ def enqueue_pair_event(
         return None
     if callable(data):  # built only when there is someone to send it to
         data = data()
-    with transaction.atomic():
-        existing = WebhookDelivery.objects.filter(pair=pair, event_type=event_type).first()
-        if existing is not None:
-            return existing
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                delivery = WebhookDelivery.objects.create(
-                    event_id=f"msg_{uuid.uuid4().hex}",
-                    client=client,
-                    pair=pair,
-                    event_type=event_type,
-                    url=url,
-                    payload={"type": event_type, "timestamp": _iso_utc(now), "data": data},
-                    next_attempt_at=now,
-                )
-        except IntegrityError:
-            # A unique (pair, event_type) constraint, where the database has one, lost a race.
-            return WebhookDelivery.objects.get(pair=pair, event_type=event_type)
-        dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery.pk)
+    now = timezone.now()
+    delivery = WebhookDelivery(
+        event_id=f"msg_{uuid.uuid4().hex}",
+        client=client,
+        pair=pair,
+        event_type=event_type,
+        url=url,
+        payload={"type": event_type, "timestamp": _iso_utc(now), "data": data},
+        next_attempt_at=now,
+    )
+    # One statement: INSERT … ON CONFLICT DO NOTHING (INSERT OR IGNORE on SQLite) RETURNING id,
+    # which returns no row when the unique (pair, event_type) constraint already holds one.
+    # Django's own bulk_create(ignore_conflicts=True) returns no ids, hence its insert primitive.
+    meta = WebhookDelivery._meta
+    (inserted,) = WebhookDelivery.objects._insert(  # type: ignore[attr-defined]
+        [delivery],
+        fields=[field for field in meta.concrete_fields if not field.primary_key],
+        returning_fields=[meta.pk],
+        on_conflict=OnConflict.IGNORE,
+    ) or [None]
+    if not inserted:
+        return WebhookDelivery.objects.get(pair=pair, event_type=event_type)
+    delivery.pk = inserted[0]
+    delivery._state.adding = False
+    delivery._state.db = WebhookDelivery.objects.db
+    dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery.pk)
     return delivery
 
 

@@ -74,20 +74,25 @@ def rule_for(backend: str, outcome: str) -> QaSamplingRule | None:
     return rules.get(backend) or rules.get("")
 
 
-def sample_decision(pair_pk: int) -> QaItem | None:
-    """Draw the automatic decision of this pair for QA, or not; once per pair."""
+def sample_decision(pair_pk: int, decided: ImagePair | None = None) -> QaItem | None:
+    """Draw the automatic decision of this pair for QA, or not; once per pair.
+
+    `decided`: the pair as the pipeline just committed it, its deciding attempt with it, which
+    spares the worker reading it back. The draw is read outside a transaction; only a drawn
+    pair opens one, for its QA item and audit event (most decisions are not drawn).
+    """
+    pair = decided or ImagePair.objects.select_related("deciding_attempt").get(pk=pair_pk)
+    outcome = _AUTO_OUTCOME.get(PairStatus(pair.status))
+    attempt: ComparisonAttempt | None = pair.deciding_attempt
+    if outcome is None or pair.decision_source != DecisionSource.AUTO or attempt is None:
+        return None
+    rule = rule_for(attempt.vendor, outcome)
+    if rule is None:
+        return None
+    drawn = draw(pair.public_id, outcome, rule, attempt.score, judged_band(attempt.thresholds))
+    if drawn is None:
+        return None
     with transaction.atomic():
-        pair = ImagePair.objects.select_related("deciding_attempt").get(pk=pair_pk)
-        outcome = _AUTO_OUTCOME.get(PairStatus(pair.status))
-        attempt: ComparisonAttempt | None = pair.deciding_attempt
-        if outcome is None or pair.decision_source != DecisionSource.AUTO or attempt is None:
-            return None
-        rule = rule_for(attempt.vendor, outcome)
-        if rule is None:
-            return None
-        drawn = draw(pair.public_id, outcome, rule, attempt.score, judged_band(attempt.thresholds))
-        if drawn is None:
-            return None
         item, created = QaItem.objects.get_or_create(
             pair=pair,
             defaults={
@@ -99,7 +104,7 @@ def sample_decision(pair_pk: int) -> QaItem | None:
         )
         if created:
             events.qa_sampled(item)
-        return item
+    return item
 
 
 def on_pair_decided(sender: Any, pair: ImagePair, **kwargs: Any) -> None:
@@ -109,8 +114,10 @@ def on_pair_decided(sender: Any, pair: ImagePair, **kwargs: Any) -> None:
     that sends the client its webhook.
     """
     pair_pk = pair.pk
+    # The pipeline's own pair, its deciding attempt set: nothing to read back after the commit.
+    decided = pair if ImagePair.deciding_attempt.is_cached(pair) else None
 
     def draw_for_qa() -> None:  # named: Django logs a robust callback's failure by its name
-        sample_decision(pair_pk)
+        sample_decision(pair_pk, decided)
 
     transaction.on_commit(draw_for_qa, robust=True)

@@ -4,9 +4,16 @@ import threading
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
-from kyc.audit.chain import GENESIS_HASH, Actor, append, compute_hash, verify_chain
+from kyc.audit.chain import (
+    GENESIS_HASH,
+    Actor,
+    append,
+    appending_together,
+    compute_hash,
+    verify_chain,
+)
 from kyc.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +35,25 @@ def test_events_link_each_to_the_previous_hash():
     assert second.seq == 2 and second.prev_hash == first.hash
     stored = AuditEvent.objects.get(pk=second.pk)
     assert compute_hash(stored.prev_hash, stored) == stored.hash
+
+
+def test_events_appended_together_link_like_events_appended_one_by_one():
+    _event(0)
+    with transaction.atomic(), appending_together():
+        together = [_event(n) for n in (1, 2, 3)]
+    after = _event(4)
+    assert [e.seq for e in together] == [2, 3, 4] and after.seq == 5
+    assert [e.prev_hash for e in [*together, after]] == [
+        AuditEvent.objects.get(seq=seq).hash for seq in (1, 2, 3, 4)
+    ]
+    status = verify_chain()
+    assert status.ok and status.events == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_appending_together_needs_the_transaction_the_events_belong_to():
+    with pytest.raises(RuntimeError, match="needs the transaction"), appending_together():
+        pass
 
 
 def test_an_untouched_chain_verifies():
@@ -94,7 +120,12 @@ def test_concurrent_writers_never_fork_the_chain():
         try:
             barrier.wait()
             for n in range(per_writer):
-                _event(n)
+                if n % 3:  # one lock and one head for three events, beside single appends
+                    _event(n)
+                    continue
+                with transaction.atomic(), appending_together():
+                    for _ in range(3):
+                        _event(n)
         except BaseException as error:
             errors.append(error)
         finally:
@@ -106,6 +137,6 @@ def test_concurrent_writers_never_fork_the_chain():
     for thread in threads:
         thread.join()
     assert errors == []
-    assert AuditEvent.objects.count() == writers * per_writer
+    assert AuditEvent.objects.count() == writers * (per_writer + 2 * len(range(0, per_writer, 3)))
     status = verify_chain()
     assert status.ok, status.describe()

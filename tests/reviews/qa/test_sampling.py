@@ -106,7 +106,7 @@ def test_a_failing_draw_neither_undoes_the_decision_nor_holds_back_the_webhook(
 ):
     seen_when_drawing: list[list[str]] = []
 
-    def broken_draw(pair_pk: int) -> None:
+    def broken_draw(pair_pk: int, decided: object = None) -> None:
         seen_when_drawing.append([task.name for task in harness.tasks.history])
         raise RuntimeError("the QA tables are unavailable")
 
