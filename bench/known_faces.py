@@ -14,6 +14,11 @@ its time is printed.
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+# The repository root replaces bench/ on the path: bench/queue.py would shadow the stdlib queue.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # one core for the search, before numpy loads its BLAS
@@ -24,14 +29,17 @@ import time
 
 import numpy as np
 
-DIMENSIONS = 128
+from kyc.known_faces.index import (
+    CONNECTIVITY,
+    DIMENSIONS,
+    EXPANSION_ADD,
+    EXPANSION_SEARCH,
+    new_index,
+)
+
 IMPOSTOR_SD = 0.88 / np.sqrt(2 * DIMENSIONS)  # per-dimension spread giving ~0.88 between faces
 GENUINE_DISTANCE = 0.40
 MATCH_DISTANCE = 0.50  # the default threshold: similarity 80 (LOCAL-ENGINE §7)
-# kyc.known_faces.gallery's parameters (kept in step by hand: this script runs without Django).
-CONNECTIVITY = 32
-EXPANSION_ADD = 128
-EXPANSION_SEARCH = 256
 
 
 def rss_mb() -> float:
@@ -78,16 +86,7 @@ def run(
 
     if not index:
         return
-    from usearch.index import Index
-
-    hnsw = Index(
-        ndim=DIMENSIONS,
-        metric="l2sq",
-        dtype="f32",
-        connectivity=CONNECTIVITY,
-        expansion_add=EXPANSION_ADD,
-        expansion_search=EXPANSION_SEARCH,
-    )
+    hnsw = new_index()
     started = time.perf_counter()
     hnsw.add(np.arange(size, dtype=np.uint64), vectors, threads=build_threads)
     build = time.perf_counter() - started

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Q
 
+from kyc.known_faces.index import new_index
 from kyc.known_faces.models import DIMENSIONS, FaceTemplate, unseal
 from vendors.local.engine import similarity
 
@@ -28,10 +29,6 @@ from vendors.local.engine import similarity
 #: costs about 0.6 ms per template on one thread (161 s for 100k), paid once per worker process
 #: when the client's gallery first crosses this size.
 APPROXIMATE_FROM = 20_000
-#: HNSW parameters tuned for recall of planted near-duplicates (bench/known_faces.py).
-CONNECTIVITY = 32
-EXPANSION_ADD = 128
-EXPANSION_SEARCH = 256
 
 
 @dataclass(frozen=True)
@@ -105,16 +102,7 @@ class ClientGallery:
                 self.index.remove(pk)
 
     def _build_index(self) -> None:
-        from usearch.index import Index
-
-        self.index = Index(
-            ndim=DIMENSIONS,
-            metric="l2sq",
-            dtype="f32",
-            connectivity=CONNECTIVITY,
-            expansion_add=EXPANSION_ADD,
-            expansion_search=EXPANSION_SEARCH,
-        )
+        self.index = new_index()
         self.index.add(np.array(self.ids, np.uint64), self.vectors)
 
     # --- searching ----------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from django.db import models
 from django.db.models import Q
 
 from kyc import crypto
+from kyc.known_faces.index import DIMENSIONS
 from kyc.models import ApiClient, Applicant, ImagePair
 
-DIMENSIONS = 128
 #: Similarity (0-100, LOCAL-ENGINE §7) at or above which two faces count as one person: 80 is a
 #: distance of 0.50, where the engine's calibration saw 0 of 2,696 impostor pairs (false-accept
 #: rate about 1e-4, extrapolated). Stricter than the 1:1 default of 70 because a search makes
