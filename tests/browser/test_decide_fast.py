@@ -9,13 +9,11 @@ import re
 
 import pytest
 
-from kyc.faces.geometry import stored_locations
-from reviews import face_crops
 from reviews.models import CaseSkip, CaseStatus, Decision, ReviewCase
 from reviews.services import release_case, take_next
 from tests.browser.conftest import serious_accessibility_violations, sign_in
 from tests.browser.test_workbench import case_id, faces_ready, workday  # noqa: F401 (fixture)
-from tests.reviews.cases import decide
+from tests.reviews.cases import decide, kept_crops
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,14 +22,8 @@ CASE_URL = re.compile(r".*/review/[0-9a-f-]{36}/$")
 
 def prepared(case: ReviewCase) -> bool:
     """Both of the case's aligned faces are kept (encrypted) on the server."""
-    from django.core.cache import cache
-
     case.pair.refresh_from_db()
-    locations = stored_locations(case.pair.face_geometry) or {}
-    return all(
-        cache.get(face_crops.crop_key(case.pair, photo, locations[photo])) is not None
-        for photo in ("selfie", "reference")
-    )
+    return None not in kept_crops(case).values()
 
 
 def open_first_case(page) -> str:

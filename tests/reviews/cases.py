@@ -6,9 +6,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connections, transaction
 
+from kyc.faces.geometry import stored_locations
 from kyc.models import PairStatus
+from reviews import face_crops
 from reviews.models import ReasonCode, ReviewCase
 from reviews.services import open_case
 from tests.factories import ApplicantFactory, AttemptFactory, ImagePairFactory, store_images
@@ -82,3 +85,13 @@ def decide(case, user, outcome: str, stage: str = "first", status: str | None = 
         expected_stage=stage,
         expected_status=status or case.status,
     )
+
+
+def kept_crops(case) -> dict[str, bytes | None]:
+    """What the crop cache holds, encrypted, for each of the case's aligned faces (None: none)."""
+    locations = stored_locations(case.pair.face_geometry)
+    assert locations is not None
+    return {
+        photo: cache.get(face_crops.crop_key(case.pair, photo, locations[photo]))
+        for photo in ("selfie", "reference")
+    }

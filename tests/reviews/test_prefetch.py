@@ -5,18 +5,16 @@ an audit event until the case is shown; claims, stale decisions and skips work a
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from kyc import crypto
 from kyc.audit.chain import Actor
 from kyc.audit.models import AuditEvent
-from kyc.faces.geometry import stored_locations
 from kyc.services.erasure import erase_applicant
 from kyc.services.faces import locate_faces
-from reviews import face_crops, services
+from reviews import services
 from reviews.models import CaseStatus
 from tests.conftest import face_bytes
-from tests.reviews.cases import opened_case
+from tests.reviews.cases import kept_crops, opened_case
 from tests.reviews.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -30,16 +28,6 @@ def case_with_faces(priority: int):
     case.refresh_from_db()
     case.pair.refresh_from_db()
     return case
-
-
-def kept_crops(case) -> dict[str, bytes | None]:
-    """What the cache holds for each of the case's aligned faces (None: nothing)."""
-    locations = stored_locations(case.pair.face_geometry)
-    assert locations is not None
-    return {
-        photo: cache.get(face_crops.crop_key(case.pair, photo, locations[photo]))
-        for photo in ("selfie", "reference")
-    }
 
 
 def prepare_next(client, case):
