@@ -32,7 +32,7 @@ from kyc import dispatch
 from kyc.audit import events
 from kyc.audit.chain import Actor, append
 from kyc.errors import ApplicationError
-from kyc.known_faces import gallery
+from kyc.known_faces import gallery, snapshots
 from kyc.known_faces.models import (
     DEFAULT_THRESHOLD,
     BlocklistAction,
@@ -305,9 +305,12 @@ def purge_templates(pair: ImagePair) -> int:
     """Blank the pair's template with its images (retention, erasure); blocklist copies stay."""
     if pair.known_face is None:
         return 0  # the client never enabled the check: no template, no query
-    return FaceTemplate.objects.filter(pair=pair, purged_at__isnull=True).update(
+    purged = FaceTemplate.objects.filter(pair=pair, purged_at__isnull=True).update(
         sealed=b"", purged_at=timezone.now()
     )
+    if purged:
+        snapshots.discard(pair.client_id)  # its file held this face too
+    return purged
 
 
 # --- blocklist ------------------------------------------------------------------------------------

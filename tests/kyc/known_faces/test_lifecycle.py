@@ -32,7 +32,6 @@ from kyc.services.retention import purge_expired_images
 from reviews.reporting.exports import evidence_pack
 from tests.conftest import face_bytes
 from tests.factories import (
-    ApiClientFactory,
     ApplicantFactory,
     ImagePairFactory,
     UserFactory,
@@ -44,13 +43,6 @@ pytestmark = pytest.mark.django_db
 
 OBAMA, OBAMA_2, OBAMA_3 = "fr_obama.jpg", "fr_obama2.jpg", "fr_obama3.jpg"
 BIDEN = "fr_biden.jpg"
-
-
-@pytest.fixture
-def client_on():
-    client = ApiClientFactory()
-    enable_policy(client)
-    return client
 
 
 def checked(client, ref: str, selfie: str, **pair_fields) -> ImagePair:
