@@ -1,7 +1,8 @@
 """Known-face search at scale (issue 20): time and memory per search for 10k, 100k and 1M
 templates of one client, exact (numpy, as kyc.known_faces.gallery does it) and approximate
 (the faiss IVF-Flat index of kyc.known_faces.index, as the gallery builds it), the index's
-recall@1 against exact search and its recall of planted near-duplicates.
+recall@1 against exact search and its recall of planted near-duplicates, and the time to seal
+and to open the index's snapshot (what a worker loading it pays instead of the build).
 
 Synthetic 128-d vectors shaped like dlib descriptors: unrelated faces about 0.88 apart (the
 impostor mean of LOCAL-ENGINE §7), and planted near-duplicates (another photo of a face already
@@ -108,7 +109,28 @@ def run(
         f"planted recall {planted_found / len(planted):.3f} "
         f"({planted_found}/{len(planted)}; exact {exact_planted}/{len(planted)})"
     )
+    snapshot_round_trip(size, index)
     print(f"{'':>9}  load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def snapshot_round_trip(size: int, index: object) -> None:
+    """What a worker pays to save the client's snapshot and another to load it instead of
+    building the index: pack and seal (kyc.known_faces.snapshots), open and unpack."""
+    from kyc import crypto
+
+    keys = [crypto.MasterKey("bench", os.urandom(32))]
+    ids = np.arange(size, dtype=np.int64)
+    started = time.perf_counter()
+    sealed = crypto.encrypt(ivf.pack(ids, ids, ids, index), keys)
+    saved = time.perf_counter() - started
+    started = time.perf_counter()
+    loaded = ivf.unpack(crypto.decrypt(sealed, keys))[3]
+    opened = time.perf_counter() - started
+    assert loaded.ntotal == size
+    print(
+        f"{'':>9}  snapshot {len(sealed) / 2**20:7.1f} MiB sealed: pack + seal {saved:5.2f} s, "
+        f"open + unpack {opened:5.2f} s"
+    )
 
 
 def main() -> None:

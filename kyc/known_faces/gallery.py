@@ -36,9 +36,9 @@ from kyc.known_faces.models import DIMENSIONS, FaceTemplate, unseal
 from vendors.local.engine import similarity
 
 #: From this many templates a client's search uses the approximate index. bench/known_faces.py
-#: on the shared 2-core machine: exact p95 10 ms at 100k and 82 ms at 1M; the IVF index 0.7 ms
-#: at 100k and 15 ms at 1M, built in 7 s and 17 s (2 threads), finding 499/500 and 498/500
-#: planted near-duplicates.
+#: on the shared 2-core machine (two runs, load average 4.6-9.0): exact p95 10-15 ms at 100k and
+#: 82-177 ms at 1M; the IVF index p95 13-15 ms at 1M, built in 13-17 s (2 threads), finding
+#: 498/500 planted near-duplicates. Below this size exact search is fast and needs no build.
 APPROXIMATE_FROM = 50_000
 #: A new snapshot once the gallery holds this share more templates than the current one (or at
 #: least `SNAPSHOT_MIN_NEW`): loaders then unseal at most that many templates one by one.

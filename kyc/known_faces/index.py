@@ -13,6 +13,7 @@ the gallery beyond that (retrain with more cells past a few million).
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -74,3 +75,28 @@ def from_bytes(blob: bytes) -> Any:
     index: Any = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
     index.nprobe = max(1, index.nlist * PROBES // CELLS)
     return index
+
+
+def pack(ids: np.ndarray, pairs: np.ndarray, applicants: np.ndarray, index: Any) -> bytes:
+    """A gallery snapshot's plaintext: the index and the ids, pairs and applicants it covers
+    (kyc.known_faces.snapshots seals it)."""
+    buffer = io.BytesIO()
+    np.savez(
+        buffer,
+        ids=ids,
+        pairs=pairs,
+        applicants=applicants,
+        index=np.frombuffer(to_bytes(index), dtype=np.uint8),
+    )
+    return buffer.getvalue()
+
+
+def unpack(blob: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """`pack`'s arrays and index; KeyError or ValueError when the bytes are not a snapshot."""
+    arrays = np.load(io.BytesIO(blob), allow_pickle=False)
+    return (
+        arrays["ids"],
+        arrays["pairs"],
+        arrays["applicants"],
+        from_bytes(arrays["index"].tobytes()),
+    )

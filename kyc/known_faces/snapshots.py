@@ -14,7 +14,6 @@ refuses a snapshot when a template it holds was purged meanwhile (`_holds_purged
 
 from __future__ import annotations
 
-import io
 import logging
 import uuid
 from dataclasses import dataclass
@@ -61,9 +60,7 @@ def load(client_id: int) -> Snapshot | None:
         return None
     try:
         with default_storage.open(row.name, "rb") as handle:
-            arrays = np.load(io.BytesIO(handle.read()), allow_pickle=False)
-            ids, pairs, applicants = arrays["ids"], arrays["pairs"], arrays["applicants"]
-            index = ivf.from_bytes(arrays["index"].tobytes())
+            ids, pairs, applicants, index = ivf.unpack(handle.read())
     except (OSError, KeyError, ValueError, RuntimeError, crypto.DecryptionError):
         # Deleted by a purge since the row was read, or unreadable: build from the database.
         logger.warning("Gallery snapshot of client %s unreadable; rebuilding", client_id)
@@ -74,17 +71,10 @@ def load(client_id: int) -> Snapshot | None:
 def save(snapshot: Snapshot) -> bool:
     """Make `snapshot` the client's current one unless one as recent is there or a template it
     holds was purged meanwhile; True when it was saved."""
-    buffer = io.BytesIO()
-    np.savez(
-        buffer,
-        ids=snapshot.ids,
-        pairs=snapshot.pairs,
-        applicants=snapshot.applicants,
-        index=np.frombuffer(ivf.to_bytes(snapshot.index), dtype=np.uint8),
-    )
+    plaintext = ivf.pack(snapshot.ids, snapshot.pairs, snapshot.applicants, snapshot.index)
     # Random names, as for the images: nothing about the client in the storage layout.
-    name = default_storage.save(f"{FOLDER}/{uuid.uuid4().hex}.bin", ContentFile(buffer.getvalue()))
-    del buffer
+    name = default_storage.save(f"{FOLDER}/{uuid.uuid4().hex}.bin", ContentFile(plaintext))
+    del plaintext
     with transaction.atomic():
         current = (
             GallerySnapshot.objects.select_for_update().filter(client_id=snapshot.client_id).first()
