@@ -62,8 +62,13 @@ def load(client_id: int) -> Snapshot | None:
         with default_storage.open(row.name, "rb") as handle:
             ids, pairs, applicants, index = ivf.unpack(handle.read())
     except (OSError, KeyError, ValueError, RuntimeError, crypto.DecryptionError):
-        # Deleted by a purge since the row was read, or unreadable: build from the database.
+        # Deleted by a purge since the row was read, or unreadable (sealed under a master key
+        # since retired): the caller builds from the database, and saves a snapshot in its
+        # place, which the row would refuse as no newer.
         logger.warning("Gallery snapshot of client %s unreadable; rebuilding", client_id)
+        with transaction.atomic():
+            GallerySnapshot.objects.filter(pk=row.pk, name=row.name).delete()
+        _delete_now(row.name)
         return None
     return Snapshot(client_id, row.watermark, row.purges_seen_from, ids, pairs, applicants, index)
 
@@ -72,9 +77,15 @@ def save(snapshot: Snapshot) -> bool:
     """Make `snapshot` the client's current one unless one as recent is there or a template it
     holds was purged meanwhile; True when it was saved."""
     plaintext = ivf.pack(snapshot.ids, snapshot.pairs, snapshot.applicants, snapshot.index)
-    # Random names, as for the images: nothing about the client in the storage layout.
-    name = default_storage.save(f"{FOLDER}/{uuid.uuid4().hex}.bin", ContentFile(plaintext))
-    del plaintext
+    try:
+        # Random names, as for the images: nothing about the client in the storage layout.
+        name = default_storage.save(f"{FOLDER}/{uuid.uuid4().hex}.bin", ContentFile(plaintext))
+    except OSError:
+        # The snapshot only spares other workers a build: the check goes on without it.
+        logger.warning("Gallery snapshot of client %s not saved", snapshot.client_id)
+        return False
+    finally:
+        del plaintext
     with transaction.atomic():
         current = (
             GallerySnapshot.objects.select_for_update().filter(client_id=snapshot.client_id).first()
@@ -113,6 +124,13 @@ def _holds_purged(snapshot: Snapshot) -> bool:
         purged_at__gte=snapshot.purges_seen_from,
     ).values_list("pk", flat=True)
     return bool(np.isin(np.fromiter(purged, np.int64), snapshot.ids).any())
+
+
+def _delete_now(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except OSError:
+        logger.warning("Unreadable gallery snapshot file not deleted")
 
 
 def _delete_on_commit(names: list[str]) -> None:

@@ -164,3 +164,22 @@ def test_the_same_face_twice_is_one_match_through_the_index(indexed):
     again = checked(indexed, "mallory", OBAMA_3)
     assert again.known_face["reasons"] == ["face_seen_before"]
     assert again.known_face["matched_applicant_refs"] == [alice.applicant.external_ref]
+
+
+def test_an_unreadable_snapshot_is_replaced_by_a_fresh_build(indexed, caplog):
+    alice = checked(indexed, "alice", OBAMA)
+    checked(indexed, "bob", BIDEN)
+    gallery.ClientGallery(indexed.pk).refresh()
+    broken = GallerySnapshot.objects.get(client=indexed)
+    # Sealed under a master key since retired, or damaged: it no longer opens.
+    default_storage.replace_raw(broken.name, crypto.MAGIC + b"\x03old" + bytes(200))
+
+    rebuilt = gallery.ClientGallery(indexed.pk)
+    rebuilt.refresh()
+
+    assert rebuilt.index is not None and len(rebuilt) == 2
+    hits = rebuilt.search(template_of(alice), threshold=70, exclude_applicant=None)
+    assert [hit.pair_id for hit in hits] == [alice.pk]
+    fresh = GallerySnapshot.objects.get(client=indexed)
+    assert fresh.name != broken.name and not default_storage.exists(broken.name)
+    assert "unreadable" in caplog.text
