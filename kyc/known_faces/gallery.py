@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from django.core.cache import cache
+from django.db.models import Q
 from django.utils import timezone
 
 from kyc.known_faces import index as ivf
@@ -44,6 +45,10 @@ APPROXIMATE_FROM = 50_000
 #: least `SNAPSHOT_MIN_NEW`): loaders then unseal at most that many templates one by one.
 SNAPSHOT_BEHIND = 0.05
 SNAPSHOT_MIN_NEW = 1_000
+#: Ids are drawn when a row is inserted, not when it commits: a template committed after one
+#: with a higher id was read falls below the watermark. Each refresh looks this many ids back
+#: for templates the gallery does not hold yet (one indexed range query of ids).
+LATE_IDS = 1_000
 #: Purges are looked for from the last look less this margin: a purge's timestamp is taken
 #: before its transaction commits, and hosts' clocks differ a little.
 PURGE_MARGIN = timedelta(minutes=5)
@@ -113,9 +118,12 @@ class ClientGallery:
         self.snapshot_templates = len(snapshot.ids)
 
     def _load_new(self) -> None:
+        late = self._late_ids()
         rows = list(
             FaceTemplate.objects.filter(
-                client_id=self.client_id, pk__gt=self.watermark, purged_at__isnull=True
+                Q(pk__gt=self.watermark) | Q(pk__in=late),
+                client_id=self.client_id,
+                purged_at__isnull=True,
             )
             .order_by("pk")
             .values_list("pk", "pair_id", "applicant_id", "sealed")
@@ -129,12 +137,44 @@ class ClientGallery:
         self.applicants = np.concatenate(
             [self.applicants, np.array([row[2] for row in rows], np.int64)]
         )
-        self.watermark = int(ids[-1])
+        self.watermark = max(self.watermark, int(ids[-1]))
         if self.index is not None:
             ivf.add(self.index, ids, new)
         else:
             self.vectors = np.concatenate([self.vectors, new])
             self.norms = np.concatenate([self.norms, np.einsum("ij,ij->i", new, new)])
+        if late:  # back in id order, which lookups by id rely on
+            order = np.argsort(self.ids, kind="stable")
+            self.ids, self.pairs, self.applicants = (
+                self.ids[order],
+                self.pairs[order],
+                self.applicants[order],
+            )
+            if self.index is None:
+                self.vectors, self.norms = self.vectors[order], self.norms[order]
+
+    def _late_ids(self) -> list[int]:
+        """Templates below the watermark this gallery does not hold: committed after one with a
+        higher id was read (ids are drawn at insert, not at commit)."""
+        if self.watermark == 0:
+            return []
+        recent = np.fromiter(
+            FaceTemplate.objects.filter(
+                client_id=self.client_id,
+                purged_at__isnull=True,
+                pk__gt=self.watermark - LATE_IDS,
+                pk__lte=self.watermark,
+            ).values_list("pk", flat=True),
+            np.int64,
+        )
+        return [int(pk) for pk in recent[~self._holds(recent)]]
+
+    def _holds(self, keys: np.ndarray) -> np.ndarray:
+        """Which of `keys` are in the gallery (binary search in the sorted ids, not a scan)."""
+        if not len(self.ids):
+            return np.zeros(len(keys), bool)
+        positions = np.minimum(np.searchsorted(self.ids, keys), len(self.ids) - 1)
+        return np.asarray(self.ids[positions] == keys)
 
     def _drop_purged(self) -> None:
         looked_at = timezone.now()
@@ -144,10 +184,13 @@ class ClientGallery:
             purged_at__gte=self.purges_seen_from,
             pk__lte=self.watermark,
         ).values_list("pk", flat=True)
-        gone = np.isin(self.ids, np.fromiter(purged, np.int64))
         self.purges_seen_from = looked_at - PURGE_MARGIN
-        if not gone.any():
+        purged_ids = np.fromiter(purged, np.int64)
+        purged_ids = purged_ids[self._holds(purged_ids)]
+        if not len(purged_ids):
             return
+        gone = np.zeros(len(self.ids), bool)
+        gone[np.searchsorted(self.ids, purged_ids)] = True
         if self.index is not None:
             ivf.remove(self.index, self.ids[gone])
             self.snapshot_templates = None  # the purge deleted the snapshot: make a new one
@@ -224,11 +267,12 @@ class ClientGallery:
     def _search_index(self, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
         # Room for the applicant's own earlier selfies, which come first and are skipped.
         keys, squared = ivf.search(self.index, query, limit + 20)
+        held = self._holds(keys)
         positions = np.searchsorted(self.ids, keys)
         return [
             (int(i), float(d))
-            for key, i, d in zip(keys, positions, squared, strict=True)
-            if key >= 0 and i < len(self.ids) and self.ids[i] == key
+            for i, d, found in zip(positions, squared, held, strict=True)
+            if found
         ]
 
     def _hit(self, i: int, distance: float, score: float) -> Hit:

@@ -90,6 +90,28 @@ def test_a_gallery_that_starts_late_loads_every_template_and_drops_purged_ones(c
     )
 
 
+@pytest.mark.parametrize("approximate_from", [10**6, 1], ids=["exact", "index"])
+def test_a_template_committed_after_a_higher_id_was_read_is_loaded_all_the_same(
+    client_on, monkeypatch, approximate_from
+):
+    alice = checked(client_on, "alice", OBAMA)
+    checked(client_on, "bob", BIDEN)
+    monkeypatch.setattr(gallery, "APPROXIMATE_FROM", approximate_from)
+    # Alice's insert drew the lower id but commits after Bob's was read.
+    row = FaceTemplate.objects.get(pair=alice)
+    FaceTemplate.objects.filter(pk=row.pk).delete()
+    g = gallery.ClientGallery(client_on.pk)
+    g.refresh()
+    assert len(g) == 1 and g.watermark > row.pk
+
+    row.save(force_insert=True)
+    g.refresh()
+
+    assert list(g.ids) == sorted(FaceTemplate.objects.values_list("pk", flat=True))
+    hits = g.search(unseal(row.sealed), threshold=70, exclude_applicant=None)
+    assert [hit.pair_id for hit in hits] == [alice.pk]
+
+
 def test_the_approximate_index_finds_what_exact_search_finds(client_on, monkeypatch):
     monkeypatch.setattr(gallery, "APPROXIMATE_FROM", 2)
     alice = checked(client_on, "alice", OBAMA)
