@@ -221,6 +221,11 @@ class ClientGallery:
         with _client_lock(self.client_id, already=locked) as held:
             if not held or self.purges_seen_from is None:
                 return
+            if not locked:
+                # Another worker may have saved one since this one looked.
+                self.snapshot_templates = None
+                if not self._snapshot_behind():
+                    return
             saved = snapshots.save(
                 snapshots.Snapshot(
                     self.client_id,

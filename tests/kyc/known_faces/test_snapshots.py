@@ -183,3 +183,27 @@ def test_an_unreadable_snapshot_is_replaced_by_a_fresh_build(indexed, caplog):
     fresh = GallerySnapshot.objects.get(client=indexed)
     assert fresh.name != broken.name and not default_storage.exists(broken.name)
     assert "unreadable" in caplog.text
+
+
+def test_after_a_purge_one_worker_saves_the_new_snapshot_and_the_others_do_not(
+    indexed, monkeypatch, django_capture_on_commit_callbacks
+):
+    alice = checked(indexed, "alice", OBAMA)
+    checked(indexed, "bob", BIDEN)
+    gallery.ClientGallery(indexed.pk).refresh()
+    first, second = gallery.ClientGallery(indexed.pk), gallery.ClientGallery(indexed.pk)
+    first.refresh()
+    second.refresh()
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_applicant(alice.applicant, Actor.system("test"))
+    second.refresh()  # drops Alice, finds no snapshot and saves one
+    saved = GallerySnapshot.objects.get(client=indexed)
+    assert saved.templates == 1
+
+    def refuse(snapshot):
+        raise AssertionError("the snapshot is already up to date")
+
+    monkeypatch.setattr(gallery.snapshots, "save", refuse)
+    first.refresh()  # this one also drops her, and finds the new one there
+    first._save_snapshot()  # even when it decided to save before the other one had
+    assert GallerySnapshot.objects.get(client=indexed).name == saved.name
