@@ -23,3 +23,8 @@ pair_contested = Signal()
 #: geometry still set). Whatever an app derived from the photos goes with them (reviews drops
 #: the aligned face crops it keeps encrypted in the cache).
 pair_images_purged = Signal()
+
+#: A pair already in review has more reasons for it: a known-face match (kyc.known_faces)
+#: that arrived after the pair's case was opened. kwargs: pair (ImagePair), reasons
+#: (list[str]), priority (int, as for `pair_needs_review`). Reviews adds them to the open case.
+pair_review_reasons_added = Signal()

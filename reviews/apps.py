@@ -14,15 +14,20 @@ class ReviewsConfig(AppConfig):
             pair_decided,
             pair_images_purged,
             pair_needs_review,
+            pair_review_reasons_added,
         )
         from reviews.contests import on_pair_contested
         from reviews.drift.metrics import ScoreDriftCollector
         from reviews.face_crops import forget_faces
         from reviews.qa.sampling import on_pair_decided
         from reviews.reporting.metrics import ReviewQueueCollector
-        from reviews.services import on_pair_needs_review
+        from reviews.services import on_pair_needs_review, on_pair_review_reasons_added
 
         pair_needs_review.connect(on_pair_needs_review, dispatch_uid="reviews.open_case")
+        # A known-face match arriving while the pair is in review joins its open case.
+        pair_review_reasons_added.connect(
+            on_pair_review_reasons_added, dispatch_uid="reviews.add_case_reasons"
+        )
         pair_contested.connect(on_pair_contested, dispatch_uid="reviews.open_contest_case")
         register_collector(ReviewQueueCollector())
         # Automatic decisions drawn for blind QA, after they were sent (reviews.qa.sampling).

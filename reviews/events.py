@@ -29,6 +29,18 @@ def review_case_opened(case: ReviewCase) -> AuditEvent:
     )
 
 
+def case_reasons_added(case: ReviewCase, *, reasons: list[str], priority: int) -> AuditEvent:
+    """A check that finished after the case opened (a known-face match) added its reasons."""
+    return pair_event(
+        Actor.system("known_faces"),
+        "review.reasons_added",
+        case.pair,
+        case=str(case.public_id),
+        reasons=reasons,
+        priority=priority,
+    )
+
+
 def case_claimed(case: ReviewCase, actor: Actor) -> AuditEvent:
     return pair_event(actor, "review.claimed", case.pair, case=str(case.public_id))
 

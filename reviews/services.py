@@ -140,6 +140,28 @@ def on_pair_needs_review(
     open_case(pair, reasons, priority)
 
 
+def on_pair_review_reasons_added(
+    sender: Any, pair: ImagePair, reasons: list[str], priority: int, **kwargs: Any
+) -> None:
+    """Add reasons found after the case opened (a known-face match) to the pair's undecided
+    case, keeping its own, and raise its priority if they are urgent; audited."""
+    case = (
+        ReviewCase.objects.select_for_update()
+        .filter(pair=pair)
+        .exclude(status=CaseStatus.DECIDED)
+        .first()
+    )
+    if case is None:
+        return  # not opened yet: the pipeline opens it with the check's reasons
+    new = [reason for reason in reasons if reason not in case.reasons]
+    if not new and priority <= case.priority:
+        return
+    case.reasons = [*case.reasons, *new]
+    case.priority = max(case.priority, priority)
+    case.save(update_fields=["reasons", "priority"])
+    events.case_reasons_added(case, reasons=new, priority=case.priority)
+
+
 # --- stages --------------------------------------------------------------------------------------
 
 

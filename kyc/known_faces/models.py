@@ -170,3 +170,23 @@ class BlocklistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Blocklist entry {self.pk} ({self.reason_code})"
+
+
+class GallerySnapshot(models.Model):
+    """The client's current gallery snapshot (kyc.known_faces.snapshots): an encrypted file in
+    the images' storage holding the approximate index and the ids it covers, so one face worker
+    builds the index and the others load it. Deleted with its file whenever a template of the
+    client is purged: at rest, no snapshot holds a purged face."""
+
+    client = models.OneToOneField(ApiClient, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    #: The highest template id it covers; a loader reads only the templates after it.
+    watermark = models.BigIntegerField()
+    templates = models.PositiveIntegerField()
+    #: The maker had dropped every template purged before this instant (less a margin for
+    #: purges still committing); a loader drops those purged since.
+    purges_seen_from = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Gallery snapshot of client {self.client_id} up to template {self.watermark}"

@@ -11,8 +11,10 @@ the result, and routes the pair:
   the client configured that);
 - already approved automatically: the decision is amended to a review (or the rejection),
   with its audit event, webhook and review case, as the pipeline would have done;
-- anything else (in review, rejected, decided by a person): the result is recorded and the
-  client told by the `pair.known_face_matched` webhook.
+- in review: the match's reasons are added to the open case (`pair_review_reasons_added`,
+  received by reviews), which keeps its own;
+- anything else (rejected, decided by a person): the result is recorded and the client told
+  by the `pair.known_face_matched` webhook.
 
 Blocking mode (policy.blocking): the first comparison waits for the check, which releases it
 (`_release_comparison`), so the decision is made with the result at hand.
@@ -32,7 +34,7 @@ from kyc import dispatch
 from kyc.audit import events
 from kyc.audit.chain import Actor, append
 from kyc.errors import ApplicationError
-from kyc.known_faces import gallery
+from kyc.known_faces import gallery, snapshots
 from kyc.known_faces.models import (
     DEFAULT_THRESHOLD,
     BlocklistAction,
@@ -53,7 +55,7 @@ from kyc.models import (
     PairStatus,
 )
 from kyc.representation import PairSerializer
-from kyc.signals import pair_needs_review
+from kyc.signals import pair_needs_review, pair_review_reasons_added
 from kyc.webhooks import enqueue_pair_event
 from vendors.local.engine import distance, get_engine, similarity
 
@@ -228,9 +230,16 @@ def _finish(
 
 
 def _route_match(pair: ImagePair, reasons: list[str]) -> None:
-    """Amend an automatic approval made before the check finished (the pair row is locked)."""
+    """Amend an automatic approval made before the check finished, or add the match to the
+    case of a pair already in review (the pair row is locked)."""
+    if pair.status == PairStatus.NEEDS_REVIEW:
+        urgent = MatchReason.BLOCKLISTED in reasons
+        pair_review_reasons_added.send(
+            sender=ImagePair, pair=pair, reasons=reasons, priority=int(urgent)
+        )
+        return
     if pair.status != PairStatus.APPROVED or pair.decision_source != DecisionSource.AUTO:
-        return  # undecided (`_decide` reads the result), in review, or decided more strictly
+        return  # undecided (`_decide` reads the result), or decided more strictly
     before = pair.status
     if (
         MatchReason.BLOCKLISTED in reasons
@@ -305,9 +314,12 @@ def purge_templates(pair: ImagePair) -> int:
     """Blank the pair's template with its images (retention, erasure); blocklist copies stay."""
     if pair.known_face is None:
         return 0  # the client never enabled the check: no template, no query
-    return FaceTemplate.objects.filter(pair=pair, purged_at__isnull=True).update(
+    purged = FaceTemplate.objects.filter(pair=pair, purged_at__isnull=True).update(
         sealed=b"", purged_at=timezone.now()
     )
+    if purged:
+        snapshots.discard(pair.client_id)  # its file held this face too
+    return purged
 
 
 # --- blocklist ------------------------------------------------------------------------------------

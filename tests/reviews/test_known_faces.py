@@ -9,7 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from kyc.audit.models import AuditEvent
-from kyc.known_faces.models import BlocklistEntry
+from kyc.known_faces.models import BlocklistEntry, KnownFaceCheck
+from kyc.known_faces.services import add_to_blocklist, check_pair
+from kyc.models import ImagePair
+from kyc.signals import pair_review_reasons_added
+from reviews.models import CaseStatus
+from tests.conftest import face_bytes
+from tests.factories import ApplicantFactory, UserFactory
 from tests.kyc.known_faces.conftest import matched_review_case
 from tests.reviews.cases import opened_case
 
@@ -102,3 +108,67 @@ def test_with_the_check_off_the_case_page_asks_nothing_about_known_faces(as_revi
         html = as_reviewer.get(f"/review/{case.public_id}/").content.decode()
     assert 'id="known-faces"' not in html
     assert not [q for q in queries.captured_queries if "known_faces_" in q["sql"]]
+
+
+# --- a match that arrives while the pair is in review ---------------------------------------------
+
+
+def test_a_match_arriving_while_the_pair_is_in_review_joins_its_open_case(matched_case):
+    case, _ = matched_case
+    assert case.reasons == ["score_in_band", "face_seen_before"]  # its own reason kept
+    assert case.priority == 0  # seen before is not urgent
+    added = AuditEvent.objects.get(event_type="review.reasons_added")
+    assert added.subject_id == str(case.pair.public_id)
+    assert added.params == {
+        "case": str(case.public_id),
+        "reasons": ["face_seen_before"],
+        "priority": 0,
+    }
+
+
+def test_a_blocklisted_face_arriving_in_review_raises_the_case_priority():
+    _, alice = matched_review_case()
+    add_to_blocklist(alice, "fraud_ring", UserFactory())
+    case = opened_case(
+        applicant=ApplicantFactory(client=alice.client, external_ref="carol"),
+        images=(face_bytes("fr_obama1_knn_test.jpg"), face_bytes("fr_obama2.jpg")),
+        reasons=["score_in_band"],
+        faces={},
+    )
+    case.pair.known_face = PENDING
+    case.pair.save()
+    KnownFaceCheck.objects.create(pair=case.pair)
+
+    assert check_pair(case.pair.pk) == "matched"
+
+    case.refresh_from_db()
+    assert case.reasons == ["score_in_band", "face_blocklisted", "face_seen_before"]
+    assert case.priority == 1
+    assert AuditEvent.objects.filter(
+        event_type="review.reasons_added", params__case=str(case.public_id)
+    ).get().params == {
+        "case": str(case.public_id),
+        "reasons": ["face_blocklisted", "face_seen_before"],
+        "priority": 1,
+    }
+
+
+def test_reasons_already_on_the_case_are_not_added_twice_and_a_decided_case_is_left_alone(
+    matched_case,
+):
+    case, _ = matched_case
+    pair_review_reasons_added.send(
+        sender=ImagePair, pair=case.pair, reasons=["face_seen_before"], priority=0
+    )
+    case.refresh_from_db()
+    assert case.reasons == ["score_in_band", "face_seen_before"]
+    assert AuditEvent.objects.filter(event_type="review.reasons_added").count() == 1
+
+    case.status = CaseStatus.DECIDED
+    case.save(update_fields=["status"])
+    pair_review_reasons_added.send(
+        sender=ImagePair, pair=case.pair, reasons=["face_blocklisted"], priority=1
+    )
+    case.refresh_from_db()
+    assert case.reasons == ["score_in_band", "face_seen_before"] and case.priority == 0
+    assert AuditEvent.objects.filter(event_type="review.reasons_added").count() == 1

@@ -19,6 +19,14 @@ def _fresh_galleries():
     gallery.forget_all()
 
 
+@pytest.fixture
+def client_on():
+    """A client with the known-face check on."""
+    client = ApiClientFactory()
+    enable_policy(client)
+    return client
+
+
 def enable_policy(client: ApiClient, **fields) -> KnownFacePolicy:
     policy, _ = KnownFacePolicy.objects.get_or_create(client=client)
     for name, value in {"enabled": True, **fields}.items():

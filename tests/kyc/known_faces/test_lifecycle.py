@@ -32,7 +32,6 @@ from kyc.services.retention import purge_expired_images
 from reviews.reporting.exports import evidence_pack
 from tests.conftest import face_bytes
 from tests.factories import (
-    ApiClientFactory,
     ApplicantFactory,
     ImagePairFactory,
     UserFactory,
@@ -44,13 +43,6 @@ pytestmark = pytest.mark.django_db
 
 OBAMA, OBAMA_2, OBAMA_3 = "fr_obama.jpg", "fr_obama2.jpg", "fr_obama3.jpg"
 BIDEN = "fr_biden.jpg"
-
-
-@pytest.fixture
-def client_on():
-    client = ApiClientFactory()
-    enable_policy(client)
-    return client
 
 
 def checked(client, ref: str, selfie: str, **pair_fields) -> ImagePair:
@@ -96,6 +88,28 @@ def test_a_gallery_that_starts_late_loads_every_template_and_drops_purged_ones(c
     assert early.search(query, threshold=70, exclude_applicant=None)[0].applicant_id != (
         first.applicant_id
     )
+
+
+@pytest.mark.parametrize("approximate_from", [10**6, 1], ids=["exact", "index"])
+def test_a_template_committed_after_a_higher_id_was_read_is_loaded_all_the_same(
+    client_on, monkeypatch, approximate_from
+):
+    alice = checked(client_on, "alice", OBAMA)
+    checked(client_on, "bob", BIDEN)
+    monkeypatch.setattr(gallery, "APPROXIMATE_FROM", approximate_from)
+    # Alice's insert drew the lower id but commits after Bob's was read.
+    row = FaceTemplate.objects.get(pair=alice)
+    FaceTemplate.objects.filter(pk=row.pk).delete()
+    g = gallery.ClientGallery(client_on.pk)
+    g.refresh()
+    assert len(g) == 1 and g.watermark > row.pk
+
+    row.save(force_insert=True)
+    g.refresh()
+
+    assert list(g.ids) == sorted(FaceTemplate.objects.values_list("pk", flat=True))
+    hits = g.search(unseal(row.sealed), threshold=70, exclude_applicant=None)
+    assert [hit.pair_id for hit in hits] == [alice.pk]
 
 
 def test_the_approximate_index_finds_what_exact_search_finds(client_on, monkeypatch):
