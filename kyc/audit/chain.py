@@ -5,10 +5,13 @@ by a transaction-scoped advisory lock, on SQLite by its IMMEDIATE transactions (
 everywhere the unique `prev_hash` refuses a second link on the same parent, so concurrent writers
 can never fork the chain.
 
-On PostgreSQL the lock and the head are one round trip (`audit_chain_head`, migration 0003).
-Several events appended in one transaction (a comparison recorded and the pair decided) take
-the lock and read the head once inside `appending_together()`: the lock is held until the
-transaction ends, so the head they leave is the head the next one needs.
+The lock is held from the moment a transaction links its first event until it commits, so every
+transaction that writes events waits for the one before it (issue 19, "store first"). Hence
+events are linked as late as possible: inside `appending_together()` they are kept in memory and
+linked and written when the block ends, all in one go; `audited_atomic()` is a transaction whose
+block ends right before its COMMIT, so it holds the lock for one statement and the commit. On
+PostgreSQL that one statement is `audit_append` (migration 0004): lock, head, seq, hash and
+insert of the whole batch in the database, from canonical JSON Python prepared around the seq.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +34,8 @@ from kyc.audit.models import ActorType, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x4B594341  # "KYCA": one lock for the one chain
-#: Inside `appending_together()`: the head this thread's transaction left, once it has one.
+#: Inside `appending_together()`: this thread's open block (`_Block`), else None.
 _together = threading.local()
-_NO_HEAD_YET: tuple[int, str] = (-1, "")
 
 
 @dataclass(frozen=True)
@@ -71,76 +73,157 @@ def hashed_fields(event: AuditEvent) -> dict[str, Any]:
 
 
 def canonical_json(event: AuditEvent) -> str:
-    return json.dumps(
-        hashed_fields(event), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    return _canonical(hashed_fields(event))
+
+
+def _canonical(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + canonical_json(event)).encode()).hexdigest()
 
 
+class _Undone:
+    """Marks an event appended inside a savepoint nested in the block: Django drops the on-commit
+    callbacks registered inside a savepoint it rolls back, so if this one is gone at the end of
+    the block, so is the work the event records, and the event is not written."""
+
+    def __call__(self) -> None:  # nothing to do once the transaction commits
+        pass
+
+
+@dataclass
+class _Block:
+    savepoint_depth: int
+    events: list[tuple[AuditEvent, _Undone | None]] = field(default_factory=list)
+
+    def add(self, event: AuditEvent) -> None:
+        marker = None
+        if any(connection.savepoint_ids[self.savepoint_depth :]):  # None: atomic(savepoint=False)
+            marker = _Undone()
+            transaction.on_commit(marker)
+        self.events.append((event, marker))
+
+    def kept(self) -> list[AuditEvent]:
+        alive = {id(entry[1]) for entry in connection.run_on_commit}  # (savepoints, func, …)
+        return [event for event, marker in self.events if marker is None or id(marker) in alive]
+
+
 @contextmanager
 def appending_together() -> Iterator[None]:
-    """Append the block's events with one lock and one read of the head.
+    """Link and write the block's events when it ends, all at once (one statement on PostgreSQL).
 
-    For events written together in the caller's transaction: none of them may be rolled back to
-    a savepoint while the others stay (the next would link to an event that is gone), so keep
-    the block free of nested atomic blocks that write events and swallow their errors.
+    Until then an appended event has no seq, hash or primary key: read those after the block.
+    A block that raises writes none of its events; an event appended inside a savepoint that is
+    rolled back while the block goes on is not written either, like the work it records.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("appending_together() needs the transaction the events belong to")
-    if getattr(_together, "head", None) is not None:  # nested: the outer block keeps the head
+    if getattr(_together, "block", None) is not None:  # nested: the outer block writes them all
         yield
         return
-    _together.head = _NO_HEAD_YET
+    block = _Block(len(connection.savepoint_ids))
+    _together.block = block
     try:
         yield
     finally:
-        _together.head = None
+        _together.block = None
+    _write(block.kept())
+
+
+@contextmanager
+def audited_atomic() -> Iterator[None]:
+    """`transaction.atomic()` whose audit events are written right before its COMMIT, so the
+    chain's lock is held for one statement and the commit, not for the whole transaction."""
+    with transaction.atomic(), appending_together():
+        yield
 
 
 def append(
     *, actor: Actor, event_type: str, subject_type: str, subject_id: str, params: dict[str, Any]
 ) -> AuditEvent:
-    """Add one event at the head of the chain, inside the caller's transaction."""
-    # No savepoint: the event belongs to the caller's transaction and fails with it.
-    with transaction.atomic(savepoint=False):
-        together: tuple[int, str] | None = getattr(_together, "head", None)
-        if together is None or together == _NO_HEAD_YET:
-            seq, prev_hash = _locked_head()
-        else:
-            seq, prev_hash = together
-        event = AuditEvent(
-            seq=seq + 1,
-            created_at=timezone.now(),
-            actor_type=actor.type,
-            actor_id=actor.id,
-            actor_label=actor.label[:150],
-            event_type=event_type,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            params=_jsonable(params),
-            prev_hash=prev_hash,
-        )
-        event.hash = compute_hash(event.prev_hash, event)
-        event.save()
-        if together is not None:
-            _together.head = (event.seq, event.hash)
+    """Add one event at the head of the chain, inside the caller's transaction (at the end of
+    the caller's `appending_together()` block, when there is one)."""
+    event = AuditEvent(
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_label=actor.label[:150],
+        event_type=event_type,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        params=_jsonable(params),
+    )
+    block: _Block | None = getattr(_together, "block", None)
+    if block is not None:
+        block.add(event)
+    else:
+        _write([event])
     return event
 
 
-def _locked_head() -> tuple[int, str]:
-    """(seq, hash) of the chain's head, with the right to extend it until the transaction ends."""
+def _write(events: list[AuditEvent]) -> None:
+    """Link `events` at the head of the chain, in order, and insert them."""
+    if not events:
+        return
+    now = timezone.now()  # the time they join the chain
+    for event in events:
+        event.created_at = now
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT head_seq, head_hash FROM audit_chain_head(%s)", [_ADVISORY_LOCK_ID]
-            )
-            seq, head_hash = cursor.fetchone()
-        return (seq, head_hash) if seq is not None else (0, GENESIS_HASH)
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    return head or (0, GENESIS_HASH)
+        _write_in_database(events)
+        return
+    # SQLite: its IMMEDIATE transaction serializes writers; no savepoint, the events belong to
+    # the caller's transaction and fail with it.
+    with transaction.atomic(savepoint=False):
+        head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+        seq, prev_hash = head or (0, GENESIS_HASH)
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash = seq, prev_hash
+            event.hash = prev_hash = compute_hash(prev_hash, event)
+        AuditEvent.objects.bulk_create(events)
+
+
+def _write_in_database(events: list[AuditEvent]) -> None:
+    batch = []
+    for event in events:
+        before, after = canonical_json_around_seq(event)
+        batch.append(
+            {
+                "before": before,
+                "after": after,
+                "created_at": _iso(event.created_at),
+                "actor_type": event.actor_type,
+                "actor_id": event.actor_id,
+                "actor_label": event.actor_label,
+                "event_type": event.event_type,
+                "subject_type": event.subject_type,
+                "subject_id": event.subject_id,
+                "params": event.params,
+            }
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_id, event_seq, event_prev_hash, event_hash"
+            " FROM audit_append(%s, %s::jsonb) ORDER BY event_seq",
+            [_ADVISORY_LOCK_ID, json.dumps(batch, ensure_ascii=False)],
+        )
+        rows = cursor.fetchall()
+    for event, (pk, seq, prev_hash, event_hash) in zip(events, rows, strict=True):
+        event.pk, event.seq, event.prev_hash, event.hash = pk, seq, prev_hash, event_hash
+        event._state.adding = False
+        event._state.db = connection.alias
+
+
+def canonical_json_around_seq(event: AuditEvent) -> tuple[str, str]:
+    """`canonical_json(event)` as the text before and after its seq's value, for the database to
+    put the seq in once it holds the chain's lock. The keys are sorted: "seq" falls between
+    "params" and "subject_id", at the top level."""
+    fields = hashed_fields(event)
+    del fields["seq"]
+    before = _canonical({key: value for key, value in fields.items() if key < "seq"})
+    after = _canonical({key: value for key, value in fields.items() if key > "seq"})
+    return before[:-1] + ',"seq":', "," + after[1:]
 
 
 @dataclass(frozen=True)

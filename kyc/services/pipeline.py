@@ -14,13 +14,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from kyc import dispatch
 from kyc.audit import events
-from kyc.audit.chain import Actor, appending_together
+from kyc.audit.chain import Actor, audited_atomic
 from kyc.images import ImageRejected, prepare_for_backend
 from kyc.known_faces.services import verdict_override
 from kyc.models import (
@@ -209,7 +209,7 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
 
     outcome = run_preflight(selfie, reference)
     target = str(attempt.details.get("target_vendor", ""))
-    with transaction.atomic():
+    with audited_atomic():  # the audit events are written last, right before COMMIT
         if not _store_outcome(
             attempt,
             status=AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
@@ -240,9 +240,8 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
         verdict = Verdict(
             REVIEW if config.image_problems_to_review else RESUBMIT, (outcome.reason,)
         )
-        with appending_together():
-            events.attempt_recorded(attempt)
-            _decide(pair, attempt, verdict)
+        events.attempt_recorded(attempt)
+        _decide(pair, attempt, verdict)
 
 
 # --- recording outcomes --------------------------------------------------------------------------
@@ -269,7 +268,7 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
     band = verdict.band
-    with transaction.atomic():
+    with audited_atomic():  # the audit events are written last, right before COMMIT
         stored = _store_outcome(
             attempt,
             **attempt.fields_from_result(result),
@@ -289,10 +288,9 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         if deciding:  # only a deciding attempt changes the pair, so only it locks the row
             attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
-        with appending_together():  # the recorded and decided events: one lock, one head read
-            events.attempt_recorded(attempt)
-            if deciding:
-                _decide(attempt.pair, attempt, verdict)
+        events.attempt_recorded(attempt)
+        if deciding:
+            _decide(attempt.pair, attempt, verdict)
 
 
 def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: VendorConfig) -> None:
@@ -306,19 +304,18 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
             "retryable": error.retryable,
         },
     )
-    with transaction.atomic():
+    with audited_atomic():  # the audit events are written last, right before COMMIT
         if not _store_outcome(attempt, **attempt.fields_from_error(error)):
             return
         # The pair's row lock before the audit chain's, in the order every other writer takes them.
         deciding = attempt.purpose == AttemptPurpose.DECIDE
         pair = ImagePair.objects.lock_for_change(attempt.pair_id) if deciding else None
-        with appending_together():
-            events.attempt_recorded(attempt)
-            if pair is None:
-                return
-            if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
-                return
-            _retry_or_fail_over(pair, attempt, error, config)
+        events.attempt_recorded(attempt)
+        if pair is None:
+            return
+        if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
+            return
+        _retry_or_fail_over(pair, attempt, error, config)
 
 
 def _retry_or_fail_over(
@@ -393,7 +390,7 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
 
 def _finish_without_images(attempt: ComparisonAttempt) -> None:
     """The applicant was erased while the pair waited: nothing left to compare."""
-    with transaction.atomic():
+    with audited_atomic():
         if not _store_outcome(
             attempt,
             status=AttemptStatus.FAILED,

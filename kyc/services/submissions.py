@@ -9,10 +9,10 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from kyc.audit import events
-from kyc.audit.chain import Actor
+from kyc.audit.chain import Actor, audited_atomic
 from kyc.errors import ApplicationError
 from kyc.images import ImageInfo, check_fits_backend, inspect_upload
 from kyc.known_faces import services as known_faces
@@ -82,7 +82,9 @@ def submit_pair(client: ApiClient, submission: Submission) -> tuple[ImagePair, b
         image_path(None, "reference"), ContentFile(submission.reference)
     )
     try:
-        with transaction.atomic():
+        # The audit event is written last, right before COMMIT: the chain's lock is held for
+        # that statement and the commit only, not while the pair and its attempt are inserted.
+        with audited_atomic():
             pair = _create(
                 client,
                 submission,
