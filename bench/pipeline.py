@@ -31,6 +31,7 @@ sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import statistics
@@ -255,29 +256,37 @@ def burst_round(
         if time.monotonic() > deadline:
             raise SystemExit("the burst was not decided within 300 s")
         time.sleep(0.2)
+    # The vendor sandbox answers from a thread of this process: if this reaches the burst's
+    # seconds, the sandbox, not the worker, set the pace.
+    sandbox_cpu = cpu_seconds(os.getpid()) - sandbox_before
     split = [
         (after[0] - before[0], after[1] - before[1])
         for after, before in zip(map(cpu_split, (w.pid for w in workers)), cpu_before, strict=True)
     ]
     cpu = [user + system for user, system in split]
+    worker_cpu = sum(cpu)
+    system_share = sum(system for _, system in split) / worker_cpu
     first_claim = min(
         ComparisonAttempt.objects.filter(pair_id__in=pairs).values_list("started_at", flat=True)
     )
-    last_decision = max(ImagePair.objects.filter(pk__in=pairs).values_list("decided_at", flat=True))
-    seconds = (last_decision - first_claim).total_seconds()
+    decided = sorted(ImagePair.objects.filter(pk__in=pairs).values_list("decided_at", flat=True))
+    seconds = (decided[-1] - first_claim).total_seconds()
+    # Every decision appends to the one audit chain under its lock, so decisions commit one
+    # after another: the median gap between consecutive ones is about the time each holds that
+    # lock, and 1000 / gap the most that any number of worker processes can decide per second.
+    gap_ms = statistics.median(
+        (later - earlier).total_seconds() * 1000 for earlier, later in itertools.pairwise(decided)
+    )
     statuses = statistics.multimode(
         ImagePair.objects.filter(pk__in=pairs).values_list("status", flat=True)
     )
-    worker_cpu = sum(cpu)
-    system_share = sum(system for _, system in split) / worker_cpu
-    # The vendor sandbox answers from a thread of this process: if this reaches the burst's
-    # seconds, the sandbox, not the worker, set the pace.
-    sandbox_cpu = cpu_seconds(os.getpid()) - sandbox_before
     print(
         f"{burst} pairs decided in {seconds:.1f} s from the first claim: {burst / seconds:.1f} "
         f"pairs/s; worker CPU {worker_cpu:.1f} s ({' + '.join(f'{c:.1f}' for c in cpu)}), "
-        f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system (at most {burst / worker_cpu:.0f}/s per "
-        f"core); sandbox + bench CPU {sandbox_cpu:.1f} s; most common status: {statuses[0]}"
+        f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time "
+        f"(at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
+        f"median gap between consecutive decisions {gap_ms:.1f} ms (at most {1000 / gap_ms:.0f}/s "
+        f"one at a time); most common status: {statuses[0]}"
     )
     return burst / seconds
 
