@@ -1,6 +1,6 @@
 """What one comparison attempt costs the worker, without threads: CPU and instructions.
 
-    python bench/attempt_cost.py [--attempts 300]
+    python bench/attempt_cost.py [--attempts 300] [--profile OUT_FILE]
     valgrind --tool=callgrind --instr-atstart=no --separate-threads=yes \
         --callgrind-out-file=cg.%p .venv/bin/python bench/attempt_cost.py --callgrind cg.%p
 
@@ -9,7 +9,10 @@ latency, in a thread of this process) on PostgreSQL and Redis, for pairs like be
 It prints the loop thread's CPU per attempt. Under callgrind (`--callgrind`), counting is switched
 on only around the loop and the script prints the instructions this thread executed per attempt:
 unlike seconds on a shared VM, that count repeats from run to run, so it shows what a change to
-the pipeline saves. The per-pair CPU of a threaded worker is higher (Celery, GIL hand-offs):
+the pipeline saves. With `--profile`, cProfile runs around the loop (one thread, so it sees
+every call) and the script prints where the time went and saves the stats for `pstats`; the
+profiler's own overhead inflates small Python calls, so read its shares, not its seconds.
+The per-pair CPU of a threaded worker is higher (Celery, GIL hand-offs):
 bench/pipeline.py measures that.
 """
 
@@ -22,7 +25,9 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
+import cProfile
 import os
+import pstats
 import subprocess
 import time
 
@@ -57,6 +62,7 @@ def main() -> None:
         metavar="OUT_FILE",
         help="running under callgrind, whose --callgrind-out-file is OUT_FILE (with its %%p)",
     )
+    parser.add_argument("--profile", metavar="OUT_FILE", help="cProfile the loop into OUT_FILE")
     args = parser.parse_args()
 
     # The tasks the submissions queue are never consumed (this loop runs the attempts itself):
@@ -83,9 +89,15 @@ def main() -> None:
 
     if args.callgrind:
         callgrind("on")
+    # CPU time, not wall time: waits on the sandbox and the database are not our cost.
+    profiler = cProfile.Profile(time.thread_time) if args.profile else None
     started, cpu_started = time.perf_counter(), time.thread_time()
+    if profiler:
+        profiler.enable()
     for attempt_id in attempt_ids[WARM_UP:]:
         pipeline.run_attempt(attempt_id)
+    if profiler:
+        profiler.disable()
     cpu, wall = time.thread_time() - cpu_started, time.perf_counter() - started
     if args.callgrind:
         callgrind("off")
@@ -97,6 +109,9 @@ def main() -> None:
         f"{wall / args.attempts * 1000:.2f} ms wall per attempt ({completed} of "
         f"{len(attempt_ids)} completed)"
     )
+    if profiler:
+        profiler.dump_stats(args.profile)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     if args.callgrind:
         instructions = loop_thread_instructions(args.callgrind)
         print(f"instructions per attempt in this thread: {instructions / args.attempts:,.0f}")

@@ -17,6 +17,7 @@ refused on read.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import secrets
 from dataclasses import dataclass
@@ -44,6 +45,14 @@ class MasterKey:
 
 def parse_master_keys(value: str) -> list[MasterKey]:
     """`kid:base64key,kid:base64key`, newest first."""
+    return list(_parsed_master_keys(value))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_master_keys(value: str) -> tuple[MasterKey, ...]:
+    """Parsed once per process and value: every image read needs the list. Keyed by the value
+    itself, so a changed setting is parsed afresh; a bad value raises, and exceptions are not
+    cached, so it raises on every read until it is fixed."""
     keys = []
     for entry in filter(None, (part.strip() for part in value.split(","))):
         kid, sep, encoded = entry.partition(":")
@@ -58,7 +67,7 @@ def parse_master_keys(value: str) -> list[MasterKey]:
         if len(key) != 32:
             raise ImproperlyConfigured(f"KYC_ENCRYPTION_KEYS key {kid!r} must be 32 bytes.")
         keys.append(MasterKey(kid, key))
-    return keys
+    return tuple(keys)
 
 
 def generate_master_key_entry(kid: str | None = None) -> str:

@@ -253,6 +253,14 @@ def scale_box(
 # --- Adapter base ------------------------------------------------------------------------------
 
 
+#: One adapter (and so one client) serves every thread of a worker process. No cap on open
+#: connections: the worker's thread count already bounds the calls in flight, and a cap below it
+#: (it was 100) made threads queue for a connection while the vendor was idle, which held one
+#: process of 150 threads to ~66 calls/s at 1.5 s latency. Every idle connection is kept (it was
+#: 20): closing the rest after each burst meant a new TCP (and TLS) handshake per call.
+CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+
+
 class BaseVendorAdapter(ABC):
     """Template method around one comparison call.
 
@@ -286,10 +294,7 @@ class BaseVendorAdapter(ABC):
         self.clock = clock
         self.cache = cache
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self.http = http_client or httpx.Client(
-            timeout=self.timeout,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        )
+        self.http = http_client or httpx.Client(timeout=self.timeout, limits=CONNECTION_LIMITS)
 
     @property
     def base_url(self) -> str:

@@ -256,6 +256,36 @@ def test_a_key_list_that_names_no_key_is_a_configuration_error(settings) -> None
         crypto.master_keys()
 
 
+def test_a_changed_key_list_applies_at_once_though_each_process_parses_it_once(settings) -> None:
+    """The parsed list is kept per value of the setting, never past a change of it: a key that
+    was removed stops working on the next read, and the new newest key encrypts the next write."""
+    settings.KYC_ENCRYPTION_KEYS = f"{KEY_A}"
+    under_a = crypto.encrypt(b"picture")
+    assert crypto.decrypt(under_a) == b"picture"
+
+    settings.KYC_ENCRYPTION_KEYS = f"{KEY_B}"
+
+    with pytest.raises(crypto.DecryptionError, match="not in KYC_ENCRYPTION_KEYS"):
+        crypto.decrypt(under_a)
+    assert crypto.key_id(crypto.encrypt(b"picture")) == KEY_B.partition(":")[0]
+
+
+def test_a_bad_key_list_fails_every_read_until_it_is_fixed(settings) -> None:
+    """A refused value is not remembered as if it were good, nor is the good one it replaced."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.KYC_ENCRYPTION_KEYS = f"{KEY_A}"
+    blob = crypto.encrypt(b"picture")
+    settings.KYC_ENCRYPTION_KEYS = "a:not-base64!"
+
+    for _ in range(2):
+        with pytest.raises(ImproperlyConfigured, match="not base64"):
+            crypto.decrypt(blob)
+
+    settings.KYC_ENCRYPTION_KEYS = f"{KEY_A}"
+    assert crypto.decrypt(blob) == b"picture"
+
+
 # --- production start-up (subprocesses: settings are read once per process) -------------------
 
 
