@@ -7,8 +7,8 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
+from reviews.audit_selectors import AuditFilters, event_label, event_types
 from reviews.models import CaseStatus, DecisionStage, Outcome, ReasonCode
-from reviews.selectors import AuditFilters, event_label, event_types
 
 
 class DecisionForm(forms.Form):

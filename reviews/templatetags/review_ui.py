@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from reviews.selectors import event_label as _event_label
+from reviews.audit_selectors import event_label as _event_label
 from reviews.selectors import reason_colour, reason_label
 from vendors.models import Backend
 from vendors.verdicts import RISK_TAG_REASONS, Band, judged_band

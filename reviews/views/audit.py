@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from kyc.audit.chain import Actor, verify_chain
 from kyc.audit.models import AuditEvent
 from kyc.users import StaffRequest
-from reviews import events, selectors
+from reviews import audit_selectors, events
 from reviews.forms import AuditFilterForm
 from reviews.permissions import VIEW_AUDIT, staff_page
 from reviews.reporting.csv_stream import csv_download, csv_lines
@@ -69,7 +69,7 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
         before = int(request.GET["before"]) if request.GET.get("before") else None
     except ValueError:
         before = None
-    rows, older = selectors.audit_page(selectors.audit_events(filters), before)
+    rows, older = audit_selectors.audit_page(audit_selectors.audit_events(filters), before)
     params = filters.as_params()
     context = {
         "form": form,
@@ -86,10 +86,10 @@ def audit_trail(request: StaffRequest) -> HttpResponse:
     return render(request, "audit/trail.html", context)
 
 
-def _filters(request: StaffRequest) -> tuple[AuditFilterForm, selectors.AuditFilters]:
+def _filters(request: StaffRequest) -> tuple[AuditFilterForm, audit_selectors.AuditFilters]:
     """The filter form as submitted, and the filters it stands for (none when not submitted)."""
     form = AuditFilterForm(request.GET or None)
-    return form, form.filters() if form.is_bound else selectors.AuditFilters()
+    return form, form.filters() if form.is_bound else audit_selectors.AuditFilters()
 
 
 def _query(params: dict[str, str]) -> str:
@@ -111,7 +111,7 @@ def audit_csv(request: StaffRequest) -> HttpResponseBase:
     _, filters = _filters(request)
     with transaction.atomic():
         events.audit_trail_exported(Actor.user(request.user), filters=filters.as_params())
-    queryset = selectors.audit_events(filters).order_by("seq")
+    queryset = audit_selectors.audit_events(filters).order_by("seq")
     rows = (
         [
             event.seq,
