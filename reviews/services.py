@@ -22,6 +22,7 @@ from django.utils import timezone
 from kyc import dispatch
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
+from kyc.inserts import insert_unless_present
 from kyc.models import ComparisonAttempt, ImagePair, PairStatus
 from kyc.users import StaffUser
 from reviews import events
@@ -117,20 +118,19 @@ def forget_queue_counts() -> None:
 
 def open_case(pair: ImagePair, reasons: list[str], priority: int = 0) -> ReviewCase:
     """One case per pair; opened inside the pipeline's transaction."""
-    case, created = ReviewCase.objects.get_or_create(
+    case = ReviewCase(
         pair=pair,
-        defaults={
-            "reasons": reasons,
-            "priority": priority,
-            "due_at": timezone.now() + timedelta(hours=settings.KYC_REVIEW_SLA_HOURS),
-        },
+        reasons=reasons,
+        priority=priority,
+        due_at=timezone.now() + timedelta(hours=settings.KYC_REVIEW_SLA_HOURS),
     )
-    if created:
-        events.review_case_opened(case)
-        forget_queue_counts()
-        # The face boxes and eye points for the case page's aligned crops, found once, off the
-        # decision path, on the faces queue.
-        dispatch.send_on_commit(dispatch.LOCATE_FACES, pair.pk)
+    if not insert_unless_present(case):  # one statement; a redelivered task finds it there
+        return ReviewCase.objects.get(pair=pair)
+    events.review_case_opened(case)
+    forget_queue_counts()
+    # The face boxes and eye points for the case page's aligned crops, found once, off the
+    # decision path, on the faces queue.
+    dispatch.send_on_commit(dispatch.LOCATE_FACES, pair.pk)
     return case
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from django.db import transaction
 from django.db.models import F
-from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from kyc import dispatch
+from kyc.inserts import insert_unless_present
 from kyc.models import DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
@@ -89,21 +89,9 @@ def enqueue_pair_event(
         payload={"type": event_type, "timestamp": _iso_utc(now), "data": data},
         next_attempt_at=now,
     )
-    # One statement: INSERT … ON CONFLICT DO NOTHING (INSERT OR IGNORE on SQLite) RETURNING id,
-    # which returns no row when the unique (pair, event_type) constraint already holds one.
-    # Django's own bulk_create(ignore_conflicts=True) returns no ids, hence its insert primitive.
-    meta = WebhookDelivery._meta
-    (inserted,) = WebhookDelivery.objects._insert(  # type: ignore[attr-defined]
-        [delivery],
-        fields=[field for field in meta.concrete_fields if not field.primary_key],
-        returning_fields=[meta.pk],
-        on_conflict=OnConflict.IGNORE,
-    ) or [None]
-    if not inserted:
+    # One statement; the unique (pair, event_type) constraint may already hold the event.
+    if not insert_unless_present(delivery):
         return WebhookDelivery.objects.get(pair=pair, event_type=event_type)
-    delivery.pk = inserted[0]
-    delivery._state.adding = False
-    delivery._state.db = WebhookDelivery.objects.db
     dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery.pk)
     return delivery
 

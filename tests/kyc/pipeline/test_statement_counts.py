@@ -30,10 +30,10 @@ from reviews.models import QaSamplingRule
 EXPECTED = {
     ("postgresql", "approved", True): (1, 7),
     ("postgresql", "approved", False): (1, 5),
-    ("postgresql", "needs_review", True): (1, 10),
+    ("postgresql", "needs_review", True): (1, 7),
     ("sqlite", "approved", True): (4, 8),
     ("sqlite", "approved", False): (4, 6),
-    ("sqlite", "needs_review", True): (4, 11),
+    ("sqlite", "needs_review", True): (4, 8),
 }
 
 
