@@ -52,6 +52,8 @@ class Claim:
     attempt: ComparisonAttempt | None
     config: VendorConfig | None
     busy_for: float | None
+    #: Taken over from a worker that died holding it (kyc.services.kept_answers).
+    reclaimed: bool = False
 
 
 def claim(attempt_id: int, now: datetime) -> Claim:
@@ -73,9 +75,11 @@ def _not_claimed(attempt: ComparisonAttempt, now: datetime) -> Claim:
 
 
 def _claimed(attempt: ComparisonAttempt, config: VendorConfig, now: datetime) -> Claim:
+    """`attempt` as read before the claim, which its status tells apart from a re-claim."""
+    reclaimed = attempt.status == AttemptStatus.RUNNING
     attempt.status, attempt.started_at = AttemptStatus.RUNNING, now
     attempt.deadline_at = _deadline(config, now)
-    return Claim(attempt, config, None)
+    return Claim(attempt, config, None, reclaimed)
 
 
 def _claim_step_by_step(attempt_id: int, now: datetime) -> Claim:

@@ -34,7 +34,7 @@ from kyc.models import (
 )
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
-from kyc.services import attempt_claims, routing
+from kyc.services import attempt_claims, kept_answers, routing
 from kyc.signals import pair_decided, pair_needs_review
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -84,9 +84,15 @@ def run_attempt(attempt_id: int) -> float | None:
     A redelivered message (its first worker died mid-call) may arrive before the dead worker's
     deadline has passed; it must come back later rather than be dropped.
     """
-    attempt, config, busy_for = _claim(attempt_id)
+    taken = _claim(attempt_id)
+    attempt, config = taken.attempt, taken.config
     if attempt is None or config is None:
-        return busy_for
+        return taken.busy_for
+    if taken.reclaimed and (answer := kept_answers.kept(attempt.pk)) is not None:
+        # Its worker died after the vendor answered: record that answer, do not pay again.
+        logger.info("vendor answer reused", extra={"attempt_id": attempt.pk})
+        _record_result(attempt, answer, config)
+        return None
     if attempt.purpose != AttemptPurpose.PREFLIGHT:  # pre-flight runs locally, calls no vendor
         over_limit_for = routing.rate_limit_delay(config)
         if over_limit_for > 0:
@@ -117,6 +123,7 @@ def run_attempt(attempt_id: int) -> float | None:
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
         result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
+        kept_answers.keep(attempt.pk, result)  # first of all: a crash from here costs no call
     except VendorError as error:
         routing.record_failure(attempt.vendor)
         _record_failure(attempt, error, config)
@@ -167,18 +174,13 @@ def _release_connection() -> None:
 # --- claiming ------------------------------------------------------------------------------------
 
 
-def _claim(
-    attempt_id: int,
-) -> tuple[ComparisonAttempt | None, VendorConfig | None, float | None]:
+def _claim(attempt_id: int) -> attempt_claims.Claim:
     """Take the attempt if it is pending, or running past its deadline (its worker died).
 
-    Returns (attempt, its backend's config, None) when claimed, (None, None, seconds) when
-    another worker holds it until its deadline, and (None, None, None) when nothing is left to do.
     The attempt, its pair, the pair's client and applicant and the vendor's config are read with
     the claim (one statement on PostgreSQL, kyc/services/attempt_claims.py).
     """
-    taken = attempt_claims.claim(attempt_id, timezone.now())
-    return taken.attempt, taken.config, taken.busy_for
+    return attempt_claims.claim(attempt_id, timezone.now())
 
 
 def _build_request(

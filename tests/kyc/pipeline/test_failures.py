@@ -106,11 +106,12 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
     harness.enable("advance")
     pair = harness.submit()
     attempt_id = harness.tasks.sent[0].args[0]
-    stalled, config, _ = pipeline._claim(attempt_id)
+    first = pipeline._claim(attempt_id)
+    stalled, config = first.attempt, first.config
     ComparisonAttempt.objects.filter(pk=attempt_id).update(
         deadline_at=timezone.now() - timedelta(seconds=1)
     )
-    taken_over, _, _ = pipeline._claim(attempt_id)
+    taken_over = pipeline._claim(attempt_id).attempt
     assert stalled is not None and taken_over is not None and config is not None
 
     late = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=12.0)
@@ -130,7 +131,8 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
 def _claimed(harness):
     harness.enable("advance")
     harness.submit()
-    attempt, config, _ = pipeline._claim(harness.tasks.sent[0].args[0])
+    taken = pipeline._claim(harness.tasks.sent[0].args[0])
+    attempt, config = taken.attempt, taken.config
     assert attempt is not None and config is not None
     return attempt, config
 
