@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import uuid
 from collections import deque
@@ -271,6 +272,30 @@ def test_during_a_rotation_two_signatures_are_sent_and_each_verifies_with_its_ow
     assert verify(old_secret, received.headers, received.body)["type"] == "pair.rejected"
     with pytest.raises(WebhookVerificationError):
         verify(generate_secret(), received.headers, received.body)
+
+
+@pytest.mark.django_db
+def test_deliveries_share_one_verifying_tls_context_made_once_per_process(
+    receiver, scheduled, committed, monkeypatch
+):
+    made: list[ssl.SSLContext] = []
+    original = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    webhooks.delivery.tls_context.cache_clear()
+    pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
+    for event in ("pair.approved", "pair.rejected"):
+        deliver(committed(enqueue_pair_event, pair, event, {}).pk)
+
+    assert len(receiver.requests) == 2
+    assert len(made) == 1
+    [context] = made
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+    webhooks.delivery.tls_context.cache_clear()
 
 
 @pytest.mark.django_db
