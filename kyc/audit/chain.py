@@ -188,20 +188,9 @@ def _write_in_database(events: list[AuditEvent]) -> None:
     batch = []
     for event in events:
         before, after = canonical_json_around_seq(event)
-        batch.append(
-            {
-                "before": before,
-                "after": after,
-                "created_at": _iso(event.created_at),
-                "actor_type": event.actor_type,
-                "actor_id": event.actor_id,
-                "actor_label": event.actor_label,
-                "event_type": event.event_type,
-                "subject_type": event.subject_type,
-                "subject_id": event.subject_id,
-                "params": event.params,
-            }
-        )
+        row = hashed_fields(event)  # the columns as hashed; the seq is the database's to give
+        del row["seq"]
+        batch.append({**row, "before": before, "after": after})
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT event_id, event_seq, event_prev_hash, event_hash"
