@@ -13,8 +13,6 @@ are), read back only by `read_statement` for a page that audits the reading, and
 
 from __future__ import annotations
 
-from collections import Counter
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -164,30 +162,6 @@ def read_statement(contest: PairContest) -> str:
     if contest.statement_erased_at is not None or not contest.statement_encrypted:
         return ""
     return crypto.decrypt(bytes(contest.statement_encrypted)).decode()
-
-
-def rewrap_statements(keys: list[crypto.MasterKey], *, dry_run: bool) -> Counter[str]:
-    """Re-wrap every stored statement's data key under the newest master key (the key rotation
-    of manage.py rotate_image_keys): counts of `rewrapped`, `current` and `failed`."""
-    counts: Counter[str] = Counter()
-    stored = PairContest.objects.exclude(statement_encrypted=b"").only("pk", "statement_encrypted")
-    for contest in stored.iterator(chunk_size=500):
-        blob = bytes(contest.statement_encrypted)
-        try:
-            if crypto.key_id(blob) == keys[0].kid:
-                counts["current"] += 1
-                continue
-            rewrapped = crypto.rewrap(blob, keys)
-        except crypto.DecryptionError:
-            counts["failed"] += 1
-            continue
-        if not dry_run:
-            # Only if still stored: an erasure meanwhile must not bring the words back.
-            PairContest.objects.filter(pk=contest.pk, statement_encrypted=blob).update(
-                statement_encrypted=rewrapped
-            )
-        counts["rewrapped"] += 1
-    return counts
 
 
 def has_statements(applicant: Applicant) -> bool:

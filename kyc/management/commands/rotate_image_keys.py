@@ -1,5 +1,5 @@
-"""Re-wrap every stored image's (and contest statement's) data key under the newest master key
-(DESIGN §9).
+"""Re-wrap every stored image's data key, and those of the values sealed in the database
+(kyc.services.key_rotation), under the newest master key (DESIGN §9).
 
 Rotation procedure: put the new key first in KYC_ENCRYPTION_KEYS (keeping the old ones after it),
 restart, run this command until it reports no failures, then drop the old keys. Each file keeps
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from kyc import crypto
 from kyc.models import ImagePair
-from kyc.services.contests import rewrap_statements
+from kyc.services.key_rotation import SEALED_COLUMNS, rewrap_column
 from kyc.storage import EncryptedStorage
 
 IMAGE_FIELDS = ("selfie", "reference")
@@ -62,17 +62,20 @@ class Command(BaseCommand):
             f"missing {counts['missing']}, failed {counts['failed']}"
             + (" (dry run: nothing written)" if dry_run else "")
         )
-        # Contest statements are encrypted under the same master keys.
-        statements = rewrap_statements(keys, dry_run=dry_run)
-        self.stdout.write(
-            f"contest statements: {rewrapped} {statements['rewrapped']}, already on {newest} "
-            f"{statements['current']}, failed {statements['failed']}"
-        )
-        if statements["failed"]:
-            self.stderr.write(f"failed: {statements['failed']} contest statement(s)")
-        if counts["failed"] or statements["failed"]:
+        # Contest statements, face templates and blocklisted faces: the same master keys.
+        column_failures = 0
+        for label, model, column in SEALED_COLUMNS:
+            done = rewrap_column(model, column, keys, dry_run=dry_run)
+            self.stdout.write(
+                f"{label}: {rewrapped} {done['rewrapped']}, already on {newest} "
+                f"{done['current']}, failed {done['failed']}"
+            )
+            if done["failed"]:
+                self.stderr.write(f"failed: {done['failed']} of the {label}")
+            column_failures += done["failed"]
+        if counts["failed"] or column_failures:
             raise CommandError(
-                f"{counts['failed'] + statements['failed']} image(s) or statement(s) could not "
+                f"{counts['failed'] + column_failures} image(s) or sealed value(s) could not "
                 "be re-wrapped; keep the old keys listed "
                 "and see the messages above."
             )

@@ -3,12 +3,15 @@ blocklist add / match / four-eyes removal, and the evidence pack's one line abou
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kyc import crypto
 from kyc.audit.chain import Actor
 from kyc.audit.models import AuditEvent
 from kyc.known_faces import gallery
@@ -198,3 +201,27 @@ def test_a_blocklisted_face_is_rejected_when_the_client_says_so(client_on):
     add_to_blocklist(checked(client_on, "alice", OBAMA), "banned", UserFactory())
     back = checked(client_on, "bob", OBAMA_3, status=PairStatus.APPROVED, decision_source="auto")
     assert back.status == PairStatus.REJECTED and back.status_reason == "face_blocklisted"
+
+
+def test_rotating_the_master_keys_rewraps_templates_and_blocklisted_faces(client_on, settings):
+    old, new = crypto.generate_master_key_entry("old"), crypto.generate_master_key_entry("new")
+    settings.KYC_ENCRYPTION_KEYS = old
+    banned = checked(client_on, "alice", OBAMA)
+    add_to_blocklist(banned, "fraud_ring", UserFactory())
+    settings.KYC_ENCRYPTION_KEYS = f"{new},{old}"
+    out = io.StringIO()
+
+    call_command("rotate_image_keys", stdout=out, stderr=io.StringIO())
+
+    assert "face templates: re-wrapped 1, already on new 0, failed 0" in out.getvalue()
+    assert "blocklisted faces: re-wrapped 1, already on new 0, failed 0" in out.getvalue()
+    settings.KYC_ENCRYPTION_KEYS = new  # the old key dropped: both still open, and still match
+    for sealed in (
+        FaceTemplate.objects.get(pair=banned).sealed,
+        BlocklistEntry.objects.get().sealed,
+    ):
+        assert crypto.key_id(bytes(sealed)) == "new"
+        assert unseal(sealed).shape == (128,)
+    gallery.forget_all()
+    back = checked(client_on, "new-name", OBAMA_3)
+    assert KnownFaceCheck.objects.get(pair=back).reasons == ["face_blocklisted", "face_seen_before"]
