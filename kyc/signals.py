@@ -4,9 +4,23 @@ Receivers run synchronously inside the sender's transaction, so whatever they wr
 rolls back with the change that caused it.
 """
 
+from collections.abc import Iterable
+
 from django.dispatch import Signal
 
-#: A pair needs a human. kwargs: pair (ImagePair), reasons (list[str]), priority (int).
+#: Reasons that put a case ahead of plain gray-band scores in the queue.
+URGENT_REVIEW_REASONS = frozenset(
+    {"vendor_failed", "vendor_disagreement", "age_risk", "gender_risk", "face_blocklisted"}
+)
+
+
+def review_priority(reasons: Iterable[str]) -> int:
+    """The `priority` these reasons give a case: 1 when any is urgent, else 0."""
+    return int(not URGENT_REVIEW_REASONS.isdisjoint(reasons))
+
+
+#: A pair needs a human. kwargs: pair (ImagePair), reasons (list[str]), priority (int,
+#: `review_priority`).
 pair_needs_review = Signal()
 
 #: A pair was decided automatically (approved, rejected or resubmit) and its client's webhook is

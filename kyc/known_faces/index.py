@@ -42,9 +42,14 @@ def build_index(ids: np.ndarray, vectors: np.ndarray, *, seed: int = 20) -> Any:
         )
         sample = vectors[np.sort(chosen)]
     index.train(sample)
-    index.nprobe = max(1, cells * PROBES // CELLS)
+    index.nprobe = _probes(cells)
     add(index, ids, vectors)
     return index
+
+
+def _probes(cells: int) -> int:
+    """Cells a search scans: the same share of them however many the gallery could train."""
+    return max(1, cells * PROBES // CELLS)
 
 
 def add(index: Any, ids: np.ndarray | list[int], vectors: np.ndarray) -> None:
@@ -73,7 +78,7 @@ def from_bytes(blob: bytes) -> Any:
     import faiss
 
     index: Any = faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
-    index.nprobe = max(1, index.nlist * PROBES // CELLS)
+    index.nprobe = _probes(index.nlist)
     return index
 
 

@@ -55,7 +55,7 @@ from kyc.models import (
     PairStatus,
 )
 from kyc.representation import PairSerializer
-from kyc.signals import pair_needs_review, pair_review_reasons_added
+from kyc.signals import pair_needs_review, pair_review_reasons_added, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.local.engine import distance, get_engine, similarity
 
@@ -233,9 +233,8 @@ def _route_match(pair: ImagePair, reasons: list[str]) -> None:
     """Amend an automatic approval made before the check finished, or add the match to the
     case of a pair already in review (the pair row is locked)."""
     if pair.status == PairStatus.NEEDS_REVIEW:
-        urgent = MatchReason.BLOCKLISTED in reasons
         pair_review_reasons_added.send(
-            sender=ImagePair, pair=pair, reasons=reasons, priority=int(urgent)
+            sender=ImagePair, pair=pair, reasons=reasons, priority=review_priority(reasons)
         )
         return
     if pair.status != PairStatus.APPROVED or pair.decision_source != DecisionSource.AUTO:

@@ -35,7 +35,7 @@ from kyc.models import (
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
 from kyc.services import attempt_claims, kept_answers, routing
-from kyc.signals import pair_decided, pair_needs_review
+from kyc.signals import pair_decided, pair_needs_review, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
     CompareRequest,
@@ -61,14 +61,6 @@ _PAIR_STATUS = {
 _LOCAL_CHECK_CODES = {
     "image_too_large": ErrorCode.IMAGE_TOO_LARGE,
     "image_too_small": ErrorCode.IMAGE_TOO_SMALL,
-}
-#: Reasons that put a case ahead of plain gray-band scores in the queue.
-_URGENT_REASONS = {
-    "vendor_failed",
-    "vendor_disagreement",
-    "age_risk",
-    "gender_risk",
-    "face_blocklisted",
 }
 
 
@@ -366,9 +358,11 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
     if verdict.outcome == REVIEW:
         pair.status = PairStatus.NEEDS_REVIEW
         pair.save(update_fields=["status", "status_reason", "deciding_attempt", "updated_at"])
-        urgent = bool(set(verdict.reasons) & _URGENT_REASONS)
         pair_needs_review.send(
-            sender=ImagePair, pair=pair, reasons=list(verdict.reasons), priority=int(urgent)
+            sender=ImagePair,
+            pair=pair,
+            reasons=list(verdict.reasons),
+            priority=review_priority(verdict.reasons),
         )
     else:
         pair.status = _PAIR_STATUS[verdict.outcome]
