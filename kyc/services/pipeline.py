@@ -14,13 +14,13 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from kyc import dispatch
 from kyc.audit import events
 from kyc.audit.chain import Actor, audited_atomic
+from kyc.db_pool import release_connection
 from kyc.images import ImageRejected, prepare_for_backend
 from kyc.known_faces.services import verdict_override
 from kyc.models import (
@@ -80,6 +80,8 @@ def run_attempt(attempt_id: int) -> float | None:
     attempt, config = taken.attempt, taken.config
     if attempt is None or config is None:
         return taken.busy_for
+    # No connection is held through the image work and the vendor call (kyc.db_pool).
+    release_connection()
     if taken.reclaimed and (answer := kept_answers.kept(attempt.pk)) is not None:
         # Its worker died after the vendor answered: record that answer, do not pay again.
         logger.info("vendor answer reused", extra={"attempt_id": attempt.pk})
@@ -111,7 +113,6 @@ def run_attempt(attempt_id: int) -> float | None:
         )
         _record_result(attempt, result, config)
         return None
-    _release_connection()
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
         result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
@@ -128,8 +129,10 @@ def run_attempt(attempt_id: int) -> float | None:
             config,
         )
     else:
-        routing.record_success(attempt.vendor)
         _record_result(attempt, result, config)
+        # After the answer is stored, not before: it is a round trip to the cache that the
+        # answer would otherwise wait for.
+        routing.record_success(attempt.vendor)
     return None
 
 
@@ -151,16 +154,6 @@ def _postpone(attempt: ComparisonAttempt, seconds: float) -> None:
         deadline_at=None,
         not_before=timezone.now() + timedelta(seconds=seconds),
     )
-
-
-def _release_connection() -> None:
-    """Hand the database connection back to the pool for the length of the vendor call.
-
-    A worker thread spends nearly all of an attempt waiting on the vendor; holding a connection
-    through that wait would cap the threads per worker at the server's connection limit.
-    """
-    if connection.settings_dict.get("OPTIONS", {}).get("pool") and not connection.in_atomic_block:
-        connection.close()
 
 
 # --- claiming ------------------------------------------------------------------------------------

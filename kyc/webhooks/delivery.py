@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from kyc import dispatch
+from kyc.db_pool import release_connection
 from kyc.inserts import insert_unless_present
 from kyc.models import DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.webhooks.signing import NoSecret, signature_header
@@ -247,6 +248,7 @@ def deliver(delivery_id: int) -> None:
     if attempt is None:
         return
     delivery = WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
+    release_connection()  # none is held while the receiver answers (kyc.db_pool)
     try:
         target = resolve(delivery.url)
     except WebhookTargetRefused as exc:
