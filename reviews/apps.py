@@ -8,6 +8,8 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         # The two ways up from kyc (DESIGN §3): the signal that opens a case, and the queue's
         # figures on kyc's /metrics.
+        from django.db.models.signals import post_delete, post_save
+
         from kyc.ops.metrics import register_collector
         from kyc.signals import (
             pair_contested,
@@ -19,7 +21,8 @@ class ReviewsConfig(AppConfig):
         from reviews.contests import on_pair_contested
         from reviews.drift.metrics import ScoreDriftCollector
         from reviews.face_crops import forget_faces
-        from reviews.qa.sampling import on_pair_decided
+        from reviews.models import QaSamplingRule
+        from reviews.qa.sampling import forget_rules, on_pair_decided
         from reviews.reporting.metrics import ReviewQueueCollector
         from reviews.services import on_pair_needs_review, on_pair_review_reasons_added
 
@@ -32,6 +35,8 @@ class ReviewsConfig(AppConfig):
         register_collector(ReviewQueueCollector())
         # Automatic decisions drawn for blind QA, after they were sent (reviews.qa.sampling).
         pair_decided.connect(on_pair_decided, dispatch_uid="reviews.qa_sample")
+        for changed in (post_save, post_delete):  # the draw's copy of the rules is read again
+            changed.connect(forget_rules, sender=QaSamplingRule, dispatch_uid="reviews.qa_rules")
         register_collector(ScoreDriftCollector())
         # Crops prepared for the next case are derived from its photos: they go when those do.
         pair_images_purged.connect(forget_faces, dispatch_uid="reviews.forget_face_crops")

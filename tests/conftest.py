@@ -95,6 +95,15 @@ def _isolated_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _qa_rules_read_again():
+    """The QA draw's copy of the sampling rules (reviews.qa.sampling) is per process; a test's
+    rules are rolled back without the signal that forgets them."""
+    from reviews.qa.sampling import forget_rules
+
+    forget_rules()
+
+
+@pytest.fixture(autouse=True)
 def _access_rules(settings):
     """The sign-in lockout, the API's key guard and single sign-on as the tests expect them,
     whatever the environment says. Clients signed in with `force_login` never meet the lockout

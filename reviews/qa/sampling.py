@@ -11,6 +11,7 @@ near a threshold), so calibration can weigh its label by 1 / probability.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -65,13 +66,44 @@ def draw(
     return None
 
 
+#: How long a process keeps the sampling rules it read. Reading them for every automatic
+#: decision was a query costing a tenth of an attempt's CPU (bench/attempt_cost.py --profile);
+#: there are a handful of rules and they change rarely. Saving or deleting a rule forgets the
+#: copy of the process that did it at once; every other process reads the change within this.
+RULES_MAX_AGE_SECONDS = 30.0
+
+
+class _RulesRead:
+    """This process's copy of every rule by (backend, outcome), and when it was read."""
+
+    rules: dict[tuple[str, str], QaSamplingRule] = {}
+    read_at: float | None = None
+
+
+def _rules() -> dict[tuple[str, str], QaSamplingRule]:
+    now = time.monotonic()
+    read_at = _RulesRead.read_at
+    if read_at is None or now - read_at > RULES_MAX_AGE_SECONDS:
+        # Rebound, never changed in place: a thread reading the old dict meanwhile is unharmed.
+        _RulesRead.rules = {
+            (rule.backend, rule.outcome): rule for rule in QaSamplingRule.objects.all()
+        }
+        _RulesRead.read_at = now
+    return _RulesRead.rules
+
+
+def forget_rules(**kwargs: Any) -> None:
+    """Read the rules again on the next draw (connected to a rule's save and delete); again
+    after the transaction that changed them commits, so a draw meanwhile cannot keep the old."""
+    _RulesRead.read_at = None
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(forget_rules)
+
+
 def rule_for(backend: str, outcome: str) -> QaSamplingRule | None:
     """The backend's own rule for this outcome, else the rule for every backend, else none."""
-    rules = {
-        rule.backend: rule
-        for rule in QaSamplingRule.objects.filter(backend__in=(backend, ""), outcome=outcome)
-    }
-    return rules.get(backend) or rules.get("")
+    rules = _rules()
+    return rules.get((backend, outcome)) or rules.get(("", outcome))
 
 
 def sample_decision(pair_pk: int, decided: ImagePair | None = None) -> QaItem | None:

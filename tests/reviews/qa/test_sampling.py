@@ -71,6 +71,57 @@ def test_a_backends_own_rule_wins_over_the_rule_for_every_backend():
     assert sampling.rule_for("advance", "rejected").rate == 0.05
 
 
+@pytest.mark.django_db
+def test_the_rules_are_read_once_per_process_not_once_per_decision(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        sampling.rule_for("advance", "approved")
+    with django_assert_num_queries(0):
+        assert sampling.rule_for("zoloz", "rejected").rate == 0.05
+        assert sampling.rule_for("advance", "approved").rate == 0.02
+
+
+@pytest.mark.django_db
+def test_saving_or_deleting_a_rule_is_seen_by_the_next_draw_in_this_process():
+    assert sampling.rule_for("zoloz", "approved").backend == ""
+    rule = QaSamplingRule.objects.create(backend="zoloz", outcome="approved", rate=0.5)
+    assert sampling.rule_for("zoloz", "approved").rate == 0.5
+    rule.rate = 0.25
+    rule.save()
+    assert sampling.rule_for("zoloz", "approved").rate == 0.25
+    rule.delete()
+    assert sampling.rule_for("zoloz", "approved").backend == ""
+
+
+@pytest.mark.django_db
+def test_a_change_made_by_another_process_is_read_once_the_copy_is_older_than_its_limit(
+    monkeypatch,
+):
+    clock = [1000.0]
+    monkeypatch.setattr(sampling.time, "monotonic", lambda: clock[0])
+    assert sampling.rule_for("advance", "rejected").rate == 0.05
+    # Another process's save sends no signal here: an UPDATE is what this process sees of it.
+    QaSamplingRule.objects.filter(backend="", outcome="rejected").update(rate=0.5)
+    clock[0] += sampling.RULES_MAX_AGE_SECONDS
+    assert sampling.rule_for("advance", "rejected").rate == 0.05
+    clock[0] += 0.001
+    assert sampling.rule_for("advance", "rejected").rate == 0.5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draw_while_a_rule_change_is_uncommitted_does_not_keep_the_old_rule():
+    from django.db import transaction
+
+    with transaction.atomic():
+        # Its signal forgets this process's copy now, and again once it commits.
+        QaSamplingRule.objects.update_or_create(
+            backend="", outcome="approved", defaults={"rate": 0.75}
+        )
+        # Meanwhile another thread draws, reading the rules as they were before.
+        sampling._RulesRead.rules = {("", "approved"): QaSamplingRule(rate=0.02)}
+        sampling._RulesRead.read_at = sampling.time.monotonic()
+    assert sampling.rule_for("advance", "approved").rate == 0.75
+
+
 @pytest.fixture
 def everything_sampled(default_rows, settings):
     settings.KYC_WEBHOOKS_ALLOW_PRIVATE = True
