@@ -130,11 +130,19 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DB_POOL_MAX_SIZE := env.int("DB_POOL_MAX_SIZE", default=0):
         # A process-wide pool (psycopg_pool): the worker's threads borrow a connection only
-        # while they talk to the database, so many vendor calls can wait at once without
-        # holding a PostgreSQL backend each. Pooled connections must not persist per thread.
+        # while they talk to the database (kyc.db_pool), so many vendor calls can wait at once
+        # without holding a PostgreSQL backend each. Pooled connections must not persist per
+        # thread. Under bench/load.py two things made answers wait for a connection:
+        # - a pool that grows under a burst makes threads wait for new PostgreSQL backends, so
+        #   the whole pool is opened when the worker starts;
+        # - a health check on every borrow is a round trip each time (three or four per pair).
+        #   Without it, a connection broken by a database restart fails its task once and is
+        #   replaced; the stuck-attempt and webhook sweepers re-run what failed, and a vendor's
+        #   answer is not paid twice (kyc.services.kept_answers). DB_POOL_CHECK=true restores it.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=False)
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": min(4, DB_POOL_MAX_SIZE),
+            "min_size": DB_POOL_MAX_SIZE,
             "max_size": DB_POOL_MAX_SIZE,
             "timeout": env.float("DB_POOL_TIMEOUT", default=30.0),
         }
