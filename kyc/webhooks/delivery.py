@@ -110,8 +110,9 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _claim(delivery_id: int) -> int | None:
-    """Take a due delivery for one attempt; its new attempt number, or None if not ours."""
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Take a due delivery for one attempt: the delivery with its client and its new attempt
+    number (`attempts`), or None if it is not ours."""
     now = timezone.now()
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id,
@@ -121,10 +122,7 @@ def _claim(delivery_id: int) -> int | None:
     ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
     if not claimed:
         return None
-    attempts: int = (
-        WebhookDelivery.objects.filter(pk=delivery_id).values_list("attempts", flat=True).get()
-    )
-    return attempts
+    return WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
 
 
 def _body(payload: Any) -> bytes:
@@ -244,10 +242,10 @@ def deliver(delivery_id: int) -> None:
     Does nothing when the delivery is not due, already finished, or being sent by another
     worker. No database transaction is held while the receiver is called.
     """
-    attempt = _claim(delivery_id)
-    if attempt is None:
+    delivery = _claim(delivery_id)
+    if delivery is None:
         return
-    delivery = WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
+    attempt = delivery.attempts
     release_connection()  # none is held while the receiver answers (kyc.db_pool)
     try:
         target = resolve(delivery.url)

@@ -662,3 +662,24 @@ def test_the_pair_callback_url_wins_over_the_client_webhook_url(scheduled):
 def test_the_tasks_have_explicit_names_for_the_beat_schedule_and_the_broker():
     assert deliver_webhook.name == "kyc.deliver_webhook"
     assert sweep_due_webhooks.name == "kyc.sweep_due_webhooks"
+
+
+@pytest.mark.django_db
+def test_a_delivery_costs_three_statements_claim_read_and_outcome(receiver, scheduled):
+    # Every statement is a round trip a busy worker waits its turn for (issue 19).
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sent = pending_delivery(receiver.url)
+    with CaptureQueriesContext(connection) as queries:
+        deliver(sent.pk)
+
+    statements = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if q["sql"] not in {"COMMIT", "ROLLBACK"}
+        and not q["sql"].startswith(("BEGIN", "SAVEPOINT", "RELEASE"))
+    ]
+    assert statements == ["UPDATE", "SELECT", "UPDATE"]
+    sent.refresh_from_db()
+    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 1)
