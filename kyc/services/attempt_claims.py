@@ -13,12 +13,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model, Q
 
+from kyc import raw_rows
 from kyc.models import (
     ApiClient,
     Applicant,
@@ -114,45 +114,22 @@ def _claim_step_by_step(attempt_id: int, now: datetime) -> Claim:
     return _claimed(attempt, config, now)
 
 
-def _columns(model: type[Model], alias: str, names: tuple[str, ...] | None) -> list[Any]:
-    """The model's concrete fields to read (all when `names` is None), in the order
-    `Model.from_db` takes them, the primary key first."""
-    return [
-        field
-        for field in model._meta.concrete_fields
-        if names is None or field.primary_key or field.attname in names
-    ]
-
-
-def _instance(model: type[Model], fields: list[Any], values: list[Any]) -> Any:
-    values = [
-        field.from_db_value(value, None, connection)
-        if value is not None and hasattr(field, "from_db_value")
-        else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
-
-
-_READS: tuple[tuple[type[Model], str, tuple[str, ...] | None], ...] = (
-    (ComparisonAttempt, "a", ATTEMPT_FIELDS),
-    (ImagePair, "p", PAIR_FIELDS),
-    (ApiClient, "cl", _PARTY_FIELDS),
-    (Applicant, "ap", _PARTY_FIELDS),
-    (VendorConfig, "c", None),
+#: (table alias, columns) of each row the claim reads, in the order of the statement's columns.
+_READS: tuple[tuple[str, tuple[type[Model], tuple[str, ...] | None]], ...] = (
+    ("a", (ComparisonAttempt, ATTEMPT_FIELDS)),
+    ("p", (ImagePair, PAIR_FIELDS)),
+    ("cl", (ApiClient, _PARTY_FIELDS)),
+    ("ap", (Applicant, _PARTY_FIELDS)),
+    ("c", (VendorConfig, None)),
 )
 
 
 @functools.cache
-def _one_statement_sql() -> tuple[str, list[list[Any]]]:
-    """The statement and the fields it reads, built once per process."""
+def _one_statement_sql() -> tuple[str, list[raw_rows.Read]]:
+    """The statement and the rows it reads, built once per process."""
     q = connection.ops.quote_name
-    reads = [_columns(model, alias, names) for model, alias, names in _READS]
-    select = ", ".join(
-        f"{alias}.{q(field.column)}"
-        for (_, alias, _), fields in zip(_READS, reads, strict=True)
-        for field in fields
-    )
+    reads = [(alias, raw_rows.read(model, names)) for alias, (model, names) in _READS]
+    select = raw_rows.select_list(reads)
     attempts, pairs = q(ComparisonAttempt._meta.db_table), q(ImagePair._meta.db_table)
     # Only table and column names from the models are formatted in; values are parameters.
     sql = f"""
@@ -180,7 +157,7 @@ def _one_statement_sql() -> tuple[str, list[list[Any]]]:
         LEFT JOIN claimed ON claimed.id = a.id
         WHERE a.id = %(id)s
     """  # noqa: S608
-    return sql, reads
+    return sql, [read for _, read in reads]
 
 
 def _claim_in_one_statement(attempt_id: int, now: datetime) -> Claim:
@@ -202,12 +179,8 @@ def _claim_in_one_statement(attempt_id: int, now: datetime) -> Claim:
         row = cursor.fetchone()
     if row is None:
         return Claim(None, None, None)
-    values, claimed = list(row[:-1]), bool(row[-1])
-    instances = []
-    for (model, _, _), fields in zip(_READS, reads, strict=True):
-        instances.append(_instance(model, fields, values[: len(fields)]))
-        values = values[len(fields) :]
-    attempt, pair, client, applicant, config = instances
+    attempt, pair, client, applicant, config = raw_rows.instances(reads, row[:-1])
+    claimed = bool(row[-1])
     if config.pk is None:  # the attempt names a backend without a config row
         raise VendorConfig.DoesNotExist(f"No configuration for backend {attempt.vendor!r}")
     ImagePair._meta.get_field("client").set_cached_value(pair, client)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
-from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +33,7 @@ from kyc.models import (
 )
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
-from kyc.services import attempt_claims, kept_answers, routing
+from kyc.services import attempt_claims, attempt_outcomes, kept_answers, routing
 from kyc.signals import pair_decided, pair_needs_review, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -197,12 +196,11 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
     outcome = run_preflight(selfie, reference)
     target = str(attempt.details.get("target_vendor", ""))
     with audited_atomic():  # the audit events are written last, right before COMMIT
-        if not _store_outcome(
-            attempt,
-            status=AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
-            error_code=str(outcome.error_code or ""),
-            latency_ms=outcome.latency_ms,
-            details={
+        outcome_fields = {
+            "status": AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
+            "error_code": str(outcome.error_code or ""),
+            "latency_ms": outcome.latency_ms,
+            "details": {
                 **attempt.details,
                 "selfie_faces": outcome.selfie_faces,
                 "reference_faces": outcome.reference_faces,
@@ -210,12 +208,12 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
                 "reason": outcome.reason,
                 "vendor_called": False if not outcome.passed else None,
             },
-            verdict="" if outcome.passed else RESUBMIT,
-            verdict_reasons=[] if outcome.passed else [outcome.reason],
-        ):
+            "verdict": "" if outcome.passed else RESUBMIT,
+            "verdict_reasons": [] if outcome.passed else [outcome.reason],
+        }
+        if not attempt_outcomes.store(attempt, outcome_fields, lock_pair=True):
             return
-        # The pair's row lock before the audit chain's, in the order every other writer takes them.
-        pair = ImagePair.objects.lock_for_change(attempt.pair_id)
+        pair = attempt.pair
         if outcome.passed:
             events.attempt_recorded(attempt)
             nxt = ComparisonAttempt.objects.create(
@@ -234,47 +232,29 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
 # --- recording outcomes --------------------------------------------------------------------------
 
 
-def _store_outcome(attempt: ComparisonAttempt, **fields: Any) -> bool:
-    """Write the attempt's outcome if this worker still holds its claim; False if it does not.
-
-    One conditional UPDATE: it also row-locks the attempt until the transaction ends. The claim
-    is identified by its start time, so a worker whose attempt was swept and re-claimed by
-    another (it ran past its deadline) cannot record over the new claim.
-    """
-    fields["finished_at"] = timezone.now()
-    stored = ComparisonAttempt.objects.filter(
-        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
-    ).update(**fields)
-    for name, value in fields.items():
-        setattr(attempt, name, value)
-    return bool(stored)
-
-
 def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
     """Store, judge and (for a deciding attempt) decide the pair, in one transaction."""
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
     band = verdict.band
+    fields = {
+        **attempt.fields_from_result(result),
+        "thresholds": {
+            **thresholds,
+            **(
+                {"band": {"approve_at": band.approve_at, "reject_below": band.reject_below}}
+                if band
+                else {}
+            ),
+        },
+        "verdict": verdict.outcome,
+        "verdict_reasons": list(verdict.reasons),
+    }
+    # Only a deciding attempt changes the pair, so only it locks the pair's row.
+    deciding = attempt.purpose == AttemptPurpose.DECIDE
     with audited_atomic():  # the audit events are written last, right before COMMIT
-        stored = _store_outcome(
-            attempt,
-            **attempt.fields_from_result(result),
-            thresholds={
-                **thresholds,
-                **(
-                    {"band": {"approve_at": band.approve_at, "reject_below": band.reject_below}}
-                    if band
-                    else {}
-                ),
-            },
-            verdict=verdict.outcome,
-            verdict_reasons=list(verdict.reasons),
-        )
-        if not stored:
+        if not attempt_outcomes.store(attempt, fields, lock_pair=deciding):
             return
-        deciding = attempt.purpose == AttemptPurpose.DECIDE
-        if deciding:  # only a deciding attempt changes the pair, so only it locks the row
-            attempt.pair = ImagePair.objects.lock_for_change(attempt.pair_id)
         events.attempt_recorded(attempt)
         if deciding:
             _decide(attempt.pair, attempt, verdict)
@@ -291,15 +271,16 @@ def _record_failure(attempt: ComparisonAttempt, error: VendorError, config: Vend
             "retryable": error.retryable,
         },
     )
+    deciding = attempt.purpose == AttemptPurpose.DECIDE
     with audited_atomic():  # the audit events are written last, right before COMMIT
-        if not _store_outcome(attempt, **attempt.fields_from_error(error)):
+        if not attempt_outcomes.store(
+            attempt, attempt.fields_from_error(error), lock_pair=deciding
+        ):
             return
-        # The pair's row lock before the audit chain's, in the order every other writer takes them.
-        deciding = attempt.purpose == AttemptPurpose.DECIDE
-        pair = ImagePair.objects.lock_for_change(attempt.pair_id) if deciding else None
         events.attempt_recorded(attempt)
-        if pair is None:
+        if not deciding:
             return
+        pair = attempt.pair
         if pair.status in FINAL_PAIR_STATUSES or pair.status == PairStatus.NEEDS_REVIEW:
             return
         _retry_or_fail_over(pair, attempt, error, config)
@@ -379,14 +360,14 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
 
 def _finish_without_images(attempt: ComparisonAttempt) -> None:
     """The applicant was erased while the pair waited: nothing left to compare."""
+    erased = {
+        "status": AttemptStatus.FAILED,
+        "error_message": "Images were erased before the comparison ran.",
+    }
     with audited_atomic():
-        if not _store_outcome(
-            attempt,
-            status=AttemptStatus.FAILED,
-            error_message="Images were erased before the comparison ran.",
-        ):
+        if not attempt_outcomes.store(attempt, erased, lock_pair=True):
             return
-        pair = ImagePair.objects.lock_for_change(attempt.pair_id)
+        pair = attempt.pair
         if pair.status not in FINAL_PAIR_STATUSES:
             pair.status = PairStatus.FAILED
             pair.status_reason = "images_erased"

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from kyc.audit.models import AuditEvent
 from kyc.celery import app
 from kyc.crypto import generate_master_key_entry
 from kyc.models import AttemptStatus, ComparisonAttempt, ImagePair, PairStatus, WebhookDelivery
+from kyc.services import pipeline
 from kyc.worker_process import QUIET, stop_worker, worker_command
 from tests.conftest import REPO, database_url, face_bytes, store_images_in
 from tests.factories import client_with_key
@@ -285,3 +287,40 @@ def test_a_pooled_worker_keeps_more_vendor_calls_in_flight_than_it_has_connectio
     )
     assert len(arrivals) == 8
     assert max(arrivals) < first_answer.timestamp()
+
+
+def test_after_the_database_drops_the_pooled_connections_every_pair_is_still_decided(
+    e2e, sandboxes
+):
+    """A pooled connection is not checked each time a thread borrows it (kyc/settings.py): after
+    a database restart each stale one fails the task that borrows it, the pool replaces it, and
+    the stuck-attempt sweeper (beat runs it every minute; here the test) re-runs those tasks."""
+    if connection.vendor != "postgresql":
+        pytest.skip("connection pooling is a PostgreSQL feature")
+    api, workers = e2e
+    VendorConfig.objects.update(enabled=False)
+    VendorConfig.objects.filter(backend="advance").update(
+        enabled=True, timeout_seconds=1, approve_at=90, reject_below=40
+    )
+    sandboxes["advance"].script({"score": 97, "repeat": 100})
+    workers.start(concurrency=4, DB_POOL_MAX_SIZE="2")
+    assert wait_for(submit(api, "warm"), FINAL).status == PairStatus.APPROVED
+    with connection.cursor() as cursor:  # what a restart does to the worker's pooled connections
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 2
+    pairs = [submit(api, f"after-restart-{n}") for n in range(4)]
+    deadline = time.monotonic() + 90
+    while {pair.status for pair in pairs} - FINAL:
+        assert time.monotonic() < deadline, [pair.status for pair in pairs]
+        pipeline.sweep_stuck_attempts(older_than=timedelta(0))
+        time.sleep(1)
+        for pair in pairs:
+            pair.refresh_from_db()
+    assert {pair.status for pair in pairs} == {PairStatus.APPROVED}
+    decided = AuditEvent.objects.filter(
+        event_type="pair.decided", subject_id__in=[str(pair.public_id) for pair in pairs]
+    )
+    assert decided.count() == 4

@@ -18,11 +18,12 @@ from django.db import connection, connections, transaction
 
 from kyc.audit import events
 from kyc.audit.chain import Actor
-from kyc.models import ApiClient, AttemptStatus, ImagePair
+from kyc.audit.models import AuditEvent
+from kyc.models import ApiClient, AttemptStatus, ImagePair, PairStatus, WebhookDelivery
 from kyc.services import api_clients as clients
 from kyc.services import pipeline
 from tests.factories import AttemptFactory, ImagePairFactory
-from vendors.base import ErrorCode, VendorError
+from vendors.base import CompareResult, ErrorCode, ResultStatus, VendorError
 from vendors.models import VendorConfig
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -106,3 +107,45 @@ def test_a_failed_attempt_takes_the_pair_lock_before_the_audit_chain_lock(defaul
         events.pair_decided(attempt.pair, Actor.system("reviewer"))
     recorder.join()
     assert errors == []
+
+
+def test_a_result_recorded_while_another_writer_holds_the_pair_decides_on_what_it_committed(
+    default_rows,
+) -> None:
+    """Storing the outcome and locking the pair are one statement (kyc.services.
+    attempt_outcomes): when it waits for the pair's lock, it must then read the pair as the
+    other writer left it (here, erased and failed), not as it was when the statement began."""
+    attempt = AttemptFactory(status=AttemptStatus.RUNNING, vendor="advance")
+    config = VendorConfig.objects.get(backend="advance")
+    errors: list[BaseException] = []
+
+    def record_result() -> None:
+        try:
+            answer = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=97.0)
+            pipeline._record_result(attempt, answer, config)
+        except BaseException as error:  # reported to the main thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        ImagePair.objects.lock_for_change(attempt.pair_id)  # the applicant is being erased
+        recorder = threading.Thread(target=record_result)
+        recorder.start()
+        time.sleep(0.5)  # the recorder has stored its outcome and waits for the pair
+        ImagePair.objects.filter(pk=attempt.pair_id).update(
+            status=PairStatus.FAILED, status_reason="images_erased"
+        )
+    recorder.join()
+    assert errors == []
+    pair = ImagePair.objects.get(pk=attempt.pair_id)
+    assert (pair.status, pair.status_reason, pair.deciding_attempt_id) == (
+        PairStatus.FAILED,
+        "images_erased",
+        None,
+    )
+    attempt.refresh_from_db()
+    assert (attempt.status, attempt.score) == (AttemptStatus.COMPLETED, 97.0)
+    assert attempt.pair.status == PairStatus.FAILED
+    assert not AuditEvent.objects.filter(event_type="pair.decided").exists()
+    assert not WebhookDelivery.objects.filter(pair_id=attempt.pair_id).exists()

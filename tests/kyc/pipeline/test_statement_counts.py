@@ -8,8 +8,9 @@ benchmark. "claim" is everything before the vendor call (reading and claiming th
 (bench/pipeline.py does not see them either); savepoints are.
 
 The counts differ by database: PostgreSQL writes the audit events (lock, head and every insert:
-`audit_append`), the claim and the webhook outbox row in fewer statements than SQLite's portable
-path, which reads the chain's head and inserts the transaction's events in one statement more.
+`audit_append`), the claim, the stored outcome with its pair's lock (kyc.services.
+attempt_outcomes) and the webhook outbox row in fewer statements than SQLite's portable path,
+which reads the chain's head and inserts the transaction's events in one statement more.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from reviews.models import QaSamplingRule
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (1, 6),
-    ("postgresql", "approved", False): (1, 4),
-    ("postgresql", "needs_review", True): (1, 7),
+    ("postgresql", "approved", True): (1, 5),
+    ("postgresql", "approved", False): (1, 3),
+    ("postgresql", "needs_review", True): (1, 6),
     ("sqlite", "approved", True): (4, 7),
     ("sqlite", "approved", False): (4, 5),
     ("sqlite", "needs_review", True): (4, 8),
