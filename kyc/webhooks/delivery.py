@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -207,24 +206,22 @@ def _finish(delivery_id: int, attempt: int, outcome: _Outcome) -> None:
         pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt
     )
     recorded = {"last_status_code": outcome.status_code, "last_error": outcome.error}
-    with transaction.atomic():
-        if outcome.delivered:
-            updated = mine.update(
-                status=DeliveryStatus.DELIVERED,
-                delivered_at=now,
-                next_attempt_at=None,
-                **recorded,
-            )
-            result = "delivered"
-        elif outcome.final or attempt >= MAX_ATTEMPTS:
-            updated = mine.update(status=DeliveryStatus.FAILED, next_attempt_at=None, **recorded)
-            result = "failed"
-        else:
-            delay = RETRY_SCHEDULE[attempt]
-            updated = mine.update(next_attempt_at=now + timedelta(seconds=delay), **recorded)
-            result = "retry"
-            if updated and delay <= LONGEST_COUNTDOWN:
-                dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery_id, countdown=delay)
+    # One UPDATE, committed on its own: no transaction round trips around it. The retry is sent
+    # only after the UPDATE that schedules it has committed.
+    if outcome.delivered:
+        updated = mine.update(
+            status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None, **recorded
+        )
+        result = "delivered"
+    elif outcome.final or attempt >= MAX_ATTEMPTS:
+        updated = mine.update(status=DeliveryStatus.FAILED, next_attempt_at=None, **recorded)
+        result = "failed"
+    else:
+        delay = RETRY_SCHEDULE[attempt]
+        updated = mine.update(next_attempt_at=now + timedelta(seconds=delay), **recorded)
+        result = "retry"
+        if updated and delay <= LONGEST_COUNTDOWN:
+            dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery_id, countdown=delay)
     logger.info(
         "webhook attempt",
         extra={
