@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from kyc import raw_rows
@@ -69,12 +68,7 @@ def _locked_pair_sql() -> tuple[str, list[raw_rows.Read]]:
 def _store_and_lock_in_one_statement(
     claim: QuerySet[ComparisonAttempt], fields: dict[str, Any]
 ) -> ImagePair | None:
-    # The UPDATE as `claim.update(**fields)` would send it: Django prepares every value.
-    query = cast(UpdateQuery, claim.query.chain(UpdateQuery))
-    query.add_update_values(fields)
-    compiler = query.get_compiler(connection.alias)
-    compiler.pre_sql_setup()
-    update_sql, params = compiler.as_sql()
+    update_sql, params = raw_rows.update_sql(claim, fields)
     select_sql, reads = _locked_pair_sql()
     with connection.cursor() as cursor:
         cursor.execute(f"WITH stored AS ({update_sql} RETURNING pair_id) {select_sql}", params)

@@ -11,16 +11,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from django.db.models import F
+from django.db import connection
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from kyc import dispatch
+from kyc import dispatch, raw_rows
 from kyc.db_pool import release_connection
 from kyc.inserts import insert_unless_present
-from kyc.models import DeliveryStatus, ImagePair, WebhookDelivery
+from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
 
@@ -111,17 +112,51 @@ class _Outcome:
 
 def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Take a due delivery for one attempt: the delivery with its client and its new attempt
-    number (`attempts`), or None if it is not ours."""
+    number (`attempts`), or None if it is not ours. One statement on PostgreSQL."""
     now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
+    due = WebhookDelivery.objects.filter(
         pk=delivery_id,
         status=DeliveryStatus.PENDING,
         next_attempt_at__lte=now + CLOCK_SKEW,
         attempts__lt=MAX_ATTEMPTS,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    if not claimed:
+    )
+    lease = {"attempts": F("attempts") + 1, "next_attempt_at": now + LEASE}
+    if connection.vendor == "postgresql":
+        return _claim_in_one_statement(due, lease)
+    if not due.update(**lease):
         return None
     return WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
+
+
+@functools.cache
+def _claimed_sql() -> tuple[str, str, list[raw_rows.Read]]:
+    """What wraps the claiming UPDATE: its RETURNING list, and the SELECT that joins the claimed
+    row (as updated, which a plain read of the table in the same statement would not see) to
+    its client."""
+    q = connection.ops.quote_name
+    reads = [("claimed", raw_rows.read(WebhookDelivery)), ("cl", raw_rows.read(ApiClient))]
+    returning = ", ".join(q(field.column) for field in reads[0][1][1])
+    # Only table and column names from the models are formatted in; values are parameters.
+    select = f"""
+        SELECT {raw_rows.select_list(reads)}
+        FROM claimed JOIN {q(ApiClient._meta.db_table)} AS cl ON cl.id = claimed.client_id
+    """  # noqa: S608
+    return returning, select, [read for _, read in reads]
+
+
+def _claim_in_one_statement(
+    due: QuerySet[WebhookDelivery], lease: dict[str, Any]
+) -> WebhookDelivery | None:
+    update, params = raw_rows.update_sql(due, lease)
+    returning, select, reads = _claimed_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH claimed AS ({update} RETURNING {returning}) {select}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    delivery, client = raw_rows.instances(reads, row)
+    WebhookDelivery._meta.get_field("client").set_cached_value(delivery, client)
+    return cast(WebhookDelivery, delivery)
 
 
 def _body(payload: Any) -> bytes:
