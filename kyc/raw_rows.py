@@ -1,8 +1,8 @@
 """Model instances from the columns of a hand-written statement.
 
-The worker's hottest statements (claiming an attempt, storing its outcome) are written by hand
-so that one round trip does what the ORM would do in several; their rows still become ordinary
-model instances, exactly as the ORM would build them.
+The worker's hottest statements (claiming an attempt or a webhook delivery, storing an attempt's
+outcome with its pair's lock) are written by hand so that one round trip does what the ORM would
+do in several; their rows still become ordinary model instances, exactly as the ORM builds them.
 """
 
 from __future__ import annotations
