@@ -29,25 +29,38 @@ from vendors.models import VendorConfig
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def insert_while_locked(lock: Callable[[], object], insert: Callable[[], object]) -> None:
-    """Run `insert` in another connection while this one holds `lock`; fail if it has to wait."""
+def started_in_another_connection(
+    work: Callable[[], object],
+) -> tuple[threading.Thread, list[BaseException]]:
+    """`work` running in a thread of its own, so on a connection of its own; what it raises is
+    collected for the main thread to assert on."""
     errors: list[BaseException] = []
 
-    def other_connection() -> None:
+    def run() -> None:
         try:
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '2s'")
-                insert()
+            work()
         except BaseException as error:  # reported to the main thread
             errors.append(error)
         finally:
             connections.close_all()
 
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def insert_while_locked(lock: Callable[[], object], insert: Callable[[], object]) -> None:
+    """Run `insert` in another connection while this one holds `lock`; fail if it has to wait."""
+
+    def insert_without_waiting() -> None:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            insert()
+
     with transaction.atomic():
         lock()
-        thread = threading.Thread(target=other_connection)
-        thread.start()
+        thread, errors = started_in_another_connection(insert_without_waiting)
         thread.join()
     assert errors == []
 
@@ -86,21 +99,13 @@ def test_a_failed_attempt_takes_the_pair_lock_before_the_audit_chain_lock(defaul
     one of them."""
     attempt = AttemptFactory(status=AttemptStatus.RUNNING)
     config = VendorConfig.objects.get(backend="advance")
-    errors: list[BaseException] = []
-
-    def record_failure() -> None:
-        try:
-            error = VendorError(ErrorCode.VENDOR_ERROR, "down", retryable=False)
-            pipeline._record_failure(attempt, error, config)
-        except BaseException as error:  # reported to the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+    error = VendorError(ErrorCode.VENDOR_ERROR, "down", retryable=False)
 
     with transaction.atomic():
         ImagePair.objects.lock_for_change(attempt.pair_id)  # a reviewer is deciding this pair
-        recorder = threading.Thread(target=record_failure)
-        recorder.start()
+        recorder, errors = started_in_another_connection(
+            lambda: pipeline._record_failure(attempt, error, config)
+        )
         time.sleep(0.5)  # the recorder now waits for whichever lock it takes second
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '2s'")
@@ -117,21 +122,13 @@ def test_a_result_recorded_while_another_writer_holds_the_pair_decides_on_what_i
     other writer left it (here, erased and failed), not as it was when the statement began."""
     attempt = AttemptFactory(status=AttemptStatus.RUNNING, vendor="advance")
     config = VendorConfig.objects.get(backend="advance")
-    errors: list[BaseException] = []
-
-    def record_result() -> None:
-        try:
-            answer = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=97.0)
-            pipeline._record_result(attempt, answer, config)
-        except BaseException as error:  # reported to the main thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+    answer = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=97.0)
 
     with transaction.atomic():
         ImagePair.objects.lock_for_change(attempt.pair_id)  # the applicant is being erased
-        recorder = threading.Thread(target=record_result)
-        recorder.start()
+        recorder, errors = started_in_another_connection(
+            lambda: pipeline._record_result(attempt, answer, config)
+        )
         time.sleep(0.5)  # the recorder has stored its outcome and waits for the pair
         ImagePair.objects.filter(pk=attempt.pair_id).update(
             status=PairStatus.FAILED, status_reason="images_erased"
