@@ -195,22 +195,22 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
 
     outcome = run_preflight(selfie, reference)
     target = str(attempt.details.get("target_vendor", ""))
+    outcome_fields = {
+        "status": AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
+        "error_code": str(outcome.error_code or ""),
+        "latency_ms": outcome.latency_ms,
+        "details": {
+            **attempt.details,
+            "selfie_faces": outcome.selfie_faces,
+            "reference_faces": outcome.reference_faces,
+            "which": outcome.which,
+            "reason": outcome.reason,
+            "vendor_called": False if not outcome.passed else None,
+        },
+        "verdict": "" if outcome.passed else RESUBMIT,
+        "verdict_reasons": [] if outcome.passed else [outcome.reason],
+    }
     with audited_atomic():  # the audit events are written last, right before COMMIT
-        outcome_fields = {
-            "status": AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
-            "error_code": str(outcome.error_code or ""),
-            "latency_ms": outcome.latency_ms,
-            "details": {
-                **attempt.details,
-                "selfie_faces": outcome.selfie_faces,
-                "reference_faces": outcome.reference_faces,
-                "which": outcome.which,
-                "reason": outcome.reason,
-                "vendor_called": False if not outcome.passed else None,
-            },
-            "verdict": "" if outcome.passed else RESUBMIT,
-            "verdict_reasons": [] if outcome.passed else [outcome.reason],
-        }
         if not attempt_outcomes.store(attempt, outcome_fields, lock_pair=True):
             return
         pair = attempt.pair
