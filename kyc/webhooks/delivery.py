@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import httpx
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from kyc import dispatch, raw_rows
@@ -114,43 +114,59 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Take a due delivery for one attempt: the delivery with its client and its new attempt
     number (`attempts`), or None if it is not ours. One statement on PostgreSQL."""
     now = timezone.now()
-    due = WebhookDelivery.objects.filter(
+    if connection.vendor == "postgresql":
+        return _claim_in_one_statement(delivery_id, now)
+    # The same conditions as the statement's WHERE (`_statements`), step by step.
+    leased = WebhookDelivery.objects.filter(
         pk=delivery_id,
         status=DeliveryStatus.PENDING,
         next_attempt_at__lte=now + CLOCK_SKEW,
         attempts__lt=MAX_ATTEMPTS,
-    )
-    lease = {"attempts": F("attempts") + 1, "next_attempt_at": now + LEASE}
-    if connection.vendor == "postgresql":
-        return _claim_in_one_statement(due, lease)
-    if not due.update(**lease):
+    ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    if not leased:
         return None
     return WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
 
 
 @functools.cache
-def _claimed_sql() -> tuple[str, str, list[raw_rows.Read]]:
-    """What wraps the claiming UPDATE: its RETURNING list, and the SELECT that joins the claimed
-    row (as updated, which a plain read of the table in the same statement would not see) to
-    its client."""
+def _statements() -> tuple[str, list[raw_rows.Read], str]:
+    """The claim (PostgreSQL) with the rows it reads, and the outcome's UPDATE (any database),
+    written once per process: building them with the ORM for every delivery was a third of a
+    delivery's CPU (bench/webhook_cost.py --profile)."""
     q = connection.ops.quote_name
+    table = q(WebhookDelivery._meta.db_table)
     reads = [("claimed", raw_rows.read(WebhookDelivery)), ("cl", raw_rows.read(ApiClient))]
     returning = ", ".join(q(field.column) for field in reads[0][1][1])
-    # Only table and column names from the models are formatted in; values are parameters.
-    select = f"""
+    # Only table and column names from the models are formatted in; values are parameters. The
+    # SELECT reads the claimed row from RETURNING: a plain read of the table in the same
+    # statement would see it as it was before the UPDATE.
+    claim = f"""
+        WITH claimed AS (
+            UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s
+            WHERE id = %s AND status = %s AND next_attempt_at <= %s AND attempts < %s
+            RETURNING {returning}
+        )
         SELECT {raw_rows.select_list(reads)}
         FROM claimed JOIN {q(ApiClient._meta.db_table)} AS cl ON cl.id = claimed.client_id
     """  # noqa: S608
-    return returning, select, [read for _, read in reads]
+    # The attempt number fences the update: if our lease ran out and another worker took the
+    # delivery meanwhile, its result is the one that counts.
+    outcome = f"""
+        UPDATE {table}
+        SET status = %s, delivered_at = %s, next_attempt_at = %s, last_status_code = %s,
+            last_error = %s
+        WHERE id = %s AND status = %s AND attempts = %s
+    """  # noqa: S608
+    return claim, [read for _, read in reads], outcome
 
 
-def _claim_in_one_statement(
-    due: QuerySet[WebhookDelivery], lease: dict[str, Any]
-) -> WebhookDelivery | None:
-    update, params = raw_rows.update_sql(due, lease)
-    returning, select, reads = _claimed_sql()
+def _claim_in_one_statement(delivery_id: int, now: datetime) -> WebhookDelivery | None:
+    claim, reads, _ = _statements()
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH claimed AS ({update} RETURNING {returning}) {select}", params)
+        cursor.execute(
+            claim,
+            [now + LEASE, delivery_id, DeliveryStatus.PENDING, now + CLOCK_SKEW, MAX_ATTEMPTS],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -235,28 +251,33 @@ def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
 
 def _finish(delivery_id: int, attempt: int, outcome: _Outcome) -> None:
     now = timezone.now()
-    # The attempt number fences the update: if our lease ran out and another worker took the
-    # delivery meanwhile, its result is the one that counts.
-    mine = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt
-    )
-    recorded = {"last_status_code": outcome.status_code, "last_error": outcome.error}
-    # One UPDATE, committed on its own: no transaction round trips around it. The retry is sent
-    # only after the UPDATE that schedules it has committed.
+    delivered_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    retry_in: int | None = None
     if outcome.delivered:
-        updated = mine.update(
-            status=DeliveryStatus.DELIVERED, delivered_at=now, next_attempt_at=None, **recorded
-        )
-        result = "delivered"
+        result, status, delivered_at = "delivered", DeliveryStatus.DELIVERED, now
     elif outcome.final or attempt >= MAX_ATTEMPTS:
-        updated = mine.update(status=DeliveryStatus.FAILED, next_attempt_at=None, **recorded)
-        result = "failed"
+        result, status = "failed", DeliveryStatus.FAILED
     else:
-        delay = RETRY_SCHEDULE[attempt]
-        updated = mine.update(next_attempt_at=now + timedelta(seconds=delay), **recorded)
-        result = "retry"
-        if updated and delay <= LONGEST_COUNTDOWN:
-            dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery_id, countdown=delay)
+        retry_in = RETRY_SCHEDULE[attempt]
+        result, status = "retry", DeliveryStatus.PENDING
+        next_attempt_at = now + timedelta(seconds=retry_in)
+    # One UPDATE, committed on its own: no transaction round trips around it.
+    *_, statement = _statements()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [
+                *(status, adapt(delivered_at), adapt(next_attempt_at)),
+                *(outcome.status_code, outcome.error),
+                *(delivery_id, DeliveryStatus.PENDING, attempt),
+            ],
+        )
+        updated = cursor.rowcount
+    if updated and retry_in is not None and retry_in <= LONGEST_COUNTDOWN:
+        # Sent only now that the UPDATE that schedules it has committed.
+        dispatch.send_on_commit(dispatch.DELIVER_WEBHOOK, delivery_id, countdown=retry_in)
     logger.info(
         "webhook attempt",
         extra={

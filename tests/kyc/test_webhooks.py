@@ -681,4 +681,6 @@ def test_a_delivery_costs_two_statements_on_postgresql_and_no_transaction(receiv
     claim = ["WITH"] if connection.vendor == "postgresql" else ["UPDATE", "SELECT"]
     assert statements == [*claim, "UPDATE"]
     sent.refresh_from_db()
-    assert (sent.status, sent.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert (sent.status, sent.attempts, sent.next_attempt_at) == (DeliveryStatus.DELIVERED, 1, None)
+    assert sent.delivered_at is not None
+    assert abs(sent.delivered_at - timezone.now()) < timedelta(minutes=1)
