@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -137,3 +140,22 @@ def start_web(env: dict[str, str], port: int, *, workers: int = 2) -> subprocess
             time.sleep(0.2)
     server.kill()
     raise SystemExit("gunicorn did not start")
+
+
+def cost_in_this_thread(
+    loop: Callable[[], object], profile: str | None = None
+) -> tuple[float, float, pstats.Stats | None]:
+    """CPU and wall seconds this thread spends in `loop()`. With `profile` (a file name),
+    cProfile runs around it on this thread's CPU clock; its stats are saved there and returned."""
+    profiler = cProfile.Profile(time.thread_time) if profile else None
+    cpu_started, started = time.thread_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    loop()
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.thread_time() - cpu_started, time.perf_counter() - started
+    if profiler is None or profile is None:
+        return cpu, wall, None
+    profiler.dump_stats(profile)
+    return cpu, wall, pstats.Stats(profiler)

@@ -25,13 +25,10 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
-import cProfile
 import os
-import pstats
 import subprocess
-import time
 
-from bench._env import advance_only, bench_pair
+from bench._env import advance_only, bench_pair, cost_in_this_thread
 
 WARM_UP = 20
 
@@ -90,15 +87,10 @@ def main() -> None:
     if args.callgrind:
         callgrind("on")
     # CPU time, not wall time: waits on the sandbox and the database are not our cost.
-    profiler = cProfile.Profile(time.thread_time) if args.profile else None
-    started, cpu_started = time.perf_counter(), time.thread_time()
-    if profiler:
-        profiler.enable()
-    for attempt_id in attempt_ids[WARM_UP:]:
-        pipeline.run_attempt(attempt_id)
-    if profiler:
-        profiler.disable()
-    cpu, wall = time.thread_time() - cpu_started, time.perf_counter() - started
+    cpu, wall, stats = cost_in_this_thread(
+        lambda: [pipeline.run_attempt(attempt_id) for attempt_id in attempt_ids[WARM_UP:]],
+        args.profile,
+    )
     if args.callgrind:
         callgrind("off")
         subprocess.run(["callgrind_control", "-d", str(os.getpid())], check=True)
@@ -109,9 +101,8 @@ def main() -> None:
         f"{wall / args.attempts * 1000:.2f} ms wall per attempt ({completed} of "
         f"{len(attempt_ids)} completed)"
     )
-    if profiler:
-        profiler.dump_stats(args.profile)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+    if stats:
+        stats.sort_stats("cumulative").print_stats(45)
     if args.callgrind:
         instructions = loop_thread_instructions(args.callgrind)
         print(f"instructions per attempt in this thread: {instructions / args.attempts:,.0f}")

@@ -19,13 +19,10 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
-import cProfile
-import pstats
 import threading
-import time
 from http.server import ThreadingHTTPServer
 
-from bench._env import advance_only, bench_pair
+from bench._env import advance_only, bench_pair, cost_in_this_thread
 from bench.pipeline import _Accept
 
 WARM_UP = 20
@@ -67,15 +64,9 @@ def main() -> None:
     for delivery_id in deliveries[:WARM_UP]:  # imports, connections
         deliver(delivery_id)
 
-    profiler = cProfile.Profile(time.thread_time) if args.profile else None
-    cpu_started, started = time.thread_time(), time.perf_counter()
-    if profiler:
-        profiler.enable()
-    for delivery_id in deliveries[WARM_UP:]:
-        deliver(delivery_id)
-    if profiler:
-        profiler.disable()
-    cpu, wall = time.thread_time() - cpu_started, time.perf_counter() - started
+    cpu, wall, stats = cost_in_this_thread(
+        lambda: [deliver(delivery_id) for delivery_id in deliveries[WARM_UP:]], args.profile
+    )
     receiver.shutdown()
     delivered = WebhookDelivery.objects.filter(pk__in=deliveries, status="delivered").count()
     print(
@@ -83,9 +74,8 @@ def main() -> None:
         f"and {wall / args.deliveries * 1000:.2f} ms wall per delivery ({delivered} of "
         f"{len(deliveries)} delivered)"
     )
-    if profiler:
-        profiler.dump_stats(args.profile)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    if stats:
+        stats.sort_stats("cumulative").print_stats(30)
 
 
 if __name__ == "__main__":
