@@ -9,7 +9,8 @@ answers after --latency-ms. Once --stop-after of the burst is decided, the compa
 gets the signal (SIGKILL: a crash; SIGTERM: a rolling deploy, waited for), then a new one starts
 and everything settles. Printed per signal:
 
-- attempts in flight at the signal: claimed, vendor call made, answer not yet stored;
+- attempts in flight at the signal: claimed and not yet settled, and how many of those had
+  their vendor's answer stored (committed first, settled by the next run without a call);
 - attempts whose vendor was called twice or more (the sandbox's log names our attempt in
   FinAuth's `biz_no`), split into those whose first call the vendor had already answered before
   the signal (billed twice for certain: the answer was lost in our window) and those cut off
@@ -212,7 +213,8 @@ def main() -> None:
             started = time.monotonic()
             worker.wait(timeout=120)
             exit_seconds = time.monotonic() - started
-            left_running = running.count()  # what the stopped worker left unstored
+            left_running = running.count()  # what the stopped worker left unsettled
+            left_answered = running.filter(answered_at__isnull=False).count()
             worker = comparisons_worker()
             try:
                 wait(
@@ -246,25 +248,26 @@ def main() -> None:
                 WebhookDelivery.objects.filter(pair__in=pairs).values_list("pair_id", flat=True)
             )
             receipts = Counter(webhook_id for webhook_id, _ in Receiver.received)
-            # The window a SIGKILL bills twice in: from the vendor's answer to its row stored.
-            finished = dict(
-                ComparisonAttempt.objects.filter(pair__in=pairs, finished_at__isnull=False)
-                .values_list("public_id", "finished_at")
+            # The window a SIGKILL bills twice in: from the vendor's answer to its commit.
+            answers = dict(
+                ComparisonAttempt.objects.filter(pair__in=pairs, answered_at__isnull=False)
+                .values_list("public_id", "answered_at")
                 .iterator()
             )
             windows = []
             for attempt, made in per_attempt.items():
-                stored = finished.get(uuid.UUID(attempt))
+                stored = answers.get(uuid.UUID(attempt))
                 if len(made) == 1 and stored is not None:
                     windows.append((stored.timestamp() - made[0][1]) * 1000)
             windows.sort()
             in_flight = left_running if sig == signal.SIGKILL else running_at_signal
             print(f"SIG{name}:")
             print(f"  attempts running at the signal           {running_at_signal}")
-            print(f"  left running (unstored) by the worker    {left_running}")
+            print(f"  left running (unsettled) by the worker   {left_running}")
+            print(f"    of which the answer was stored        {left_answered}")
             print(f"  worker exited after                      {exit_seconds:.1f} s")
             print(
-                f"  vendor answer -> stored (ms)             p50 {pct(windows, 50):.0f}, "
+                f"  vendor answer -> committed (ms)          p50 {pct(windows, 50):.0f}, "
                 f"p95 {pct(windows, 95):.0f}, max {windows[-1]:.0f} ({len(windows)} attempts)"
             )
             print(f"  attempts whose vendor was called twice+  {len(twice)}")

@@ -280,6 +280,9 @@ class ComparisonAttempt(models.Model):
     deadline_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # When the vendor's answer was committed, by the database's clock: stored first, on its
+    # own, and settled after (kyc.services.pipeline); an answered attempt is never called again.
+    answered_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -327,6 +330,11 @@ class ComparisonAttempt(models.Model):
             "raw_response": result.raw_response,
             "latency_ms": result.latency_ms,
         }
+
+    def answer_status(self) -> AttemptStatus:
+        """The final status of the vendor answer stored here, as `fields_from_result` gave it: a
+        vendor's answer carries an error code exactly when it refused the input."""
+        return AttemptStatus.INVALID_INPUT if self.error_code else AttemptStatus.COMPLETED
 
     def fields_from_error(self, error: VendorError) -> dict[str, Any]:
         """The columns a call without a usable answer fills, every text cut to fit its column."""

@@ -138,7 +138,8 @@ else:
         # - a health check on every borrow is a round trip each time (three or four per pair).
         #   Without it, a connection broken by a database restart fails its task once and is
         #   replaced; the stuck-attempt and webhook sweepers re-run what failed, and a vendor's
-        #   answer is not paid twice (kyc.services.kept_answers). DB_POOL_CHECK=true restores it.
+        #   answer, stored first, is not paid twice (kyc.services.pipeline).
+        #   DB_POOL_CHECK=true restores it.
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=False)
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -357,9 +358,6 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env.float("CELERY_WORKER_SOFT_SHUTDOWN_TIM
 
 # Beyond the vendor timeout, how long a running attempt may go silent before it is retried.
 KYC_ATTEMPT_GRACE_SECONDS = env.int("KYC_ATTEMPT_GRACE_SECONDS", default=30)
-#: How long a vendor's answer is kept for a re-claim of its attempt (kyc.services.kept_answers):
-#: longer than any attempt deadline, so a worker that died after the answer never pays twice.
-KYC_KEPT_ANSWER_SECONDS = env.int("KYC_KEPT_ANSWER_SECONDS", default=3600)
 # Review cases are due this many hours after they open (the queue's SLA).
 KYC_REVIEW_SLA_HOURS = env.int("KYC_REVIEW_SLA_HOURS", default=24)
 # A contested automatic rejection (GDPR Art. 22) is due for its reviewers' decision this many

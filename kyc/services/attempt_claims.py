@@ -31,10 +31,11 @@ from kyc.models import (
 from vendors.models import VendorConfig
 
 #: What running and recording an attempt read (the audit event names the attempt's score, code,
-#: verdict and billing); recording locks and re-reads the pair in full.
+#: verdict and billing; an answer stored before its worker died is settled on its verdict);
+#: recording locks and re-reads the pair in full.
 ATTEMPT_FIELDS = (
     *("public_id", "pair_id", "vendor", "number", "purpose", "status", "deadline_at", "details"),
-    *("score", "error_code", "verdict", "billable"),
+    *("score", "error_code", "verdict", "verdict_reasons", "billable", "answered_at"),
 )
 PAIR_FIELDS = (
     *("public_id", "client_id", "applicant_id", "status", "selfie", "reference"),
@@ -52,8 +53,6 @@ class Claim:
     attempt: ComparisonAttempt | None
     config: VendorConfig | None
     busy_for: float | None
-    #: Taken over from a worker that died holding it (kyc.services.kept_answers).
-    reclaimed: bool = False
 
 
 def claim(attempt_id: int, now: datetime) -> Claim:
@@ -75,11 +74,10 @@ def _not_claimed(attempt: ComparisonAttempt, now: datetime) -> Claim:
 
 
 def _claimed(attempt: ComparisonAttempt, config: VendorConfig, now: datetime) -> Claim:
-    """`attempt` as read before the claim, which its status tells apart from a re-claim."""
-    reclaimed = attempt.status == AttemptStatus.RUNNING
+    """The claim taken: `attempt` as this worker now holds it."""
     attempt.status, attempt.started_at = AttemptStatus.RUNNING, now
     attempt.deadline_at = _deadline(config, now)
-    return Claim(attempt, config, None, reclaimed)
+    return Claim(attempt, config, None)
 
 
 def _claim_step_by_step(attempt_id: int, now: datetime) -> Claim:

@@ -1,5 +1,9 @@
 """Storing a comparison attempt's outcome (DESIGN §5 step 3): one statement on PostgreSQL.
 
+A vendor's answer is stored first, on its own (`store_answer`): one conditional UPDATE committed
+at once, which waits for no other row's lock. Settling it (`store`) comes after, in the
+transaction that decides the pair.
+
 A conditional UPDATE writes the outcome only while this worker still holds the attempt's claim,
 identified by its start time: a worker whose attempt ran past its deadline and was claimed by
 another cannot record over the new claim. The UPDATE also row-locks the attempt until the
@@ -16,10 +20,22 @@ from typing import Any, cast
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from kyc import raw_rows
 from kyc.models import ApiClient, Applicant, AttemptStatus, ComparisonAttempt, ImagePair
+
+
+def store_answer(attempt: ComparisonAttempt, answer: dict[str, Any]) -> bool:
+    """Write the vendor's `answer` and `answered_at` (the database's clock) to the attempt if
+    this worker still holds its claim; False, and nothing written, if it does not. The attempt
+    stays running until `store` settles it. Called outside any transaction, the UPDATE commits
+    as it returns: that is the point."""
+    stored = bool(_held(attempt).update(**answer, answered_at=Now()))
+    for name, value in answer.items():
+        setattr(attempt, name, value)
+    return stored
 
 
 def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool) -> bool:
@@ -27,9 +43,7 @@ def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool
     False, and nothing written, if it does not. With `lock_pair`, the stored attempt's `pair` is
     its pair's row, locked until the transaction ends."""
     fields = {**fields, "finished_at": timezone.now()}
-    claim = ComparisonAttempt.objects.filter(
-        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
-    )
+    claim = _held(attempt)
     if lock_pair and connection.vendor == "postgresql":
         pair = _store_and_lock_in_one_statement(claim, fields)
         stored = pair is not None
@@ -41,6 +55,14 @@ def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool
     if pair is not None:
         attempt.pair = pair
     return stored
+
+
+def _held(attempt: ComparisonAttempt) -> QuerySet[ComparisonAttempt]:
+    """The attempt while this worker's claim holds: running, since the start this worker gave it
+    (a worker whose attempt ran past its deadline and was claimed again no longer holds it)."""
+    return ComparisonAttempt.objects.filter(
+        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
+    )
 
 
 @functools.cache

@@ -3,8 +3,10 @@
 The order matters and is the point of this module:
 1. claim the attempt with a conditional UPDATE (a redelivered task finds nothing to do);
 2. decrypt and prepare the images and call the backend **outside any transaction**;
-3. in one transaction, store the result, judge it, and decide the pair, open a review case,
-   retry after a backoff or fail over — with the audit events and the webhook.
+3. store the vendor's answer and its verdict at once, in one statement committed on its own:
+   from then on a crash costs no second call, and nothing waits for the pair's lock first;
+4. in one transaction, settle it: decide the pair, open a review case, retry after a backoff
+   or fail over — with the audit events and the webhook.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
@@ -33,7 +36,7 @@ from kyc.models import (
 )
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
-from kyc.services import attempt_claims, attempt_outcomes, kept_answers, routing
+from kyc.services import attempt_claims, attempt_outcomes, routing
 from kyc.signals import pair_decided, pair_needs_review, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -81,10 +84,10 @@ def run_attempt(attempt_id: int) -> float | None:
         return taken.busy_for
     # No connection is held through the image work and the vendor call (kyc.db_pool).
     release_connection()
-    if taken.reclaimed and (answer := kept_answers.kept(attempt.pk)) is not None:
-        # Its worker died after the vendor answered: record that answer, do not pay again.
-        logger.info("vendor answer reused", extra={"attempt_id": attempt.pk})
-        _record_result(attempt, answer, config)
+    if attempt.answered_at is not None:
+        # Its worker died after the vendor's answer was stored: settle that, do not pay again.
+        logger.info("stored vendor answer settled", extra={"attempt_id": attempt.pk})
+        _settle_answer(attempt, {"status": attempt.answer_status()})
         return None
     if attempt.purpose != AttemptPurpose.PREFLIGHT:  # pre-flight runs locally, calls no vendor
         over_limit_for = routing.rate_limit_delay(config)
@@ -110,12 +113,11 @@ def run_attempt(attempt_id: int) -> float | None:
             vendor_message=rejected.message,
             details={"which": rejected.field, "local_check": rejected.code},
         )
-        _record_result(attempt, result, config)
+        _settle_answer(attempt, _judged(attempt, result, config))
         return None
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
         result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
-        kept_answers.keep(attempt.pk, result)  # first of all: a crash from here costs no call
     except VendorError as error:
         routing.record_failure(attempt.vendor)
         _record_failure(attempt, error, config)
@@ -232,12 +234,14 @@ def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) 
 # --- recording outcomes --------------------------------------------------------------------------
 
 
-def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
-    """Store, judge and (for a deciding attempt) decide the pair, in one transaction."""
+def _judged(
+    attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig
+) -> dict[str, Any]:
+    """The attempt's columns for `result`: the answer itself, its thresholds and its verdict."""
     thresholds = config.thresholds_snapshot()
     verdict = judge(config.backend, result, thresholds)
     band = verdict.band
-    fields = {
+    return {
         **attempt.fields_from_result(result),
         "thresholds": {
             **thresholds,
@@ -250,6 +254,23 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
         "verdict": verdict.outcome,
         "verdict_reasons": list(verdict.reasons),
     }
+
+
+def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
+    """Commit the vendor's answer before anything else happens to it, then settle it.
+
+    The answer's statement commits on its own and waits for no lock: a worker killed after it
+    leaves the answer for the attempt's next claim (`run_attempt`), which settles it without
+    calling, and paying, the vendor again (issue 19: crash cost)."""
+    fields = _judged(attempt, result, config)
+    final = {"status": fields.pop("status")}
+    if attempt_outcomes.store_answer(attempt, fields):
+        _settle_answer(attempt, final)
+
+
+def _settle_answer(attempt: ComparisonAttempt, fields: dict[str, Any]) -> None:
+    """Store `fields` with the attempt's judged answer and, for a deciding attempt, decide the
+    pair on its verdict: one transaction."""
     # Only a deciding attempt changes the pair, so only it locks the pair's row.
     deciding = attempt.purpose == AttemptPurpose.DECIDE
     with audited_atomic():  # the audit events are written last, right before COMMIT
@@ -257,6 +278,7 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
             return
         events.attempt_recorded(attempt)
         if deciding:
+            verdict = Verdict(attempt.verdict, tuple(attempt.verdict_reasons))
             _decide(attempt.pair, attempt, verdict)
 
 

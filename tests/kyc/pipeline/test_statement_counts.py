@@ -3,8 +3,9 @@
 Every statement is a round trip and CPU on both sides; these counts pin what bench/pipeline.py
 prints, so a change that adds one per attempt fails here rather than showing up as a slower
 benchmark. "claim" is everything before the vendor call (reading and claiming the attempt);
-"record" is everything after it, the recording transaction, the callbacks run when it commits
-(the QA draw, whose rules the warm-up pair has read). BEGIN and COMMIT are not counted
+"record" is everything after it: the answer's own statement (stored first, committed on its
+own), the transaction that settles it, the callbacks run when it commits (the QA draw, whose
+rules the warm-up pair has read). BEGIN and COMMIT are not counted
 (bench/pipeline.py does not see them either); savepoints are.
 
 The counts differ by database: PostgreSQL writes the audit events (lock, head and every insert:
@@ -29,12 +30,12 @@ from reviews.models import QaSamplingRule
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (1, 5),
-    ("postgresql", "approved", False): (1, 3),
-    ("postgresql", "needs_review", True): (1, 6),
-    ("sqlite", "approved", True): (4, 7),
-    ("sqlite", "approved", False): (4, 5),
-    ("sqlite", "needs_review", True): (4, 8),
+    ("postgresql", "approved", True): (1, 6),
+    ("postgresql", "approved", False): (1, 4),
+    ("postgresql", "needs_review", True): (1, 7),
+    ("sqlite", "approved", True): (4, 8),
+    ("sqlite", "approved", False): (4, 6),
+    ("sqlite", "needs_review", True): (4, 9),
 }
 
 
