@@ -37,6 +37,7 @@ from kyc.models import (
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
 from kyc.services import attempt_claims, attempt_outcomes, routing
+from kyc.services.answers_first import answers
 from kyc.signals import pair_decided, pair_needs_review, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -98,6 +99,7 @@ def run_attempt(attempt_id: int) -> float | None:
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
         return None
+    answers.let_answers_go_first()  # decrypting and preparing images can wait; answers cannot
     selfie, reference = _read_images(pair)
     if attempt.purpose == AttemptPurpose.PREFLIGHT:
         _run_preflight(attempt, selfie, reference)
@@ -117,7 +119,13 @@ def run_attempt(attempt_id: int) -> float | None:
         return None
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
-        result = vendor_call(attempt, adapter.compare, request)  # logs the call (kyc/ops)
+        # Logs the call (kyc/ops) once the answer is recorded.
+        vendor_call(
+            attempt,
+            adapter.compare,
+            request,
+            on_answer=lambda result: _record_result(attempt, result, config),
+        )
     except VendorError as error:
         routing.record_failure(attempt.vendor)
         _record_failure(attempt, error, config)
@@ -130,7 +138,6 @@ def run_attempt(attempt_id: int) -> float | None:
             config,
         )
     else:
-        _record_result(attempt, result, config)
         # After the answer is stored, not before: it is a round trip to the cache that the
         # answer would otherwise wait for.
         routing.record_success(attempt.vendor)
@@ -262,9 +269,15 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
     The answer's statement commits on its own and waits for no lock: a worker killed after it
     leaves the answer for the attempt's next claim (`run_attempt`), which settles it without
     calling, and paying, the vendor again (issue 19: crash cost)."""
-    fields = _judged(attempt, result, config)
-    final = {"status": fields.pop("status")}
-    if attempt_outcomes.store_answer(attempt, fields):
+    with answers.storing():
+        fields = _judged(attempt, result, config)
+        final = {"status": fields.pop("status")}
+        stored = attempt_outcomes.store_answer(attempt, fields)
+    if stored:
+        # Settling can wait for the answers that arrived before this one were stored; the
+        # connection goes back to the pool meanwhile, or those stores would wait for it.
+        release_connection()
+        answers.let_answers_go_first()
         _settle_answer(attempt, final)
 
 
