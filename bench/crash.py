@@ -14,7 +14,9 @@ and everything settles. Printed per signal:
 - attempts whose vendor was called twice or more (the sandbox's log names our attempt in
   FinAuth's `biz_no`), split into those whose first call the vendor had already answered before
   the signal (billed twice for certain: the answer was lost in our window) and those cut off
-  while the vendor was still working (a vendor may or may not bill those);
+  while the vendor was still working (a vendor may or may not bill those); of the answered ones,
+  those the sandbox had also finished sending (the rest were still being written by this
+  process, which shares its CPU with the bench: a crash window a real vendor would not add);
 - pairs settled, pairs decided more than once (the audit trail's `pair.decided`), and webhook
   events: pairs with more than one event id (must be 0), ids received more than once (a
   redelivery with the same id, which receivers deduplicate).
@@ -42,11 +44,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import redis
 from django.db import transaction
+from werkzeug.wsgi import ClosingIterator
 
 from bench._env import PG, ROOT, bench_pair, vendor_only
 from kyc import queues
@@ -55,23 +58,37 @@ from kyc.worker_process import QUIET, beat_command, stop_worker, worker_command
 FINAL = ("approved", "rejected", "needs_review", "resubmit", "failed")
 
 
+class Call(NamedTuple):
+    attempt: str  # our attempt's public id
+    arrived: float  # the request reached the sandbox's app
+    answered: float  # the app returned the answer
+    sent: float  # the HTTP server wrote its last byte: from here on, the answer is ours to lose
+
+
 class VendorCalls:
-    """Wraps the sandbox's WSGI app: when each call for each attempt arrived and was answered."""
+    """Wraps the sandbox's WSGI app: when each call for each attempt arrived, was answered and
+    was sent. The last two differ under load: the server writes the body after the app returns,
+    and the sandbox shares this process's CPU with the bench; a real vendor's servers do not."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self.app = app
         self.lock = threading.Lock()
-        self.calls: list[tuple[str, float, float]] = []  # (attempt public id, arrived, answered)
+        self.calls: list[Call] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         arrived = time.time()
         response = self.app(environ, start_response)
+        answered = time.time()
         request = environ.get("werkzeug.request")  # the sandbox's, its form already parsed
         biz_no = request.form.get("biz_no", "") if request is not None else ""
-        if biz_no:
+        if not biz_no:
+            return response
+
+        def sent() -> None:  # the server closes the response once it has written all of it
             with self.lock:
-                self.calls.append((biz_no, arrived, time.time()))
-        return response
+                self.calls.append(Call(biz_no, arrived, answered, time.time()))
+
+        return ClosingIterator(response, sent)
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -226,10 +243,10 @@ def main() -> None:
             finally:
                 stop_worker(worker, timeout=60)
 
-            per_attempt: dict[str, list[tuple[float, float]]] = {}
+            per_attempt: dict[str, list[Call]] = {}
             with calls.lock:
-                for attempt, arrived, answered in calls.calls:
-                    per_attempt.setdefault(attempt, []).append((arrived, answered))
+                for call in calls.calls:
+                    per_attempt.setdefault(call.attempt, []).append(call)
             ours = {
                 str(public_id)
                 for public_id in ComparisonAttempt.objects.filter(pair__in=pairs).values_list(
@@ -237,7 +254,8 @@ def main() -> None:
                 )
             }
             twice = {a: sorted(c) for a, c in per_attempt.items() if a in ours and len(c) > 1}
-            answered_before = sum(1 for c in twice.values() if c[0][1] <= stopped_at)
+            answered_before = sum(1 for c in twice.values() if c[0].answered <= stopped_at)
+            sent_before = sum(1 for c in twice.values() if c[0].sent <= stopped_at)
             decided = Counter(
                 AuditEvent.objects.filter(
                     event_type="pair.decided",
@@ -254,12 +272,14 @@ def main() -> None:
                 .values_list("public_id", "answered_at")
                 .iterator()
             )
-            windows = []
+            windows, from_sent = [], []
             for attempt, made in per_attempt.items():
                 stored = answers.get(uuid.UUID(attempt))
                 if len(made) == 1 and stored is not None:
-                    windows.append((stored.timestamp() - made[0][1]) * 1000)
+                    windows.append((stored.timestamp() - made[0].answered) * 1000)
+                    from_sent.append((stored.timestamp() - made[0].sent) * 1000)
             windows.sort()
+            from_sent.sort()
             in_flight = left_running if sig == signal.SIGKILL else running_at_signal
             print(f"SIG{name}:")
             print(f"  attempts running at the signal           {running_at_signal}")
@@ -270,11 +290,19 @@ def main() -> None:
                 f"  vendor answer -> committed (ms)          p50 {pct(windows, 50):.0f}, "
                 f"p95 {pct(windows, 95):.0f}, max {windows[-1]:.0f} ({len(windows)} attempts)"
             )
+            print(
+                f"  vendor answer sent -> committed (ms)     p50 {pct(from_sent, 50):.0f}, "
+                f"p95 {pct(from_sent, 95):.0f}, max {from_sent[-1]:.0f}"
+            )
             print(f"  attempts whose vendor was called twice+  {len(twice)}")
             print(
                 f"    first call answered before the signal {answered_before} "
                 f"({answered_before / max(in_flight, 1):.1%} of {in_flight} in flight): "
                 "billed twice"
+            )
+            print(
+                f"      of which sent before the signal     {sent_before} "
+                f"({sent_before / max(in_flight, 1):.1%})"
             )
             print(f"    first call cut off mid-call           {len(twice) - answered_before}")
             print(

@@ -145,9 +145,9 @@ def main() -> None:
         .iterator()
     }
     arrivals = [
-        (stored[uuid.UUID(attempt)], answered)
-        for attempt, _, answered in calls.calls
-        if uuid.UUID(attempt) in stored
+        (stored[uuid.UUID(call.attempt)], call.answered)
+        for call in calls.calls
+        if uuid.UUID(call.attempt) in stored
     ]
     committed = sorted((times[0].timestamp() - at) * 1000 for times, at in arrivals if times[0])
     settling = sorted((times[1].timestamp() - at) * 1000 for times, at in arrivals)
