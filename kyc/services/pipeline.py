@@ -5,6 +5,7 @@ The order matters and is the point of this module:
 2. decrypt and prepare the images and call the backend **outside any transaction**;
 3. store the vendor's answer and its verdict at once, in one statement committed on its own:
    from then on a crash costs no second call, and nothing waits for the pair's lock first;
+   the worker's other threads let it go before their settling and image work (answers_first);
 4. in one transaction, settle it: decide the pair, open a review case, retry after a backoff
    or fail over — with the audit events and the webhook.
 """
