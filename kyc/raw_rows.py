@@ -8,11 +8,10 @@ do in several; their rows still become ordinary model instances, exactly as the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import connection
-from django.db.models import Model, QuerySet
-from django.db.models.sql import UpdateQuery
+from django.db.models import Model
 
 if TYPE_CHECKING:
     from django.db.models import Field
@@ -53,14 +52,3 @@ def instances(reads: Sequence[Read], row: Sequence[Any]) -> list[Any]:
         built.append(model.from_db(connection.alias, [field.attname for field in fields], values))
         start += len(fields)
     return built
-
-
-def update_sql(queryset: QuerySet[Any], values: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
-    """The UPDATE `queryset.update(**values)` would send, to be wrapped in a larger statement
-    (a data-modifying CTE): Django prepares every value as it would for that call."""
-    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
-    query.add_update_values(values)
-    compiler = query.get_compiler(connection.alias)
-    compiler.pre_sql_setup()
-    sql, params = compiler.as_sql()
-    return sql, tuple(params)

@@ -19,7 +19,7 @@ import functools
 from typing import Any, cast
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Field
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -32,7 +32,10 @@ def store_answer(attempt: ComparisonAttempt, answer: dict[str, Any]) -> bool:
     this worker still holds its claim; False, and nothing written, if it does not. The attempt
     stays running until `store` settles it. Called outside any transaction, the UPDATE commits
     as it returns: that is the point."""
-    stored = bool(_held(attempt).update(**answer, answered_at=Now()))
+    sql, params = _held_update(attempt, answer, now_column="answered_at")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        stored = cursor.rowcount > 0
     for name, value in answer.items():
         setattr(attempt, name, value)
     return stored
@@ -43,12 +46,14 @@ def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool
     False, and nothing written, if it does not. With `lock_pair`, the stored attempt's `pair` is
     its pair's row, locked until the transaction ends."""
     fields = {**fields, "finished_at": timezone.now()}
-    claim = _held(attempt)
+    update_sql, params = _held_update(attempt, fields)
     if lock_pair and connection.vendor == "postgresql":
-        pair = _store_and_lock_in_one_statement(claim, fields)
+        pair = _store_and_lock_in_one_statement(update_sql, params)
         stored = pair is not None
     else:
-        stored = bool(claim.update(**fields))
+        with connection.cursor() as cursor:
+            cursor.execute(update_sql, params)
+            stored = cursor.rowcount > 0
         pair = ImagePair.objects.lock_for_change(attempt.pair_id) if stored and lock_pair else None
     for name, value in fields.items():
         setattr(attempt, name, value)
@@ -57,12 +62,48 @@ def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool
     return stored
 
 
-def _held(attempt: ComparisonAttempt) -> QuerySet[ComparisonAttempt]:
-    """The attempt while this worker's claim holds: running, since the start this worker gave it
-    (a worker whose attempt ran past its deadline and was claimed again no longer holds it)."""
-    return ComparisonAttempt.objects.filter(
-        pk=attempt.pk, status=AttemptStatus.RUNNING, started_at=attempt.started_at
+def _held_update(
+    attempt: ComparisonAttempt, values: dict[str, Any], *, now_column: str = ""
+) -> tuple[str, list[Any]]:
+    """The UPDATE that writes `values` (and the database's clock to `now_column`) to the
+    attempt while this worker's claim holds: running, since the start this worker gave it (a
+    worker whose attempt ran past its deadline and was claimed again no longer holds it).
+    Values are prepared for the database as `QuerySet.update` prepares them."""
+    params = [
+        *(_field(name).get_db_prep_save(value, connection) for name, value in values.items()),
+        attempt.pk,
+        AttemptStatus.RUNNING.value,
+    ]
+    started = attempt.started_at is not None
+    if started:
+        params.append(_field("started_at").get_db_prep_value(attempt.started_at, connection))
+    return _held_update_sql(tuple(values), now_column, started), params
+
+
+@functools.cache
+def _held_update_sql(names: tuple[str, ...], now_column: str, started: bool) -> str:
+    """`_held_update`'s statement, built once per process for each set of columns: compiling it
+    with the ORM at every attempt cost more CPU than running it (bench/attempt_cost.py)."""
+    q = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return q(_field(name).column)
+
+    assignments = [f"{column(name)} = %s" for name in names]
+    if now_column:
+        compiler = ComparisonAttempt.objects.all().query.get_compiler(connection=connection)
+        now_sql, _ = compiler.compile(Now())  # the database's own clock, as this backend reads it
+        assignments.append(f"{column(now_column)} = {now_sql}")
+    # Only table and column names from the model are formatted in; values are parameters.
+    return (
+        f"UPDATE {q(ComparisonAttempt._meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
+        f"WHERE {column('id')} = %s AND {column('status')} = %s "
+        f"AND {column('started_at')} {'= %s' if started else 'IS NULL'}"
     )
+
+
+def _field(name: str) -> Field[Any, Any]:
+    return cast("Field[Any, Any]", ComparisonAttempt._meta.get_field(name))
 
 
 @functools.cache
@@ -87,10 +128,7 @@ def _locked_pair_sql() -> tuple[str, list[raw_rows.Read]]:
     return sql, [read for _, read in reads]
 
 
-def _store_and_lock_in_one_statement(
-    claim: QuerySet[ComparisonAttempt], fields: dict[str, Any]
-) -> ImagePair | None:
-    update_sql, params = raw_rows.update_sql(claim, fields)
+def _store_and_lock_in_one_statement(update_sql: str, params: list[Any]) -> ImagePair | None:
     select_sql, reads = _locked_pair_sql()
     with connection.cursor() as cursor:
         cursor.execute(f"WITH stored AS ({update_sql} RETURNING pair_id) {select_sql}", params)
