@@ -1,5 +1,6 @@
 """A worker thread borrows a pooled connection only while it talks to the database (kyc.db_pool):
-none is held through the image work, the vendor's call or a webhook receiver's answer."""
+none is held through the image work, the vendor's call, the wait between storing an answer and
+settling it, or a webhook receiver's answer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from kyc import db_pool
 from kyc.models import PairStatus
-from kyc.services import pipeline
+from kyc.services import attempt_outcomes, pipeline
 from kyc.webhooks import delivery, enqueue_pair_event
 from kyc.webhooks.delivery import deliver
 from kyc.webhooks.signing import generate_secret
@@ -49,13 +50,27 @@ def test_an_attempt_holds_no_connection_while_it_reads_its_images_and_calls_the_
         pipeline, "vendor_call", _recorded(steps, "vendor called", pipeline.vendor_call)
     )
     monkeypatch.setattr(
-        pipeline, "_record_result", _recorded(steps, "answer recorded", pipeline._record_result)
+        attempt_outcomes,
+        "store_answer",
+        _recorded(steps, "answer stored", attempt_outcomes.store_answer),
+    )
+    monkeypatch.setattr(
+        pipeline, "_settle_answer", _recorded(steps, "answer settled", pipeline._settle_answer)
     )
     harness.enable("advance")
     harness.sandboxes["advance"].script({"score": 97, "risk_tags": []})
 
     assert harness.run(harness.submit()).status == PairStatus.APPROVED
-    assert steps == ["connection released", "images read", "vendor called", "answer recorded"]
+    # Between storing and settling the thread may wait for other threads' answers to be stored
+    # (kyc.services.answers_first): it holds no connection they could be waiting for.
+    assert steps == [
+        "connection released",
+        "images read",
+        "vendor called",
+        "answer stored",
+        "connection released",
+        "answer settled",
+    ]
 
 
 def test_inside_a_transaction_the_connection_is_kept(monkeypatch):
