@@ -32,10 +32,7 @@ def store_answer(attempt: ComparisonAttempt, answer: dict[str, Any]) -> bool:
     this worker still holds its claim; False, and nothing written, if it does not. The attempt
     stays running until `store` settles it. Called outside any transaction, the UPDATE commits
     as it returns: that is the point."""
-    sql, params = _held_update(attempt, answer, now_column="answered_at")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        stored = cursor.rowcount > 0
+    stored = _wrote_a_row(*_held_update(attempt, answer, now_column="answered_at"))
     for name, value in answer.items():
         setattr(attempt, name, value)
     return stored
@@ -51,9 +48,7 @@ def store(attempt: ComparisonAttempt, fields: dict[str, Any], *, lock_pair: bool
         pair = _store_and_lock_in_one_statement(update_sql, params)
         stored = pair is not None
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(update_sql, params)
-            stored = cursor.rowcount > 0
+        stored = _wrote_a_row(update_sql, params)
         pair = ImagePair.objects.lock_for_change(attempt.pair_id) if stored and lock_pair else None
     for name, value in fields.items():
         setattr(attempt, name, value)
@@ -100,6 +95,12 @@ def _held_update_sql(names: tuple[str, ...], now_column: str, started: bool) -> 
         f"WHERE {column('id')} = %s AND {column('status')} = %s "
         f"AND {column('started_at')} {'= %s' if started else 'IS NULL'}"
     )
+
+
+def _wrote_a_row(sql: str, params: list[Any]) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
 
 
 def _field(name: str) -> Field[Any, Any]:
