@@ -101,7 +101,9 @@ def encrypt(plaintext: bytes, keys: list[MasterKey] | None = None) -> bytes:
 
 def decrypt(blob: bytes, keys: list[MasterKey] | None = None) -> bytes:
     header, kid, data_key = _open_header(blob, keys or master_keys())
-    body = blob[len(header) :]
+    # A view, not a slice: slicing copied the whole ciphertext twice (an image is hundreds of
+    # KB), and each copy lands in freshly faulted-in pages on a busy worker.
+    body = memoryview(blob)[len(header) :]
     try:
         return AESGCM(data_key).decrypt(body[:NONCE], body[NONCE:], header)
     except InvalidTag as error:

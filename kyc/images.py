@@ -190,7 +190,9 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
     """The same JPEG without metadata segments, byte-identical image data; None if unparsable."""
     if data[:2] != b"\xff\xd8":
         return None
-    out = bytearray(b"\xff\xd8")
+    # The kept pieces are joined once at the end: the scan data is most of the file, and
+    # growing a bytearray and then copying it out again copied it twice more.
+    kept = [memoryview(data)[:2]]
     position = 2
     while position + 4 <= len(data):
         if data[position] != 0xFF:
@@ -202,14 +204,14 @@ def strip_jpeg_metadata(data: bytes) -> bytes | None:
         if marker == 0xDA:  # start of scan: the entropy-coded data (and any later scans) follow
             if data.rstrip(b"\x00")[-2:] != b"\xff\xd9":
                 return None  # no end-of-image marker: cut short, let the decoder say so
-            out += data[position:]
-            return bytes(out)
+            kept.append(memoryview(data)[position:])
+            return b"".join(kept)
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         end = position + 2 + length
         if length < 2 or end > len(data):
             return None
         if marker not in _METADATA_MARKERS:
-            out += data[position:end]
+            kept.append(memoryview(data)[position:end])
         position = end
     return None
 
