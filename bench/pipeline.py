@@ -105,6 +105,19 @@ def cpu_split(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime
 
 
+def context_switches(pid: int) -> int:
+    """Times the threads of a process have given up the CPU so far, of their own accord (mostly
+    waiting for the GIL or a socket) or not (Linux /proc). Counted per pair, it shows how often a
+    pair's work stops to hand the GIL over, which seconds on a shared VM are too noisy to show."""
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        with contextlib.suppress(FileNotFoundError):  # a thread that ended since the glob
+            for line in status.read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    total += int(line.split(":")[1])
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=200)
@@ -248,6 +261,7 @@ def burst_round(
     from kyc.models import ComparisonAttempt, ImagePair
 
     cpu_before = [cpu_split(worker.pid) for worker in workers]
+    switches_before = sum(context_switches(worker.pid) for worker in workers)
     with transaction.atomic():  # every task is sent at once, when this commits
         pairs = [submit(first + n).pk for n in range(burst)]
     sandbox_before = cpu_seconds(os.getpid())  # after the submissions, which this process made
@@ -263,6 +277,7 @@ def burst_round(
         (after[0] - before[0], after[1] - before[1])
         for after, before in zip(map(cpu_split, (w.pid for w in workers)), cpu_before, strict=True)
     ]
+    switches = sum(context_switches(worker.pid) for worker in workers) - switches_before
     cpu = [user + system for user, system in split]
     worker_cpu = sum(cpu)
     system_share = sum(system for _, system in split) / worker_cpu
@@ -283,8 +298,8 @@ def burst_round(
     print(
         f"{burst} pairs decided in {seconds:.1f} s from the first claim: {burst / seconds:.1f} "
         f"pairs/s; worker CPU {worker_cpu:.1f} s ({' + '.join(f'{c:.1f}' for c in cpu)}), "
-        f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time "
-        f"(at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
+        f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time, "
+        f"{switches / burst:.0f} context switches per pair (at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
         f"median gap between consecutive decisions {gap_ms:.1f} ms (at most {1000 / gap_ms:.0f}/s "
         f"one at a time); most common status: {statuses[0]}"
     )
