@@ -12,6 +12,9 @@ linked and written when the block ends, all in one go; `audited_atomic()` is a t
 block ends right before its COMMIT, so it holds the lock for one statement and the commit. On
 PostgreSQL that one statement is `audit_append` (migration 0004): lock, head, seq, hash and
 insert of the whole batch in the database, from canonical JSON Python prepared around the seq.
+When `audited_atomic()` is the outermost transaction, its COMMIT goes in the same round trip:
+one round trip fewer, and the lock is no longer held while the thread, on a busy worker, waits
+for the GIL to send the COMMIT (every decision waits for that lock).
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from kyc.audit.models import ActorType, AuditEvent
 
 GENESIS_HASH = "0" * 64
 _ADVISORY_LOCK_ID = 0x4B594341  # "KYCA": one lock for the one chain
+_APPEND = (
+    "SELECT event_id, event_seq, event_prev_hash, event_hash"
+    " FROM audit_append(%s, %s::jsonb) ORDER BY event_seq"
+)
+_APPEND_AND_COMMIT = _APPEND + "; COMMIT"
 #: Inside `appending_together()`: this thread's open block (`_Block`), else None.
 _together = threading.local()
 
@@ -111,12 +119,13 @@ class _Block:
 
 
 @contextmanager
-def appending_together() -> Iterator[None]:
+def appending_together(*, commit_with_events: bool = False) -> Iterator[None]:
     """Link and write the block's events when it ends, all at once (one statement on PostgreSQL).
 
     Until then an appended event has no seq, hash or primary key: read those after the block.
     A block that raises writes none of its events; an event appended inside a savepoint that is
     rolled back while the block goes on is not written either, like the work it records.
+    `commit_with_events` is `audited_atomic()`'s: see `_commits_with_events`.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("appending_together() needs the transaction the events belong to")
@@ -129,15 +138,33 @@ def appending_together() -> Iterator[None]:
         yield
     finally:
         _together.block = None
-    _write(block.kept())
+    _write(block.kept(), commit=commit_with_events and _commits_with_events())
 
 
 @contextmanager
 def audited_atomic() -> Iterator[None]:
     """`transaction.atomic()` whose audit events are written right before its COMMIT, so the
     chain's lock is held for one statement and the commit, not for the whole transaction."""
-    with transaction.atomic(), appending_together():
+    with transaction.atomic(), appending_together(commit_with_events=True):
         yield
+
+
+def _commits_with_events() -> bool:
+    """Whether the events' statement may end the transaction too (PostgreSQL only).
+
+    Only when nothing runs between it and Django's COMMIT: the block is the outermost
+    transaction (committing inside an outer one would make that one's later work its own
+    transaction) and nothing in it failed (Django would roll back instead). Django's COMMIT then
+    finds the transaction ended and sends nothing; its on-commit callbacks run as usual. Two
+    statements in one execute need psycopg's client-side binding, Django's default.
+    """
+    return (
+        connection.vendor == "postgresql"
+        and not connection.settings_dict["OPTIONS"].get("server_side_binding")
+        and len(connection.atomic_blocks) == 1
+        and not connection.savepoint_ids
+        and not connection.needs_rollback
+    )
 
 
 def append(
@@ -162,15 +189,16 @@ def append(
     return event
 
 
-def _write(events: list[AuditEvent]) -> None:
-    """Link `events` at the head of the chain, in order, and insert them."""
+def _write(events: list[AuditEvent], *, commit: bool = False) -> None:
+    """Link `events` at the head of the chain, in order, and insert them; with `commit`, end
+    the transaction in the same round trip (PostgreSQL, `_commits_with_events`)."""
     if not events:
         return
     now = timezone.now()  # the time they join the chain
     for event in events:
         event.created_at = now
     if connection.vendor == "postgresql":
-        _write_in_database(events)
+        _write_in_database(events, commit=commit)
         return
     # SQLite: its IMMEDIATE transaction serializes writers; no savepoint, the events belong to
     # the caller's transaction and fail with it.
@@ -184,7 +212,7 @@ def _write(events: list[AuditEvent]) -> None:
         AuditEvent.objects.bulk_create(events)
 
 
-def _write_in_database(events: list[AuditEvent]) -> None:
+def _write_in_database(events: list[AuditEvent], *, commit: bool) -> None:
     batch = []
     for event in events:
         before, after = canonical_json_around_seq(event)
@@ -193,8 +221,7 @@ def _write_in_database(events: list[AuditEvent]) -> None:
         batch.append({**row, "before": before, "after": after})
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT event_id, event_seq, event_prev_hash, event_hash"
-            " FROM audit_append(%s, %s::jsonb) ORDER BY event_seq",
+            _APPEND_AND_COMMIT if commit else _APPEND,
             [_ADVISORY_LOCK_ID, json.dumps(batch, ensure_ascii=False)],
         )
         rows = cursor.fetchall()

@@ -5,11 +5,14 @@ whole transaction, and the chain stays one unbroken, verifiable line."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from psycopg.pq import TransactionStatus
 
 from kyc.audit.chain import (
     _ADVISORY_LOCK_ID,
@@ -25,6 +28,7 @@ from kyc.audit.chain import (
 from kyc.audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
+T = TypeVar("T")
 
 #: Text whose canonical JSON is not plain ASCII: the database hashes the same UTF-8 bytes.
 AWKWARD = {
@@ -224,3 +228,71 @@ def test_concurrent_blocks_each_take_consecutive_places_and_the_chain_verifies()
         assert places == list(range(places[0], places[0] + per_block))
     status = verify_chain()
     assert status.ok and status.events == writers * blocks * per_block, status.describe()
+
+
+def _committed_elsewhere(read: Callable[[], T]) -> T:
+    """What `read()` returns on a connection of its own: only what was committed."""
+    result: list[T] = []
+
+    def run() -> None:
+        try:
+            result.append(read())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_outermost_audited_block_commits_in_the_same_round_trip_as_its_events():
+    """The COMMIT rides with audit_append, so the chain's lock is never held while the thread
+    waits for the GIL to send it; Django's own COMMIT then has nothing to do."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement append is PostgreSQL's")
+    from kyc.models import ApiClient
+
+    committed: list[int] = []
+    with CaptureQueriesContext(connection) as queries, audited_atomic():
+        client = ApiClient.objects.create(name="work the events record")
+        _event(1)
+        transaction.on_commit(lambda: committed.append(client.pk))
+    audit_statements = [q["sql"] for q in queries.captured_queries if "audit_append" in q["sql"]]
+    assert len(audit_statements) == 1 and audit_statements[0].endswith("; COMMIT")
+    assert committed == [client.pk]  # on-commit callbacks ran, once
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    assert _held_chain_locks() == 0
+    assert _committed_elsewhere(
+        lambda: (
+            ApiClient.objects.filter(pk=client.pk).exists(),
+            list(AuditEvent.objects.values_list("subject_id", flat=True)),
+        )
+    ) == (True, ["1"])
+    assert verify_chain().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_audited_block_inside_another_transaction_commits_only_with_it():
+    """Committing early there would make the outer transaction's later work its own: a failure
+    after the inner block must still undo the inner block's work and events."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the one-statement append is PostgreSQL's")
+    from kyc.models import ApiClient
+
+    def inner_block_then_a_failure() -> None:
+        with audited_atomic():
+            ApiClient.objects.create(name="inner work")
+            _event(1)
+        raise Undone
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(Undone), transaction.atomic():
+        inner_block_then_a_failure()
+    audit_statements = [q["sql"] for q in queries.captured_queries if "audit_append" in q["sql"]]
+    assert len(audit_statements) == 1 and not audit_statements[0].endswith("COMMIT")
+    assert _committed_elsewhere(
+        lambda: (ApiClient.objects.exists(), AuditEvent.objects.exists())
+    ) == (False, False)
