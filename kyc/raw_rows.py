@@ -7,8 +7,8 @@ do in several; their rows still become ordinary model instances, exactly as the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Model
@@ -16,8 +16,17 @@ from django.db.models import Model
 if TYPE_CHECKING:
     from django.db.models import Field
 
-#: The columns one model contributes to a statement: (model, its fields in `from_db` order).
-Read: TypeAlias = "tuple[type[Model], list[Field[Any, Any]]]"
+
+class Read(NamedTuple):
+    """The columns one model contributes to a statement, and what turning them back into an
+    instance needs, worked out once per process rather than for every row."""
+
+    model: type[Model]
+    #: Its fields in `from_db` order, the primary key first.
+    fields: list[Field[Any, Any]]
+    attnames: list[str]
+    #: Each field's `from_db_value`, None for a field that has none.
+    converters: list[Callable[[Any, Any, Any], Any] | None]
 
 
 def read(model: type[Model], names: tuple[str, ...] | None = None) -> Read:
@@ -28,27 +37,29 @@ def read(model: type[Model], names: tuple[str, ...] | None = None) -> Read:
         for field in model._meta.concrete_fields
         if names is None or field.primary_key or field.attname in names
     ]
-    return model, fields
+    return Read(
+        model,
+        fields,
+        [field.attname for field in fields],
+        [getattr(field, "from_db_value", None) for field in fields],
+    )
 
 
 def select_list(reads: Sequence[tuple[str, Read]]) -> str:
     """`alias.column, …` for every field of every (table alias, read), in order."""
     q = connection.ops.quote_name
-    return ", ".join(
-        f"{alias}.{q(field.column)}" for alias, (_, fields) in reads for field in fields
-    )
+    return ", ".join(f"{alias}.{q(field.column)}" for alias, read in reads for field in read.fields)
 
 
 def instances(reads: Sequence[Read], row: Sequence[Any]) -> list[Any]:
     """One instance per read, from consecutive stretches of `row`."""
-    built, start = [], 0
-    for model, fields in reads:
+    built, start, alias = [], 0, connection.alias
+    for model, fields, attnames, converters in reads:
+        stretch = row[start : start + len(fields)]
         values = [
-            field.from_db_value(value, None, connection)
-            if value is not None and hasattr(field, "from_db_value")
-            else value
-            for field, value in zip(fields, row[start : start + len(fields)], strict=True)
+            value if convert is None or value is None else convert(value, None, connection)
+            for convert, value in zip(converters, stretch, strict=True)
         ]
-        built.append(model.from_db(connection.alias, [field.attname for field in fields], values))
+        built.append(model.from_db(alias, attnames, values))
         start += len(fields)
     return built

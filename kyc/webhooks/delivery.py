@@ -136,7 +136,7 @@ def _statements() -> tuple[str, list[raw_rows.Read], str]:
     q = connection.ops.quote_name
     table = q(WebhookDelivery._meta.db_table)
     reads = [("claimed", raw_rows.read(WebhookDelivery)), ("cl", raw_rows.read(ApiClient))]
-    returning = ", ".join(q(field.column) for field in reads[0][1][1])
+    returning = ", ".join(q(field.column) for field in reads[0][1].fields)
     # Only table and column names from the models are formatted in; values are parameters. The
     # SELECT reads the claimed row from RETURNING: a plain read of the table in the same
     # statement would see it as it was before the UPDATE.
