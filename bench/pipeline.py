@@ -299,7 +299,8 @@ def burst_round(
         f"{burst} pairs decided in {seconds:.1f} s from the first claim: {burst / seconds:.1f} "
         f"pairs/s; worker CPU {worker_cpu:.1f} s ({' + '.join(f'{c:.1f}' for c in cpu)}), "
         f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time, "
-        f"{switches / burst:.0f} context switches per pair (at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
+        f"{switches / burst:.0f} context switches per pair "
+        f"(at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
         f"median gap between consecutive decisions {gap_ms:.1f} ms (at most {1000 / gap_ms:.0f}/s "
         f"one at a time); most common status: {statuses[0]}"
     )

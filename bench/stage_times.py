@@ -62,7 +62,7 @@ def install(out_file: str) -> None:
         return execute(sql, params, many, context)
 
     def marked_vendor_call(*args: Any, **kwargs: Any) -> Any:
-        # The call itself runs no statement; the answer is recorded inside vendor_call.
+        # The call itself runs no statement; the answer is stored inside vendor_call.
         _running.stages["called"] = 1
         return vendor_call(*args, **kwargs)
 
@@ -85,7 +85,8 @@ def install(out_file: str) -> None:
     pipeline.vendor_call = marked_vendor_call
     pipeline._read_images = _timed("read_ms", pipeline._read_images)
     pipeline._build_request = _timed("prepare_ms", pipeline._build_request)
-    pipeline._record_result = _timed("record_ms", pipeline._record_result)
+    pipeline._store_result = _timed("record_ms", pipeline._store_result)
+    pipeline._settle_stored = _timed("record_ms", pipeline._settle_stored)
     pipeline.enqueue_pair_event = _timed("webhook_ms", pipeline.enqueue_pair_event)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from vendors.base import CompareRequest, CompareResult, VendorError
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kyc.models import ComparisonAttempt
 
 logger = logging.getLogger("kyc.vendor_calls")
+T = TypeVar("T")
 
 
 def vendor_call(
@@ -26,9 +27,10 @@ def vendor_call(
     compare: Callable[[CompareRequest], CompareResult],
     request: CompareRequest,
     *,
-    on_answer: Callable[[CompareResult], None],
-) -> CompareResult:
+    on_answer: Callable[[CompareResult], T],
+) -> T:
     """Call the vendor; hand its answer to `on_answer` (which stores it), then log the call.
+    Returns what `on_answer` returned.
 
     The answer is stored before its line is written, not after: writing the line gives up the
     GIL, and until the answer is stored a killed worker costs a second, billed call (issue 19).
@@ -63,7 +65,7 @@ def vendor_call(
         raise
     latency_ms = result.latency_ms or _ms(started)
     try:
-        on_answer(result)
+        return on_answer(result)
     finally:
         logger.info(
             "vendor call",
@@ -76,7 +78,6 @@ def vendor_call(
                 "latency_ms": latency_ms,
             },
         )
-    return result
 
 
 def _ms(started: float) -> int:

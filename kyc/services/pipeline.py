@@ -120,12 +120,12 @@ def run_attempt(attempt_id: int) -> float | None:
         return None
     try:
         adapter = get_adapter(attempt.vendor, timeout=config.timeout_seconds)
-        # Logs the call (kyc/ops) once the answer is recorded.
-        vendor_call(
+        # Logs the call (kyc/ops) once the answer is stored.
+        settling = vendor_call(
             attempt,
             adapter.compare,
             request,
-            on_answer=lambda result: _record_result(attempt, result, config),
+            on_answer=lambda result: _store_result(attempt, result, config),
         )
     except VendorError as error:
         routing.record_failure(attempt.vendor)
@@ -139,6 +139,9 @@ def run_attempt(attempt_id: int) -> float | None:
             config,
         )
     else:
+        # Outside the try: a VendorError is the vendor call's, never the settling's.
+        if settling is not None:
+            _settle_stored(attempt, settling)
         # After the answer is stored, not before: it is a round trip to the cache that the
         # answer would otherwise wait for.
         routing.record_success(attempt.vendor)
@@ -265,7 +268,17 @@ def _judged(
 
 
 def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
-    """Commit the vendor's answer before anything else happens to it, then settle it.
+    """Commit the vendor's answer before anything else happens to it, then settle it."""
+    settling = _store_result(attempt, result, config)
+    if settling is not None:
+        _settle_stored(attempt, settling)
+
+
+def _store_result(
+    attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig
+) -> dict[str, Any] | None:
+    """Commit the vendor's answer with its verdict; returns what settling it stores, or None if
+    this worker no longer holds the attempt (nothing was written).
 
     The answer's statement commits on its own and waits for no lock: a worker killed after it
     leaves the answer for the attempt's next claim (`run_attempt`), which settles it without
@@ -273,13 +286,16 @@ def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: Ve
     with answers.storing():
         fields = _judged(attempt, result, config)
         final = {"status": fields.pop("status")}
-        stored = attempt_outcomes.store_answer(attempt, fields)
-    if stored:
-        # Settling can wait for the answers that arrived before this one were stored; the
-        # connection goes back to the pool meanwhile, or those stores would wait for it.
-        release_connection()
-        answers.let_answers_go_first()
-        _settle_answer(attempt, final)
+        return final if attempt_outcomes.store_answer(attempt, fields) else None
+
+
+def _settle_stored(attempt: ComparisonAttempt, fields: dict[str, Any]) -> None:
+    """Settle an answer this thread has just stored, once the answers that arrived before it
+    are stored too; the connection goes back to the pool meanwhile, or those stores would wait
+    for it."""
+    release_connection()
+    answers.let_answers_go_first()
+    _settle_answer(attempt, fields)
 
 
 def _settle_answer(attempt: ComparisonAttempt, fields: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from types import SimpleNamespace
 
+import pytest
 from django.utils import timezone
 
 from kyc.audit.models import AuditEvent
@@ -217,3 +218,26 @@ def test_over_the_vendors_rate_limit_an_attempt_waits_for_the_next_minute(harnes
     monkeypatch.setattr(routing, "time", SimpleNamespace(time=lambda: 1_800_000_061.0))
     assert pipeline.run_attempt(second_id) is None
     assert ComparisonAttempt.objects.get(pk=second_id).status == AttemptStatus.COMPLETED
+
+
+def test_a_vendor_error_raised_while_settling_is_not_taken_for_the_vendor_call_failing(
+    harness, monkeypatch
+):
+    """The answer is stored before settling: an error in settling must not record the attempt as
+    a failed call (over its stored answer) nor count against the vendor's circuit breaker."""
+    harness.enable("advance")
+    harness.sandboxes["advance"].script({"score": 95})
+    pair = harness.submit()
+
+    def settling_fails(*args, **kwargs):
+        raise VendorError(ErrorCode.VENDOR_ERROR, "raised while settling", retryable=True)
+
+    monkeypatch.setattr(pipeline, "_settle_answer", settling_fails)
+    monkeypatch.setattr(routing, "record_failure", lambda vendor: pytest.fail("breaker counted"))
+    with pytest.raises(VendorError, match="raised while settling"):
+        harness.run(pair)
+
+    (attempt,) = pair.attempts.all()
+    assert attempt.status == AttemptStatus.RUNNING  # left for the sweeper, answer kept
+    assert attempt.answered_at is not None and attempt.score == 95.0
+    assert attempt.error_code == ""
