@@ -37,6 +37,7 @@ from kyc.models import (
 )
 from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import PairSerializer
+from kyc.row_updates import save_fields
 from kyc.services import attempt_claims, attempt_outcomes, routing
 from kyc.services.answers_first import answers
 from kyc.signals import pair_decided, pair_needs_review, review_priority
@@ -383,7 +384,7 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
     pair.status_reason = verdict.reasons[0] if verdict.reasons else ""
     if verdict.outcome == REVIEW:
         pair.status = PairStatus.NEEDS_REVIEW
-        pair.save(update_fields=["status", "status_reason", "deciding_attempt", "updated_at"])
+        save_fields(pair, ("status", "status_reason", "deciding_attempt", "updated_at"))
         pair_needs_review.send(
             sender=ImagePair,
             pair=pair,
@@ -394,15 +395,16 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
         pair.status = _PAIR_STATUS[verdict.outcome]
         pair.decision_source = DecisionSource.AUTO
         pair.decided_at = timezone.now()
-        pair.save(
-            update_fields=[
+        save_fields(
+            pair,
+            (
                 "status",
                 "status_reason",
                 "decision_source",
                 "decided_at",
                 "deciding_attempt",
                 "updated_at",
-            ]
+            ),
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
     enqueue_pair_event(pair, f"pair.{pair.status}", lambda: PairSerializer(pair).data)
