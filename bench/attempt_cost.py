@@ -70,7 +70,11 @@ def main() -> None:
     from kyc.services import pipeline
     from kyc.services.submissions import Submission, submit_pair
 
-    client = ApiClient.objects.create(name="bench", throttle_rate="1000000/min")
+    # A webhook target, as bench/pipeline.py's clients have: recording its event is part of
+    # every decision (no worker runs here, so nothing is ever sent to it).
+    client = ApiClient.objects.create(
+        name="bench", throttle_rate="1000000/min", webhook_url="http://127.0.0.1:9/hook"
+    )
     selfie, reference = bench_pair()
     pairs = [
         submit_pair(client, Submission(applicant_ref=f"u{n}", selfie=selfie, reference=reference))[
