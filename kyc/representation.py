@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kyc.models import FINAL_PAIR_STATUSES, ComparisonAttempt, ImagePair, PairStatus
+from kyc.selectors import with_attempt_summaries
 from vendors.verdicts import judged_lines
 
 
@@ -134,6 +135,17 @@ class PairSerializer(serializers.Serializer[ImagePair]):
     known_face = KnownFaceSerializer(allow_null=True)
     created_at = IsoDateTimeField()
     updated_at = IsoDateTimeField()
+
+
+def pair_data(pair: ImagePair) -> dict[str, Any]:
+    """The pair's JSON, for a webhook's `data`: its attempts are read as the list shows them."""
+    return _PAIR_JSON.to_representation(with_attempt_summaries(pair))
+
+
+# One serializer for every webhook of the process: DRF deep-copies a serializer's declared fields
+# (and its nested serializers') whenever one is made, which cost the worker more CPU than turning
+# a pair into JSON does. Turning one into JSON keeps no state on the serializer or its fields.
+_PAIR_JSON = PairSerializer()
 
 
 class ContestSerializer(serializers.Serializer[Any]):

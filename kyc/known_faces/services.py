@@ -54,7 +54,7 @@ from kyc.models import (
     ImagePair,
     PairStatus,
 )
-from kyc.representation import PairSerializer
+from kyc.representation import pair_data
 from kyc.signals import pair_needs_review, pair_review_reasons_added, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.local.engine import distance, get_engine, similarity
@@ -223,7 +223,7 @@ def _finish(
         for pair_id in [locked.pk, *(matched_pairs or [])]:
             dispatch.send_on_commit(dispatch.LOCATE_FACES, pair_id)
         _route_match(locked, reasons)
-        enqueue_pair_event(locked, "pair.known_face_matched", lambda: PairSerializer(locked).data)
+        enqueue_pair_event(locked, "pair.known_face_matched", lambda: pair_data(locked))
     if summary.get("blocking"):
         _release_comparison(locked)
     return status
@@ -254,7 +254,7 @@ def _route_match(pair: ImagePair, reasons: list[str]) -> None:
         enqueue_pair_event(
             pair,
             "pair.decision_changed",
-            lambda: {**PairSerializer(pair).data, "previous_status": before},
+            lambda: {**pair_data(pair), "previous_status": before},
         )
         return
     pair.status = PairStatus.NEEDS_REVIEW
@@ -268,7 +268,7 @@ def _route_match(pair: ImagePair, reasons: list[str]) -> None:
         pair, ACTOR, before=before, reason=pair.status_reason, because={"check": "known_face"}
     )
     pair_needs_review.send(sender=ImagePair, pair=pair, reasons=reasons, priority=1)
-    enqueue_pair_event(pair, "pair.needs_review", lambda: PairSerializer(pair).data)
+    enqueue_pair_event(pair, "pair.needs_review", lambda: pair_data(pair))
 
 
 def _release_comparison(pair: ImagePair) -> None:

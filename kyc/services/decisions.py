@@ -9,7 +9,7 @@ from kyc.audit import events
 from kyc.audit.chain import Actor
 from kyc.errors import ApplicationError
 from kyc.models import AttemptPurpose, ComparisonAttempt, DecisionSource, ImagePair, PairStatus
-from kyc.representation import PairSerializer
+from kyc.representation import pair_data
 from kyc.services.pipeline import enqueue_attempt
 from kyc.webhooks import enqueue_pair_event
 
@@ -54,7 +54,7 @@ def apply_reviewer_outcome(
         update_fields=["status", "status_reason", "decision_source", "decided_at", "updated_at"]
     )
     events.pair_decided(locked, actor)
-    enqueue_pair_event(locked, f"pair.{locked.status}", lambda: PairSerializer(locked).data)
+    enqueue_pair_event(locked, f"pair.{locked.status}", lambda: pair_data(locked))
     return locked
 
 
@@ -86,7 +86,7 @@ def change_decision(
     enqueue_pair_event(
         locked,
         "pair.decision_changed",
-        lambda: {**PairSerializer(locked).data, "previous_status": before},
+        lambda: {**pair_data(locked), "previous_status": before},
     )
     return locked
 

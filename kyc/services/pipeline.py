@@ -36,7 +36,7 @@ from kyc.models import (
     PairStatus,
 )
 from kyc.ops.vendor_calls import vendor_call
-from kyc.representation import PairSerializer
+from kyc.representation import pair_data
 from kyc.row_updates import save_fields
 from kyc.services import attempt_claims, attempt_outcomes, routing
 from kyc.services.answers_first import answers
@@ -407,7 +407,7 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
             ),
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
-    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: PairSerializer(pair).data)
+    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: pair_data(pair))
     if pair.decision_source == DecisionSource.AUTO:
         pair_decided.send(sender=ImagePair, pair=pair, attempt=attempt)
 
