@@ -268,13 +268,6 @@ def _judged(
     }
 
 
-def _record_result(attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig) -> None:
-    """Commit the vendor's answer before anything else happens to it, then settle it."""
-    settling = _store_result(attempt, result, config)
-    if settling is not None:
-        _settle_stored(attempt, settling)
-
-
 def _store_result(
     attempt: ComparisonAttempt, result: CompareResult, config: VendorConfig
 ) -> dict[str, Any] | None:

@@ -23,8 +23,16 @@ from kyc.models import ImagePair
 from kyc.services import pipeline
 from tests.conftest import face_bytes
 from tests.factories import client_with_key
+from vendors.base import CompareResult
 from vendors.models import VendorConfig
 from vendors.registry import reset_adapters
+
+
+def record_result(attempt: Any, result: CompareResult, config: VendorConfig) -> None:
+    """What `run_attempt` does with a vendor's answer: store it, then settle it."""
+    settling = pipeline._store_result(attempt, result, config)
+    if settling is not None:
+        pipeline._settle_stored(attempt, settling)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from kyc.audit.models import AuditEvent
 from kyc.models import AttemptStatus, ComparisonAttempt, PairStatus
 from kyc.services import pipeline, routing
 from reviews.models import ReviewCase
+from tests.kyc.pipeline.harness import record_result
 from vendors.base import CompareResult, ErrorCode, ResultStatus, VendorError
 
 
@@ -116,13 +117,13 @@ def test_a_worker_that_lost_its_claim_cannot_record_over_the_new_one(harness):
     assert stalled is not None and taken_over is not None and config is not None
 
     late = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=12.0)
-    pipeline._record_result(stalled, late, config)
+    record_result(stalled, late, config)
     attempt = ComparisonAttempt.objects.get(pk=attempt_id)
     assert (attempt.status, attempt.score) == (AttemptStatus.RUNNING, None)
     assert not AuditEvent.objects.filter(event_type="comparison.recorded").exists()
 
     answer = CompareResult(vendor="advance", status=ResultStatus.COMPLETED, score=93.0)
-    pipeline._record_result(taken_over, answer, config)
+    record_result(taken_over, answer, config)
     attempt.refresh_from_db()
     pair.refresh_from_db()
     assert (attempt.status, attempt.score) == (AttemptStatus.COMPLETED, 93.0)
@@ -148,7 +149,7 @@ def test_an_answer_with_overlong_vendor_texts_is_stored_cut_to_its_columns(harne
         vendor_message="M" * 5000,
         vendor_request_id="R" * 500,
     )
-    pipeline._record_result(attempt, answer, config)
+    record_result(attempt, answer, config)
 
     stored = ComparisonAttempt.objects.get(pk=attempt.pk)
     assert (stored.status, stored.score) == (AttemptStatus.COMPLETED, 93.0)

@@ -23,6 +23,7 @@ from kyc.models import ApiClient, AttemptStatus, ImagePair, PairStatus, WebhookD
 from kyc.services import api_clients as clients
 from kyc.services import pipeline
 from tests.factories import AttemptFactory, ImagePairFactory
+from tests.kyc.pipeline.harness import record_result
 from vendors.base import CompareResult, ErrorCode, ResultStatus, VendorError
 from vendors.models import VendorConfig
 
@@ -127,7 +128,7 @@ def test_a_result_recorded_while_another_writer_holds_the_pair_decides_on_what_i
     with transaction.atomic():
         ImagePair.objects.lock_for_change(attempt.pair_id)  # the applicant is being erased
         recorder, errors = started_in_another_connection(
-            lambda: pipeline._record_result(attempt, answer, config)
+            lambda: record_result(attempt, answer, config)
         )
         time.sleep(0.5)  # the recorder has stored its outcome and waits for the pair
         ImagePair.objects.filter(pk=attempt.pair_id).update(
