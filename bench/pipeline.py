@@ -53,7 +53,10 @@ from kyc.worker_process import QUIET, stop_worker, worker_command
 
 
 class _Accept(BaseHTTPRequestHandler):
-    """A webhook receiver that answers 204 to everything."""
+    """A webhook receiver that answers 204 to everything, keeping connections open between
+    requests as real receivers do (HTTP/1.1)."""
+
+    protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))

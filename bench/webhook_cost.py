@@ -1,11 +1,13 @@
 """What one webhook delivery costs the worker, without threads: CPU per delivery.
 
-    python bench/webhook_cost.py [--deliveries 300] [--profile OUT_FILE]
+    python bench/webhook_cost.py [--deliveries 300] [--tls] [--profile OUT_FILE]
 
 Runs `kyc.webhooks.delivery.deliver` in a loop in this one thread, on PostgreSQL, against a
 receiver in a thread of this process that answers 204, for deliveries recorded as the pipeline
 records them (`enqueue_pair_event`, one per pair). It prints the loop thread's CPU per delivery
-(claim, signing, the POST, the outcome); with `--profile`, cProfile runs around the loop and the
+(claim, signing, the POST, the outcome). The receiver keeps its connections open, as real ones
+do; with `--tls` it speaks https, with a certificate for 127.0.0.1 made for the run and trusted
+by the deliveries' TLS context. With `--profile`, cProfile runs around the loop and the
 script prints where the time went (read its shares, not its seconds). Every automatic decision
 of a client with a webhook URL costs one of these on top of its attempt (bench/attempt_cost.py).
 """
@@ -19,6 +21,10 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
+import datetime
+import ipaddress
+import ssl
+import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -28,9 +34,54 @@ from bench.pipeline import _Accept
 WARM_UP = 20
 
 
+def serve_tls_trusted_by_deliveries(receiver: ThreadingHTTPServer) -> ssl.SSLSocket:
+    """The receiver's listening socket wrapped in TLS, with a self-signed certificate for
+    127.0.0.1 that the deliveries' (process-wide) TLS context is made to trust."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from kyc.webhooks.delivery import tls_context
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench receiver")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as chain:
+        chain.write(certificate_pem)
+        chain.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        chain.flush()
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(chain.name)
+    tls_context().load_verify_locations(cadata=certificate_pem.decode())
+    return server_context.wrap_socket(receiver.socket, server_side=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--deliveries", type=int, default=300)
+    parser.add_argument("--tls", action="store_true", help="the receiver speaks https")
     parser.add_argument("--profile", metavar="OUT_FILE", help="cProfile the loop into OUT_FILE")
     args = parser.parse_args()
 
@@ -45,11 +96,15 @@ def main() -> None:
     from kyc.webhooks.signing import generate_secret
 
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
+    scheme = "http"
+    if args.tls:
+        scheme = "https"
+        receiver.socket = serve_tls_trusted_by_deliveries(receiver)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     client = ApiClient.objects.create(
         name="bench",
         throttle_rate="1000000/min",
-        webhook_url=f"http://127.0.0.1:{receiver.server_port}/hooks",
+        webhook_url=f"{scheme}://127.0.0.1:{receiver.server_port}/hooks",
         webhook_secret=generate_secret(),
     )
     selfie, reference = bench_pair()
