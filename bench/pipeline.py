@@ -13,10 +13,11 @@
    task is queued at once when it commits; pairs decided per second from the first claim to the
    last decision (target >= 40/s; the default prefork pool manages about 1.3/s on two cores),
    and the worker's CPU over the same burst, until every decision's webhook is delivered too
-   (the worker delivers them; --without-webhooks measures deciding alone). Repeated (--rounds):
-   on a shared VM one run can differ from the next by a fifth. With --processes N, the same again with N worker processes
-   side by side (N x --burst pairs per round), and the ratio of their pairs/s to one process's:
-   how far adding processes scales on this machine (the target is 1.7x for two on two cores).
+   (the worker delivers them; --without-webhooks measures deciding alone). Repeated
+   (--rounds): on a shared VM one run can differ from the next by a fifth. With --processes N,
+   the same again with N worker processes side by side (N x --burst pairs per round), and the
+   ratio of their pairs/s to one process's: how far adding processes scales on this machine (the
+   target is 1.7x for two on two cores).
 
 The worker runs as the README advises: a thread pool and a PostgreSQL connection pool
 (DB_POOL_MAX_SIZE), so threads waiting on the vendor hold no database connection.

@@ -232,7 +232,7 @@ os.register_at_fork(after_in_child=receiver_client.cache_clear)
 
 
 def _has_no_body(response: httpx.Response) -> bool:
-    return response.status_code in {204, 304} or response.headers.get("content-length") == "0"
+    return response.status_code == 204 or response.headers.get("content-length") == "0"
 
 
 def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
