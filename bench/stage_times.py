@@ -7,11 +7,12 @@ our code took. This launcher wraps four pipeline functions in its own process, t
 worker as `celery` would, and appends one JSON line per attempt it runs to OUT_FILE:
 
     {"attempt": 12, "read_ms": 2.1, "prepare_ms": 9.8, "record_ms": 6.3, "webhook_ms": 0.9,
-     "claim_statements": 2, "record_statements": 9}
+     "webhook_send_ms": 2.4, "claim_statements": 2, "record_statements": 9}
 
 read: opening and decrypting both images; prepare: re-encoding them for the vendor; record: the
 transaction that stores, judges and decides, its commit included; webhook: enqueueing the
-webhook, inside record. Statements: every SQL statement the attempt's thread sent, before the
+webhook, inside record; webhook_send: the webhook's first attempt, made after the commit,
+also inside record. Statements: every SQL statement the attempt's thread sent, before the
 vendor call (claim_statements: reading and claiming the attempt) and after it (record_statements:
 the recording transaction, BEGIN and COMMIT not counted). A Celery task runs start to end on one pool thread, so a thread-local
 holds the stages of the attempt that thread is running.
@@ -50,6 +51,7 @@ def install(out_file: str) -> None:
     from django.db import connection
 
     from kyc.services import pipeline
+    from kyc.webhooks import delivery
 
     run_attempt = pipeline.run_attempt
     vendor_call = pipeline.vendor_call
@@ -88,6 +90,8 @@ def install(out_file: str) -> None:
     pipeline._store_result = _timed("record_ms", pipeline._store_result)
     pipeline._settle_stored = _timed("record_ms", pipeline._settle_stored)
     pipeline.enqueue_pair_event = _timed("webhook_ms", pipeline.enqueue_pair_event)
+    # The first attempt at the webhook, which this thread makes once the decision commits.
+    delivery._send_here_or_queue = _timed("webhook_send_ms", delivery._send_here_or_queue)
 
 
 def main() -> None:

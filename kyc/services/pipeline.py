@@ -400,7 +400,9 @@ def _decide(pair: ImagePair, attempt: ComparisonAttempt, verdict: Verdict) -> No
             ),
         )
         events.pair_decided(pair, Actor.system("pipeline"), reasons=list(verdict.reasons))
-    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: pair_data(pair))
+    # Its first attempt is made by this thread once the decision commits, with no task message
+    # (kyc.webhooks.delivery, `send_here`).
+    enqueue_pair_event(pair, f"pair.{pair.status}", lambda: pair_data(pair), send_here=True)
     if pair.decision_source == DecisionSource.AUTO:
         pair_decided.send(sender=ImagePair, pair=pair, attempt=attempt)
 

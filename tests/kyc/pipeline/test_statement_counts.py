@@ -5,7 +5,8 @@ prints, so a change that adds one per attempt fails here rather than showing up 
 benchmark. "claim" is everything before the vendor call (reading and claiming the attempt);
 "record" is everything after it: the answer's own statement (stored first, committed on its
 own), the transaction that settles it, the callbacks run when it commits (the QA draw, whose
-rules the warm-up pair has read). BEGIN and COMMIT are not counted
+rules the warm-up pair has read, and the first attempt at the webhook, which this thread makes:
+its claim and its outcome). BEGIN and COMMIT are not counted
 (bench/pipeline.py does not see them either); savepoints are.
 
 The counts differ by database: PostgreSQL writes the audit events (lock, head and every insert:
@@ -30,12 +31,12 @@ from reviews.models import QaSamplingRule
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (1, 6),
+    ("postgresql", "approved", True): (1, 8),
     ("postgresql", "approved", False): (1, 4),
-    ("postgresql", "needs_review", True): (1, 7),
-    ("sqlite", "approved", True): (4, 8),
+    ("postgresql", "needs_review", True): (1, 9),
+    ("sqlite", "approved", True): (4, 11),
     ("sqlite", "approved", False): (4, 6),
-    ("sqlite", "needs_review", True): (4, 9),
+    ("sqlite", "needs_review", True): (4, 12),
 }
 
 
@@ -85,7 +86,8 @@ def test_one_attempt_costs_a_pinned_number_of_statements(
     # The QA draw is random per pair; a drawn pair writes its QA item too. Draw none.
     QaSamplingRule.objects.update(rate=0, near_threshold_points=0)
     if webhooks:
-        ApiClient.objects.update(webhook_url="https://hooks.example.com/kyc")
+        # Nothing listens there: the attempt fails at once, in as many statements as a delivery.
+        ApiClient.objects.update(webhook_url="http://127.0.0.1:9/kyc")
     harness.sandboxes["advance"].script({"score": score, "risk_tags": []})
     harness.submit()  # warms the process: vendor config and adapter are read once per process
     harness.tasks.run_all()
