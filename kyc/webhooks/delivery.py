@@ -26,6 +26,7 @@ from kyc import dispatch, raw_rows
 from kyc.db_pool import release_connection
 from kyc.inserts import insert_unless_present
 from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
+from kyc.services.answers_first import answers
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
 
@@ -63,10 +64,13 @@ LONGEST_COUNTDOWN = 5 * 60
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 USER_AGENT = "kyc-face-review-webhooks/1.0"
-#: How many first attempts one worker process makes at once to one receiver from the threads
-#: that decided the pairs (`send_here`); the events beyond wait on the webhooks queue, so a
-#: receiver that hangs holds at most this many of a worker's comparison threads.
-SENT_HERE_PER_RECEIVER = 4
+#: How many first attempts one worker process makes at once to one receiving host from the
+#: threads that decided the pairs (`send_here`); the events beyond wait on the webhooks queue.
+#: A host that hangs holds at most this many of a worker's threads (a fifth of the README's 150)
+#: for up to SEND_LIMIT each, as its queued deliveries would hold threads of the same pool. Not
+#: fewer: when a burst's answers come back together, so do its webhooks, and at 4 nearly two
+#: thirds of them went to the queue (bench/pipeline.py, 566 of 900) against a third at 32.
+SENT_HERE_PER_RECEIVER = 32
 
 
 def _iso_utc(moment: datetime) -> str:
@@ -84,10 +88,10 @@ def enqueue_pair_event(
 
     The first attempt goes through the webhooks queue, or with `send_here` (the comparison
     worker, which has just decided the pair) is made by this thread right after the commit:
-    that spares a broker message and a task per decided pair, 1.8-2.4 ms of a worker's 18-25 ms
-    of CPU per pair (bench/pipeline.py, alternating runs). It waits on the queue all the same
-    when this process already sends SENT_HERE_PER_RECEIVER events to that host. Retries always
-    use the queue.
+    that spares a broker message and a task per decided pair (bench/pipeline.py, alternating
+    runs: 15.0-17.6 ms of worker CPU per pair queued, 14.0-14.8 sent here). It waits on the
+    queue all the same when this process already sends SENT_HERE_PER_RECEIVER events to that
+    host. Retries always use the queue.
 
     Returns None when neither the pair nor its client has a URL. An event type is sent at most
     once per pair: a second call (a redelivered Celery task re-running the pipeline) returns the
@@ -160,6 +164,9 @@ def _send_here_or_queue(delivery_id: int, receiver: str) -> None:
         dispatch.send(dispatch.DELIVER_WEBHOOK, delivery_id)
         return
     try:
+        # The answers that came back with this one's wave are stored first: a crash before they
+        # are costs second calls (issue 19), a webhook a few milliseconds later costs nothing.
+        answers.let_answers_go_first()
         deliver(delivery_id)
     finally:
         _sending_here.give_back(receiver)
