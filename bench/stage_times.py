@@ -3,7 +3,7 @@
     python -m bench.stage_times OUT_FILE <the arguments `celery` takes>
 
 The pipeline keeps no timings of its own: an attempt row holds what the vendor said, not how long
-our code took. This launcher wraps four pipeline functions in its own process, then runs the
+our code took. This launcher wraps the pipeline's stages in its own process, then runs the
 worker as `celery` would, and appends one JSON line per attempt it runs to OUT_FILE:
 
     {"attempt": 12, "read_ms": 2.1, "prepare_ms": 9.8, "record_ms": 6.3, "webhook_ms": 0.9,
@@ -11,11 +11,12 @@ worker as `celery` would, and appends one JSON line per attempt it runs to OUT_F
 
 read: opening and decrypting both images; prepare: re-encoding them for the vendor; record: the
 transaction that stores, judges and decides, its commit included; webhook: enqueueing the
-webhook, inside record; webhook_send: the webhook's first attempt, made after the commit,
-also inside record. Statements: every SQL statement the attempt's thread sent, before the
-vendor call (claim_statements: reading and claiming the attempt) and after it (record_statements:
-the recording transaction, BEGIN and COMMIT not counted). A Celery task runs start to end on one pool thread, so a thread-local
-holds the stages of the attempt that thread is running.
+webhook, inside record; webhook_send: the webhook's first attempt, made after the commit, also
+inside record. Statements: every SQL statement the attempt's thread sent, before the vendor call
+(claim_statements: reading and claiming the attempt) and after it (record_statements: the
+recording transaction and the webhook's first attempt, BEGIN and COMMIT not counted). A Celery
+task runs start to end on one pool thread, so a thread-local holds the stages of the attempt
+that thread is running.
 """
 
 from __future__ import annotations
