@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 
 import httpx
 
+from vendors.http_clients import ThreadClients
+
 
 class ErrorCode(StrEnum):
     """Common error taxonomy, VENDOR-PROTOCOLS.md §0."""
@@ -253,24 +255,6 @@ def scale_box(
 # --- Adapter base ------------------------------------------------------------------------------
 
 
-#: One adapter (and so one client) serves every thread of a worker process. No cap on open
-#: connections: the worker's thread count already bounds the calls in flight, and a cap below it
-#: (it was 100) made threads queue for a connection while the vendor was idle, which held one
-#: process of 150 threads to ~66 calls/s at 1.5 s latency. Every idle connection is kept (it was
-#: 20): closing the rest after each burst meant a new TCP (and TLS) handshake per call.
-CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-
-
-def send_body_in_one_write(request: httpx.Request) -> None:
-    """Join a request's body before it is sent (an httpx request hook).
-
-    httpx streams a multipart form piece by piece: a dozen socket writes for a two-image call,
-    and on a busy worker each one hands the GIL to another thread and waits to get it back. Read
-    whole, the body goes out in one write after the headers; the bytes on the wire are the same.
-    """
-    request.read()
-
-
 class BaseVendorAdapter(ABC):
     """Template method around one comparison call.
 
@@ -304,11 +288,14 @@ class BaseVendorAdapter(ABC):
         self.clock = clock
         self.cache = cache
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self.http = http_client or httpx.Client(
-            timeout=self.timeout,
-            limits=CONNECTION_LIMITS,
-            event_hooks={"request": [send_body_in_one_write]},
-        )
+        self._http_client = http_client
+        self._thread_clients = ThreadClients(self.timeout)
+
+    @property
+    def http(self) -> httpx.Client:
+        """The client to call the vendor with: the one given (tests), else this thread's own
+        (vendors.http_clients says why not one for all threads)."""
+        return self._http_client or self._thread_clients.get()
 
     @property
     def base_url(self) -> str:
@@ -389,7 +376,9 @@ class BaseVendorAdapter(ABC):
             ) from error
 
     def close(self) -> None:
-        self.http.close()
+        if self._http_client is not None:
+            self._http_client.close()
+        self._thread_clients.close()
 
 
 def _elapsed_ms(started: float) -> int:

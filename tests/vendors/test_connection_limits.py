@@ -1,9 +1,9 @@
-"""An adapter's HTTP client never makes a worker thread wait for a connection, nor for the GIL
-between the parts of its request.
+"""An adapter's HTTP clients never make a worker thread wait for a connection, nor for the GIL
+between the parts of its request, nor walk other threads' connections.
 
-One adapter (one httpx client) serves every thread of a worker process. The client used to allow
-100 connections, so a worker of 150 threads had 50 waiting for a connection while the vendor
-was idle, capping the process at 100 / latency calls per second.
+One adapter serves every thread of a worker process, each thread with a client of its own. The
+one shared client used to allow 100 connections, so a worker of 150 threads had 50 waiting for a
+connection while the vendor was idle, capping the process at 100 / latency calls per second.
 """
 
 from __future__ import annotations
@@ -17,9 +17,24 @@ import httpcore._backends.sync
 import pytest
 
 from vendors.advance.adapter import AdvanceAdapter
+from vendors.http_clients import tls_context
 
 #: More calls in flight at once than the old cap of 100 allowed.
 IN_FLIGHT = 120
+
+
+class _Hold(BaseHTTPRequestHandler):
+    """Keeps connections open between requests (HTTP/1.1) and counts the connections made."""
+
+    protocol_version = "HTTP/1.1"
+    connections: list[object] = []
+
+    def setup(self) -> None:
+        _Hold.connections.append(self.client_address)
+        super().setup()
+
+    def log_message(self, *args: object) -> None:
+        pass
 
 
 @pytest.fixture
@@ -27,9 +42,7 @@ def server_holding_calls() -> Iterator[tuple[str, threading.Barrier]]:
     """A server that answers only once IN_FLIGHT requests are waiting at the same time."""
     barrier = threading.Barrier(IN_FLIGHT)
 
-    class Hold(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Hold(_Hold):
         def do_GET(self) -> None:
             try:
                 barrier.wait(timeout=10)
@@ -40,9 +53,7 @@ def server_holding_calls() -> Iterator[tuple[str, threading.Barrier]]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
+    _Hold.connections = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hold)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -71,23 +82,63 @@ def test_one_adapter_keeps_more_calls_in_flight_than_the_old_cap(
     assert statuses == [200] * IN_FLIGHT
 
 
-def test_idle_connections_are_kept_for_the_next_calls(
+def test_a_second_burst_reuses_every_connection_of_the_first(
     server_holding_calls: tuple[str, threading.Barrier],
 ) -> None:
-    """After a burst every connection stays open for reuse: none was closed for being over a
-    keep-alive cap (a new TCP and TLS handshake per call)."""
+    """After a burst every connection stays open for its thread's next call: none was closed for
+    being over a keep-alive cap (a new TCP and TLS handshake per call)."""
     url, _ = server_holding_calls
     adapter = AdvanceAdapter(
         {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
     )
     try:
         with ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
-            list(threads.map(lambda _: adapter.http.get(url), range(IN_FLIGHT)))
-        pool = adapter.http._transport._pool  # type: ignore[attr-defined]
-        idle = [connection for connection in pool.connections if connection.is_idle()]
+            for _ in range(2):
+                statuses = list(
+                    threads.map(lambda _: adapter.http.get(url).status_code, range(IN_FLIGHT))
+                )
+                assert statuses == [200] * IN_FLIGHT
     finally:
         adapter.close()
-    assert len(idle) == IN_FLIGHT
+    assert len(_Hold.connections) == IN_FLIGHT
+
+
+def test_each_thread_calls_with_its_own_client_and_all_share_one_tls_context() -> None:
+    """A shared client walks every thread's connection under one lock on each request and each
+    response (vendors.http_clients); a thread's own client holds only what that thread opened."""
+    adapter = AdvanceAdapter(
+        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
+    )
+    try:
+        here = adapter.http
+        with ThreadPoolExecutor(max_workers=1) as other:
+            there = other.submit(lambda: adapter.http).result()
+        assert adapter.http is here
+        assert there is not here
+        contexts = {id(client._transport._pool._ssl_context) for client in (here, there)}  # type: ignore[attr-defined]
+        assert contexts == {id(tls_context())}
+    finally:
+        adapter.close()
+
+
+def test_closing_the_adapter_closes_every_threads_client_and_a_later_call_gets_a_new_one(
+    server_holding_calls: tuple[str, threading.Barrier],
+) -> None:
+    url, barrier = server_holding_calls
+    adapter = AdvanceAdapter(
+        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
+    )
+    here = adapter.http
+    with ThreadPoolExecutor(max_workers=1) as other:
+        there = other.submit(lambda: adapter.http).result()
+        adapter.close()
+        assert here.is_closed and there.is_closed
+        assert other.submit(lambda: adapter.http).result() not in (here, there)
+    barrier.abort()  # the server answers at once from now on
+    try:
+        assert adapter.http.get(url).status_code == 503
+    finally:
+        adapter.close()
 
 
 class _Receive(BaseHTTPRequestHandler):
