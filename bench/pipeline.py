@@ -1,7 +1,7 @@
 """Pipeline overhead and throughput with one Celery worker process (PostgreSQL + Redis).
 
     python bench/pipeline.py [--pairs 200] [--burst 300] [--rounds 3] [--concurrency 150]
-                             [--db-pool 20] [--processes 2]
+                             [--db-pool 20] [--processes 2] [--vendor-keeps-connections]
 
 1. Sandbox latency 0 ms: pairs submitted one by one; our overhead per pair is the time from
    submission (committed and queued) until the decision can be read, minus the vendor's own
@@ -50,6 +50,7 @@ import httpx
 from django.db import transaction
 
 from bench._env import ROOT, advance_only, bench_pair
+from bench.keep_alive import serve_keeping_connections
 from kyc.worker_process import QUIET, stop_worker, worker_command
 
 
@@ -141,10 +142,19 @@ def main() -> None:
         default=1,
         help="also measure this many worker processes side by side (--burst pairs each)",
     )
+    parser.add_argument(
+        "--vendor-keeps-connections",
+        action="store_true",
+        help="the worker calls the sandbox over HTTP/1.1 kept alive, as a real vendor's API "
+        "(bench/keep_alive.py); by default every call opens a connection",
+    )
     args = parser.parse_args()
 
     sandbox, env = advance_only(DB_POOL_MAX_SIZE=str(args.db_pool))
     control = f"{sandbox.url}/__sandbox"
+    if args.vendor_keeps_connections:
+        vendor_url, _ = serve_keeping_connections(sandbox.app)
+        env.update(sandbox.app.client_settings(vendor_url))
 
     from kyc.models import ApiClient, ImagePair
     from kyc.services.submissions import Submission, submit_pair
@@ -241,7 +251,8 @@ def main() -> None:
             f"\n2. Throughput, sandbox latency 1,500 ms, {burst} pairs queued at once, {processes} "
             f"worker process(es) with {args.concurrency} threads and {args.db_pool} pooled "
             f"connections each, {args.rounds} rounds, webhooks "
-            f"{'off' if args.without_webhooks else 'on'}\n"
+            f"{'off' if args.without_webhooks else 'on'}, vendor connections "
+            f"{'kept' if args.vendor_keeps_connections else 'closed after each call'}\n"
         )
         rates = []
         with contextlib.ExitStack() as stack:
