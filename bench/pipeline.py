@@ -17,7 +17,9 @@
    (--rounds): on a shared VM one run can differ from the next by a fifth. With --processes N,
    the same again with N worker processes side by side (N x --burst pairs per round), and the
    ratio of their pairs/s to one process's: how far adding processes scales on this machine (the
-   target is 1.7x for two on two cores).
+   target is 1.7x for two on two cores). Each round also prints the CPU that PostgreSQL and
+   Redis used and how busy the whole machine was: on two cores they, the sandbox and the
+   workers all share the same two, which bounds what a second process can add.
 
 The worker runs as the README advises: a thread pool and a PostgreSQL connection pool
 (DB_POOL_MAX_SIZE), so threads waiting on the vendor hold no database connection.
@@ -109,6 +111,25 @@ def cpu_split(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick  # utime, stime
+
+
+def services_cpu_seconds() -> float:
+    """CPU seconds used so far by every PostgreSQL and Redis server process on the machine: they
+    share its cores with the workers (and other users of those servers count too)."""
+    total = 0.0
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        with contextlib.suppress(OSError):  # a process that ended since the glob
+            if comm.read_text().strip() in {"postgres", "redis-server"}:
+                total += cpu_seconds(int(comm.parent.name))
+    return total
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / tick, sum(ticks) / tick
 
 
 def context_switches(pid: int) -> int:
@@ -293,6 +314,7 @@ def burst_round(
     with transaction.atomic():  # every task is sent at once, when this commits
         pairs = [submit(first + n).pk for n in range(burst)]
     sandbox_before = cpu_seconds(os.getpid())  # after the submissions, which this process made
+    services_before, machine_before = services_cpu_seconds(), machine_busy_seconds()
     deadline = time.monotonic() + 300
     while ImagePair.objects.filter(pk__in=pairs, decided_at__isnull=True).exists():
         if time.monotonic() > deadline:
@@ -307,6 +329,9 @@ def burst_round(
     # The vendor sandbox answers from a thread of this process: if this reaches the burst's
     # seconds, the sandbox, not the worker, set the pace.
     sandbox_cpu = cpu_seconds(os.getpid()) - sandbox_before
+    services_cpu = services_cpu_seconds() - services_before
+    machine_after = machine_busy_seconds()
+    machine_busy = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
     split = [
         (after[0] - before[0], after[1] - before[1])
         for after, before in zip(map(cpu_split, (w.pid for w in workers)), cpu_before, strict=True)
@@ -335,6 +360,8 @@ def burst_round(
         f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time, "
         f"{switches / burst:.0f} context switches per pair "
         f"(at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
+        f"PostgreSQL + Redis CPU {services_cpu:.1f} s; machine {machine_busy:.0%} busy "
+        f"({os.cpu_count()} cores); "
         f"median gap between consecutive decisions {gap_ms:.1f} ms (at most {1000 / gap_ms:.0f}/s "
         f"one at a time); most common status: {statuses[0]}"
     )
