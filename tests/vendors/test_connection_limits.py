@@ -65,69 +65,48 @@ def server_holding_calls() -> Iterator[tuple[str, threading.Barrier]]:
         server.server_close()
 
 
-def test_one_adapter_keeps_more_calls_in_flight_than_the_old_cap(
-    server_holding_calls: tuple[str, threading.Barrier],
-) -> None:
-    url, _ = server_holding_calls
+@pytest.fixture
+def adapter() -> Iterator[AdvanceAdapter]:
     adapter = AdvanceAdapter(
         {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
     )
-    try:
-        with ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
-            statuses = list(
-                threads.map(lambda _: adapter.http.get(url).status_code, range(IN_FLIGHT))
-            )
-    finally:
-        adapter.close()
-    assert statuses == [200] * IN_FLIGHT
+    yield adapter
+    adapter.close()
 
 
-def test_a_second_burst_reuses_every_connection_of_the_first(
-    server_holding_calls: tuple[str, threading.Barrier],
+def test_more_calls_than_the_old_cap_run_at_once_and_a_second_burst_reuses_their_connections(
+    server_holding_calls: tuple[str, threading.Barrier], adapter: AdvanceAdapter
 ) -> None:
     """After a burst every connection stays open for its thread's next call: none was closed for
     being over a keep-alive cap (a new TCP and TLS handshake per call)."""
     url, _ = server_holding_calls
-    adapter = AdvanceAdapter(
-        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
-    )
-    try:
-        with ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
-            for _ in range(2):
-                statuses = list(
-                    threads.map(lambda _: adapter.http.get(url).status_code, range(IN_FLIGHT))
-                )
-                assert statuses == [200] * IN_FLIGHT
-    finally:
-        adapter.close()
+    with ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
+        for _ in range(2):
+            statuses = list(
+                threads.map(lambda _: adapter.http.get(url).status_code, range(IN_FLIGHT))
+            )
+            assert statuses == [200] * IN_FLIGHT
     assert len(_Hold.connections) == IN_FLIGHT
 
 
-def test_each_thread_calls_with_its_own_client_and_all_share_one_tls_context() -> None:
+def test_each_thread_calls_with_its_own_client_and_all_share_one_tls_context(
+    adapter: AdvanceAdapter,
+) -> None:
     """A shared client walks every thread's connection under one lock on each request and each
     response (vendors.http_clients); a thread's own client holds only what that thread opened."""
-    adapter = AdvanceAdapter(
-        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
-    )
-    try:
-        here = adapter.http
-        with ThreadPoolExecutor(max_workers=1) as other:
-            there = other.submit(lambda: adapter.http).result()
-        assert adapter.http is here
-        assert there is not here
-        contexts = {id(client._transport._pool._ssl_context) for client in (here, there)}  # type: ignore[attr-defined]
-        assert contexts == {id(tls_context())}
-    finally:
-        adapter.close()
+    here = adapter.http
+    with ThreadPoolExecutor(max_workers=1) as other:
+        there = other.submit(lambda: adapter.http).result()
+    assert adapter.http is here
+    assert there is not here
+    pools = [client._transport._pool for client in (here, there)]  # type: ignore[attr-defined]
+    assert all(pool._ssl_context is tls_context() for pool in pools)
 
 
 def test_closing_the_adapter_closes_every_threads_client_and_a_later_call_gets_a_new_one(
-    server_holding_calls: tuple[str, threading.Barrier],
+    server_holding_calls: tuple[str, threading.Barrier], adapter: AdvanceAdapter
 ) -> None:
     url, barrier = server_holding_calls
-    adapter = AdvanceAdapter(
-        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
-    )
     here = adapter.http
     with ThreadPoolExecutor(max_workers=1) as other:
         there = other.submit(lambda: adapter.http).result()
@@ -135,10 +114,7 @@ def test_closing_the_adapter_closes_every_threads_client_and_a_later_call_gets_a
         assert here.is_closed and there.is_closed
         assert other.submit(lambda: adapter.http).result() not in (here, there)
     barrier.abort()  # the server answers at once from now on
-    try:
-        assert adapter.http.get(url).status_code == 503
-    finally:
-        adapter.close()
+    assert adapter.http.get(url).status_code == 503
 
 
 class _Receive(BaseHTTPRequestHandler):
@@ -158,7 +134,7 @@ class _Receive(BaseHTTPRequestHandler):
 
 
 def test_a_multipart_call_goes_out_as_headers_then_the_whole_body(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, adapter: AdvanceAdapter
 ) -> None:
     """httpx writes a multipart form piece by piece (a write per boundary, part header and file),
     and each write lets another worker thread take the GIL; the adapter's client sends the same
@@ -174,9 +150,6 @@ def test_a_multipart_call_goes_out_as_headers_then_the_whole_body(
     monkeypatch.setattr(httpcore._backends.sync.SyncStream, "write", recording_write)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receive)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    adapter = AdvanceAdapter(
-        {"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"}, timeout=15
-    )
     selfie, reference = b"\xff\xd8selfie" * 20_000, b"\xff\xd8reference" * 20_000
     try:
         response = adapter.http.post(
@@ -185,7 +158,6 @@ def test_a_multipart_call_goes_out_as_headers_then_the_whole_body(
             files={"a": ("s.jpg", selfie, "image/jpeg"), "b": ("r.jpg", reference, "image/jpeg")},
         )
     finally:
-        adapter.close()
         server.shutdown()
         server.server_close()
     assert response.status_code == 200
