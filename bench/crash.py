@@ -310,6 +310,24 @@ def main() -> None:
                 f"{burst.filter(status__in=FINAL).count()}/{args.burst} "
                 f"({settled_seconds:.0f} s after the signal)"
             )
+            # A message the broker lost is re-sent by the stuck-attempt sweeper once its attempt
+            # is 2 minutes old (kyc.services.pipeline.sweep_stuck_attempts), not by redelivery.
+            last = ComparisonAttempt.objects.filter(pair__in=pairs).latest("started_at")
+            print(
+                f"  last attempt claimed                     "
+                f"{last.started_at.timestamp() - stopped_at:.0f} s after the signal "
+                f"({last.started_at.timestamp() - last.created_at.timestamp():.0f} s after it "
+                "was queued)"
+            )
+            # A delivery whose worker died waits out its lease (30 s), then the 15 s sweep.
+            late = WebhookDelivery.objects.filter(
+                pair__in=pairs, delivered_at__isnull=False
+            ).latest("delivered_at")
+            print(
+                f"  last webhook delivered                   "
+                f"{late.delivered_at.timestamp() - stopped_at:.0f} s after the signal "
+                f"(attempt {late.attempts})"
+            )
             print(
                 f"  pairs decided twice                      "
                 f"{sum(1 for n in decided.values() if n > 1)}"
