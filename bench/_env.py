@@ -28,9 +28,6 @@ PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 #: database pair (the broker on BENCH_REDIS_DB, the cache on the one below it).
 DB_NAME = os.environ.get("BENCH_DB", "kyc_bench")
 BROKER_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
-#: Another broker than Redis for the workers, e.g. amqp://guest:guest@127.0.0.1:5672// (RabbitMQ);
-#: its queues are purged before each run, as the Redis database is flushed.
-BROKER_URL = os.environ.get("BENCH_BROKER_URL", "")
 
 
 def environment(var_dir: Path, broker_db: int = BROKER_DB) -> dict[str, str]:
@@ -44,7 +41,7 @@ def environment(var_dir: Path, broker_db: int = BROKER_DB) -> dict[str, str]:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",  # TLS ends at the load balancer in front of gunicorn
         "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "CELERY_BROKER_URL": BROKER_URL or f"redis://127.0.0.1:6379/{broker_db}",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{broker_db}",
         "CACHE_URL": f"redis://127.0.0.1:6379/{broker_db - 1}",
         "KYC_VAR_DIR": str(var_dir),
         "MEDIA_ROOT": str(var_dir / "media"),
@@ -96,7 +93,7 @@ def vendor_only(vendor: str, **settings: str) -> tuple[Any, dict[str, str]]:
         if url.startswith("redis://"):
             redis.Redis.from_url(url).flushdb()
     django_setup(env)
-    if not env["CELERY_BROKER_URL"].startswith("redis://"):
+    if not env["CELERY_BROKER_URL"].startswith("redis://"):  # another broker (RabbitMQ)
         from kyc.celery import app
 
         app.control.purge()

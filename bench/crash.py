@@ -312,7 +312,9 @@ def main() -> None:
             )
             # A message the broker lost is re-sent by the stuck-attempt sweeper once its attempt
             # is 2 minutes old (kyc.services.pipeline.sweep_stuck_attempts), not by redelivery.
-            last = ComparisonAttempt.objects.filter(pair__in=pairs).latest("started_at")
+            last = ComparisonAttempt.objects.filter(
+                pair__in=pairs, started_at__isnull=False
+            ).latest("started_at")
             print(
                 f"  last attempt claimed                     "
                 f"{last.started_at.timestamp() - stopped_at:.0f} s after the signal "

@@ -45,18 +45,18 @@ class _KeepAlive(WSGIRequestHandler):
         pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # a burst of calls connects at once
+class BurstServer(ThreadingHTTPServer):
+    """A loopback server that a burst of calls can connect to all at once."""
 
+    daemon_threads = True
+    request_queue_size = 1024
+
+
+class _Server(BurstServer):
     def __init__(self, app: Any) -> None:
         super().__init__(("127.0.0.1", 0), _KeepAlive)
         self.app = app
-        self.base_environ: dict[str, str] = {}
-        self.setup_environ()
-
-    # The parts of wsgiref's WSGIServer its request handler reads.
-    def setup_environ(self) -> None:
+        # The parts of wsgiref's WSGIServer its request handler reads.
         self.base_environ = {
             "SERVER_NAME": "127.0.0.1",
             "GATEWAY_INTERFACE": "CGI/1.1",

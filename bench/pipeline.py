@@ -2,6 +2,7 @@
 
     python bench/pipeline.py [--pairs 200] [--burst 300] [--rounds 3] [--concurrency 150]
                              [--db-pool 20] [--processes 2] [--vendor-keeps-connections]
+                             [--broker-url amqp://…]
 
 1. Sandbox latency 0 ms: pairs submitted one by one; our overhead per pair is the time from
    submission (committed and queued) until the decision can be read, minus the vendor's own
@@ -169,9 +170,16 @@ def main() -> None:
         help="the worker calls the sandbox over HTTP/1.1 kept alive, as a real vendor's API "
         "(bench/keep_alive.py); by default every call opens a connection",
     )
+    parser.add_argument(
+        "--broker-url",
+        default="",
+        help="another broker than the Redis database of BENCH_REDIS_DB for the workers, e.g. "
+        "amqp://guest:guest@127.0.0.1:5672// (its queues are purged first)",
+    )
     args = parser.parse_args()
 
-    sandbox, env = advance_only(DB_POOL_MAX_SIZE=str(args.db_pool))
+    broker = {"CELERY_BROKER_URL": args.broker_url} if args.broker_url else {}
+    sandbox, env = advance_only(DB_POOL_MAX_SIZE=str(args.db_pool), **broker)
     control = f"{sandbox.url}/__sandbox"
     if args.vendor_keeps_connections:
         vendor_url, _ = serve_keeping_connections(sandbox.app)

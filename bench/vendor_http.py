@@ -21,15 +21,15 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
-import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 
+from bench.keep_alive import BurstServer
 from vendors.http_clients import CONNECTION_LIMITS, ThreadClients
 
 
@@ -52,15 +52,6 @@ class _Answer(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024  # a burst connects all at once
-
-
-def _same(client: httpx.Client) -> httpx.Client:
-    return client
 
 
 def burst_then_time(
@@ -90,7 +81,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
 
-    server = _Server(("127.0.0.1", 0), _Answer)
+    server = BurstServer(("127.0.0.1", 0), _Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/compare"
 
@@ -101,7 +92,7 @@ def main() -> None:
         per_thread = ThreadClients(httpx.Timeout(60.0))
         with ThreadPoolExecutor(max_workers=size) as burst:
             held, shared_ms = burst_then_time(
-                burst, functools.partial(_same, shared), url, size, args.calls
+                burst, lambda shared=shared: shared, url, size, args.calls
             )
             shared.close()  # its connections end before the next burst opens as many again
             _, own_ms = burst_then_time(burst, per_thread.get, url, size, args.calls)

@@ -295,7 +295,9 @@ class BaseVendorAdapter(ABC):
     def http(self) -> httpx.Client:
         """The client to call the vendor with: the one given (tests), else this thread's own
         (vendors.http_clients says why not one for all threads)."""
-        return self._http_client or self._thread_clients.get()
+        if self._http_client is not None:
+            return self._http_client
+        return self._thread_clients.get()
 
     @property
     def base_url(self) -> str:

@@ -5,8 +5,9 @@ client, every request and every response walks the whole connection pool under i
 (httpcore 1.0's `_assign_requests_to_connections`), and the pool holds a connection per thread,
 so the walk grows with the thread count. With 150 / 300 kept-alive connections in the pool a
 call cost 2.7 / 3.4 ms of CPU, against 1.0 ms on a client of the thread's own
-(bench/vendor_http.py). Under bench/pipeline.py --vendor-keeps-connections the worker used 2–3
-ms less per pair at 150 threads, and at 300 threads the walk held whole bursts up.
+(bench/vendor_http.py). Under bench/pipeline.py --vendor-keeps-connections at 150 threads the
+worker's median CPU per pair went from 13.5 / 14.1 / 15.7 ms to 11.9 / 13.2 / 9.2 ms in three
+alternating runs, and at 300 threads from 17.1–21.7 ms to 10.2–14.4 ms.
 
 A thread makes one call at a time, so a client of its own holds just the connection that thread
 uses, kept alive between its calls, and nothing else is walked: the process keeps as many
@@ -22,9 +23,8 @@ import weakref
 
 import httpx
 
-#: A thread's client never caps its connections: a vendor call that fetches a token first talks
-#: to two origins, and whatever it opens is kept for its next call (a new connection is a new
-#: TCP, and TLS, handshake).
+#: A thread's client caps nothing: whatever it opens is kept for its next call (a new connection
+#: is a new TCP, and TLS, handshake).
 CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=None)
 
 
