@@ -29,6 +29,7 @@ import os
 import subprocess
 
 from bench._env import advance_only, bench_pair, cost_in_this_thread
+from bench.keep_alive import serve_webhook_receiver
 
 WARM_UP = 20
 
@@ -70,10 +71,10 @@ def main() -> None:
     from kyc.services import pipeline
     from kyc.services.submissions import Submission, submit_pair
 
-    # A webhook target, as bench/pipeline.py's clients have: recording its event is part of
-    # every decision (no worker runs here, so nothing is ever sent to it).
+    # A webhook receiver, as bench/pipeline.py's clients have: the thread that decides a pair
+    # records its event and sends it once the decision commits (kyc.webhooks, `send_here`).
     client = ApiClient.objects.create(
-        name="bench", throttle_rate="1000000/min", webhook_url="http://127.0.0.1:9/hook"
+        name="bench", throttle_rate="1000000/min", webhook_url=serve_webhook_receiver()
     )
     selfie, reference = bench_pair()
     pairs = [

@@ -5,13 +5,18 @@ Werkzeug's development server, which the sandboxes run on, ends every response w
 pool only ever holds the calls in flight. A vendor's API keeps connections alive, and then the
 client's pool holds one connection per worker thread between bursts. This serves the same WSGI
 app over the standard library's HTTP/1.1 handler, which keeps each connection for the next
-request (the sandboxes' answers all carry a Content-Length).
+request (the sandboxes' answers all carry a Content-Length). The benches' webhook receiver keeps
+its connections too, and either can speak TLS with a certificate made for the run.
 """
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import ssl
+import tempfile
 import threading
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler
 
@@ -75,3 +80,72 @@ def serve_keeping_connections(app: Any) -> tuple[str, ThreadingHTTPServer]:
     server = _Server(app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", server
+
+
+class _Accept(BaseHTTPRequestHandler):
+    """A webhook receiver that answers 204 to everything, keeping connections open between
+    requests as real receivers do (HTTP/1.1)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def serve_webhook_receiver(*, tls_trusted_by: ssl.SSLContext | None = None) -> str:
+    """A receiver accepting every webhook, on a loopback port in a background thread: its URL.
+    With `tls_trusted_by`, it speaks https with a certificate that context is made to trust."""
+    receiver = BurstServer(("127.0.0.1", 0), _Accept)
+    if tls_trusted_by is not None:
+        wrap_in_tls(receiver, trusted_by=tls_trusted_by)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    scheme = "http" if tls_trusted_by is None else "https"
+    return f"{scheme}://127.0.0.1:{receiver.server_port}/hook"
+
+
+def wrap_in_tls(server: ThreadingHTTPServer, *, trusted_by: ssl.SSLContext) -> None:
+    """Make `server` (not yet serving) speak TLS with a self-signed certificate for 127.0.0.1,
+    which the client context `trusted_by` is made to trust: a handshake costs what a real one
+    does."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench server")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    with tempfile.NamedTemporaryFile(suffix=".pem") as chain:
+        chain.write(certificate_pem)
+        chain.write(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        chain.flush()
+        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_context.load_cert_chain(chain.name)
+    trusted_by.load_verify_locations(cadata=certificate_pem.decode())
+    server.socket = server_context.wrap_socket(server.socket, server_side=True)

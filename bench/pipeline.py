@@ -42,10 +42,8 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -53,23 +51,8 @@ import httpx
 from django.db import transaction
 
 from bench._env import ROOT, advance_only, bench_pair
-from bench.keep_alive import serve_keeping_connections
+from bench.keep_alive import serve_keeping_connections, serve_webhook_receiver
 from kyc.worker_process import QUIET, stop_worker, worker_command
-
-
-class _Accept(BaseHTTPRequestHandler):
-    """A webhook receiver that answers 204 to everything, keeping connections open between
-    requests as real receivers do (HTTP/1.1)."""
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def pct(values: list[float], q: float) -> float:
@@ -188,13 +171,11 @@ def main() -> None:
     from kyc.models import ApiClient, ImagePair
     from kyc.services.submissions import Submission, submit_pair
 
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     # Phase 1 clients have a webhook target, so its enqueue is part of the measured path.
     client = ApiClient.objects.create(
         name="bench",
         throttle_rate="1000000/min",
-        webhook_url=f"http://127.0.0.1:{receiver.server_port}/hook",
+        webhook_url=serve_webhook_receiver(),
     )
     selfie, reference = bench_pair()
 

@@ -21,61 +21,11 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse
-import datetime
-import ipaddress
-import ssl
-import tempfile
-import threading
-from http.server import ThreadingHTTPServer
 
 from bench._env import advance_only, bench_pair, cost_in_this_thread
-from bench.pipeline import _Accept
+from bench.keep_alive import serve_webhook_receiver
 
 WARM_UP = 20
-
-
-def serve_tls_trusted_by_deliveries(receiver: ThreadingHTTPServer) -> ssl.SSLSocket:
-    """The receiver's listening socket wrapped in TLS, with a self-signed certificate for
-    127.0.0.1 that the deliveries' (process-wide) TLS context is made to trust."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    from kyc.webhooks.delivery import tls_context
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench receiver")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    with tempfile.NamedTemporaryFile(suffix=".pem") as chain:
-        chain.write(certificate_pem)
-        chain.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        chain.flush()
-        server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_context.load_cert_chain(chain.name)
-    tls_context().load_verify_locations(cadata=certificate_pem.decode())
-    return server_context.wrap_socket(receiver.socket, server_side=True)
 
 
 def main() -> None:
@@ -92,19 +42,13 @@ def main() -> None:
 
     from kyc.models import ApiClient, WebhookDelivery
     from kyc.services.submissions import Submission, submit_pair
-    from kyc.webhooks.delivery import deliver, enqueue_pair_event
+    from kyc.webhooks.delivery import deliver, enqueue_pair_event, tls_context
     from kyc.webhooks.signing import generate_secret
 
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Accept)
-    scheme = "http"
-    if args.tls:
-        scheme = "https"
-        receiver.socket = serve_tls_trusted_by_deliveries(receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
     client = ApiClient.objects.create(
         name="bench",
         throttle_rate="1000000/min",
-        webhook_url=f"{scheme}://127.0.0.1:{receiver.server_port}/hooks",
+        webhook_url=serve_webhook_receiver(tls_trusted_by=tls_context() if args.tls else None),
         webhook_secret=generate_secret(),
     )
     selfie, reference = bench_pair()
@@ -122,7 +66,6 @@ def main() -> None:
     cpu, wall, stats = cost_in_this_thread(
         lambda: [deliver(delivery_id) for delivery_id in deliveries[WARM_UP:]], args.profile
     )
-    receiver.shutdown()
     delivered = WebhookDelivery.objects.filter(pk__in=deliveries, status="delivered").count()
     print(
         f"{args.deliveries} deliveries, one thread: {cpu / args.deliveries * 1000:.2f} ms CPU "

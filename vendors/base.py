@@ -14,13 +14,14 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
 import httpx
 
-from vendors.http_clients import ThreadClients
+from vendors.http_clients import ClientStack
 
 
 class ErrorCode(StrEnum):
@@ -289,15 +290,24 @@ class BaseVendorAdapter(ABC):
         self.cache = cache
         self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
         self._http_client = http_client
-        self._thread_clients = ThreadClients(self.timeout)
+        self._clients = ClientStack(self.timeout)
 
     @property
     def http(self) -> httpx.Client:
-        """The client to call the vendor with: the one given (tests), else this thread's own
-        (vendors.http_clients says why not one for all threads)."""
+        """The client to call the vendor with: the one given (tests), else the one this call
+        leased (`compare`; vendors.http_clients says why not one for all threads)."""
         if self._http_client is not None:
             return self._http_client
-        return self._thread_clients.get()
+        leased = self._clients.leased()
+        if leased is None:
+            raise RuntimeError("adapter.http is for calls inside compare() or lease_client()")
+        return leased
+
+    def lease_client(self) -> AbstractContextManager[httpx.Client]:
+        """The client `http` gives the calling thread until the block ends."""
+        if self._http_client is not None:
+            return nullcontext(self._http_client)
+        return self._clients.lease()
 
     @property
     def base_url(self) -> str:
@@ -307,7 +317,8 @@ class BaseVendorAdapter(ABC):
     def compare(self, request: CompareRequest) -> CompareResult:
         started = time.monotonic()
         try:
-            result = self._compare(request)
+            with self.lease_client():
+                result = self._compare(request)
         except VendorError as error:
             error.latency_ms = error.latency_ms or _elapsed_ms(started)
             error.raw_response = redact(error.raw_response)
@@ -380,7 +391,7 @@ class BaseVendorAdapter(ABC):
     def close(self) -> None:
         if self._http_client is not None:
             self._http_client.close()
-        self._thread_clients.close()
+        self._clients.close()
 
 
 def _elapsed_ms(started: float) -> int:

@@ -1,17 +1,21 @@
-"""The HTTP clients an adapter calls its vendor with: one per thread, sharing one TLS context.
+"""The HTTP clients an adapter calls its vendor with: a stack of clients, each call leasing
+the top one, all sharing one TLS context.
 
 A worker process runs one adapter per vendor in a pool of 150–300 threads. With one shared
 client, every request and every response walks the whole connection pool under its lock
-(httpcore 1.0's `_assign_requests_to_connections`), and the pool holds a connection per thread,
-so the walk grows with the thread count. With 150 / 300 kept-alive connections in the pool a
-call cost 2.7 / 3.4 ms of CPU, against 1.0 ms on a client of the thread's own
-(bench/vendor_http.py). Under bench/pipeline.py --vendor-keeps-connections at 150 threads the
-worker's median CPU per pair went from 13.5 / 14.1 / 15.7 ms to 11.9 / 13.2 / 9.2 ms in three
-alternating runs, and at 300 threads from 17.1–21.7 ms to 10.2–14.4 ms.
+(httpcore 1.0's `_assign_requests_to_connections`), and after a burst the pool holds a
+connection per thread, so the walk grows with the thread count. With 150 / 300 kept-alive
+connections in the pool a call cost 2.7 / 3.4 ms of CPU, against 1.0 ms on a client holding
+only its own (bench/vendor_http.py). Under bench/pipeline.py --vendor-keeps-connections at 150
+threads the worker's median CPU per pair went from 13.5 / 14.1 / 15.7 ms to 11.9 / 13.2 /
+9.2 ms in three alternating runs, and at 300 threads from 17.1–21.7 ms to 10.2–14.4 ms.
 
-A thread makes one call at a time, so a client of its own holds just the connection that thread
-uses, kept alive between its calls, and nothing else is walked: the process keeps as many
-connections as before, one per thread that called the vendor.
+A client per thread avoided the walk but lost the connections between calls: the thread pool
+wakes its idle threads in turn, so at 2 or 10 calls/s through 150 threads every call found its
+thread's connection past the keep-alive and opened a new one; over TLS that cost 3.9–4.0 ms of
+CPU per call against 1.6–1.7 ms on the stack, which opened one per hundred calls
+(bench/vendor_http.py --tls, steady). A call makes one request at a time (two for a token), so
+a leased client holds the connection its calls use and nothing else is walked.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import functools
 import ssl
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
-#: A thread's client caps nothing: whatever it opens is kept for its next call (a new connection
-#: is a new TCP, and TLS, handshake).
+#: A client caps nothing: whatever it opens is kept for its next call (a new connection is a new
+#: TCP, and TLS, handshake).
 CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=None)
 
 
@@ -46,36 +52,63 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class ThreadClients:
-    """The calling thread's client, made on its first call with the adapter's timeout."""
+class ClientStack:
+    """The adapter's idle clients, the most recently used on top. A call leases the top one.
+
+    The clients of the calls in flight are the ones kept busy and their connections warm; those
+    further down are needed only by a burst, and a connection of theirs that passed httpx's
+    keep-alive (five seconds) is replaced when one is leased again.
+    """
 
     def __init__(self, timeout: httpx.Timeout) -> None:
         self._timeout = timeout
+        self._idle: list[httpx.Client] = []
         self._local = threading.local()
-        # A finished thread's client goes with it (its sockets close when it is collected);
-        # close() reaches those still alive.
+        # Every client made, leased or idle, for close(); one whose lease outlives close() is
+        # not put back, and its sockets close when it is collected.
         self._clients: weakref.WeakSet[httpx.Client] = weakref.WeakSet()
         self._lock = threading.Lock()
 
-    def get(self) -> httpx.Client:
-        client: httpx.Client | None = getattr(self._local, "client", None)
+    @contextmanager
+    def lease(self) -> Iterator[httpx.Client]:
+        """The calling thread's client until the block ends; nested leases share it."""
+        held: httpx.Client | None = getattr(self._local, "client", None)
+        if held is not None:
+            yield held
+            return
+        with self._lock:
+            client = self._idle.pop() if self._idle else None
         if client is None:
-            client = httpx.Client(
-                timeout=self._timeout,
-                limits=CONNECTION_LIMITS,
-                verify=tls_context(),
-                event_hooks={"request": [send_body_in_one_write]},
-            )
-            self._local.client = client
+            client = self._new_client()
+        self._local.client = client
+        try:
+            yield client
+        finally:
+            self._local.client = None
             with self._lock:
-                self._clients.add(client)
+                if client in self._clients:  # not closed meanwhile
+                    self._idle.append(client)
+
+    def leased(self) -> httpx.Client | None:
+        """The client the calling thread holds, if it holds one."""
+        return getattr(self._local, "client", None)
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(
+            timeout=self._timeout,
+            limits=CONNECTION_LIMITS,
+            verify=tls_context(),
+            event_hooks={"request": [send_body_in_one_write]},
+        )
+        with self._lock:
+            self._clients.add(client)
         return client
 
     def close(self) -> None:
-        """Close every thread's client; a thread that calls again gets a new one."""
+        """Close every client, idle or leased; later leases get new ones."""
         with self._lock:
             clients = list(self._clients)
             self._clients.clear()
-        self._local = threading.local()
+            self._idle.clear()
         for client in clients:
             client.close()

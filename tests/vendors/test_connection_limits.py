@@ -1,9 +1,10 @@
 """An adapter's HTTP clients never make a worker thread wait for a connection, nor for the GIL
-between the parts of its request, nor walk other threads' connections.
+between the parts of its request, nor walk other threads' connections, and the connections of
+the calls in flight are the ones kept warm.
 
-One adapter serves every thread of a worker process, each thread with a client of its own. The
-one shared client used to allow 100 connections, so a worker of 150 threads had 50 waiting for a
-connection while the vendor was idle, capping the process at 100 / latency calls per second.
+One adapter serves every thread of a worker process; a call leases a client from the adapter's
+stack (vendors.http_clients). The one shared client used to allow 100 connections, so a worker
+of 150 threads had 50 waiting for a connection while the vendor was idle.
 """
 
 from __future__ import annotations
@@ -14,55 +15,76 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpcore._backends.sync
+import httpx
 import pytest
 
 from vendors.advance.adapter import AdvanceAdapter
+from vendors.base import CompareRequest, CompareResult, PreparedImage, ResultStatus
 from vendors.http_clients import tls_context
 
 #: More calls in flight at once than the old cap of 100 allowed.
 IN_FLIGHT = 120
 
 
-class _Hold(BaseHTTPRequestHandler):
+class _Counting(BaseHTTPRequestHandler):
     """Keeps connections open between requests (HTTP/1.1) and counts the connections made."""
 
     protocol_version = "HTTP/1.1"
     connections: list[object] = []
 
     def setup(self) -> None:
-        _Hold.connections.append(self.client_address)
+        _Counting.connections.append(self.client_address)
         super().setup()
+
+    def answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-@pytest.fixture
-def server_holding_calls() -> Iterator[tuple[str, threading.Barrier]]:
-    """A server that answers only once IN_FLIGHT requests are waiting at the same time."""
-    barrier = threading.Barrier(IN_FLIGHT)
-
-    class Hold(_Hold):
-        def do_GET(self) -> None:
-            try:
-                barrier.wait(timeout=10)
-                status = 200
-            except threading.BrokenBarrierError:
-                status = 503
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    _Hold.connections = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hold)
+def _serve(handler: type[_Counting]) -> Iterator[tuple[str, ThreadingHTTPServer]]:
+    _Counting.connections = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/", barrier
+        yield f"http://127.0.0.1:{server.server_port}/", server
     finally:
-        barrier.abort()
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def server_holding_calls() -> Iterator[str]:
+    """A server that answers only once IN_FLIGHT requests are waiting at the same time."""
+    barrier = threading.Barrier(IN_FLIGHT)
+
+    class Hold(_Counting):
+        def do_GET(self) -> None:
+            try:
+                barrier.wait(timeout=10)
+                self.answer(200)
+            except threading.BrokenBarrierError:
+                self.answer(503)
+
+    try:
+        yield from (url for url, _ in _serve(Hold))
+    finally:
+        barrier.abort()
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A server that answers every request at once."""
+
+    class Answer(_Counting):
+        def do_GET(self) -> None:
+            self.answer(200)
+
+    yield from (url for url, _ in _serve(Answer))
 
 
 @pytest.fixture
@@ -74,47 +96,101 @@ def adapter() -> Iterator[AdvanceAdapter]:
     adapter.close()
 
 
+def _get(adapter: AdvanceAdapter, url: str) -> tuple[int, httpx.Client]:
+    with adapter.lease_client() as http:
+        return http.get(url).status_code, http
+
+
 def test_more_calls_than_the_old_cap_run_at_once_and_a_second_burst_reuses_their_connections(
-    server_holding_calls: tuple[str, threading.Barrier], adapter: AdvanceAdapter
+    server_holding_calls: str, adapter: AdvanceAdapter
 ) -> None:
-    """After a burst every connection stays open for its thread's next call: none was closed for
-    being over a keep-alive cap (a new TCP and TLS handshake per call)."""
-    url, _ = server_holding_calls
+    """After a burst every connection stays open for a next call: none was closed for being
+    over a keep-alive cap (a new TCP and TLS handshake per call)."""
     with ThreadPoolExecutor(max_workers=IN_FLIGHT) as threads:
         for _ in range(2):
-            statuses = list(
-                threads.map(lambda _: adapter.http.get(url).status_code, range(IN_FLIGHT))
+            answers = list(
+                threads.map(lambda _: _get(adapter, server_holding_calls), range(IN_FLIGHT))
             )
-            assert statuses == [200] * IN_FLIGHT
-    assert len(_Hold.connections) == IN_FLIGHT
+            assert [status for status, _ in answers] == [200] * IN_FLIGHT
+            assert len({id(client) for _, client in answers}) == IN_FLIGHT
+    assert len(_Counting.connections) == IN_FLIGHT
 
 
-def test_each_thread_calls_with_its_own_client_and_all_share_one_tls_context(
+class _Calling(AdvanceAdapter):
+    """An adapter whose comparison is one GET to `url` with `self.http`."""
+
+    url = ""
+    callers: set[int] = set()
+
+    def _compare(self, request: CompareRequest) -> CompareResult:
+        self.callers.add(threading.get_ident())
+        self.http.get(self.url).raise_for_status()
+        return CompareResult(vendor=self.name, status=ResultStatus.COMPLETED, score=99.0)
+
+
+def test_calls_one_after_another_reuse_one_connection_whichever_thread_makes_them(
+    server: str,
+) -> None:
+    """A worker's pool hands each task to a different idle thread in turn: with a client per
+    thread, a call every few seconds found its thread's connection expired and opened another.
+    Calls leasing from the stack use the client the last call gave back, and its connection."""
+    adapter = _Calling({"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"})
+    adapter.url = server
+    image = PreparedImage(b"\xff\xd8", "image/jpeg", 1, 1, 1, 1)
+    request = CompareRequest(selfie=image, reference=image, reference_id="r")
+    threads = ThreadPoolExecutor(max_workers=8)
+    barrier = threading.Barrier(8)
+    list(threads.map(lambda _: barrier.wait(), range(8)))  # all 8 threads are idle in the pool
+    try:
+        for _ in range(16):
+            result = threads.submit(adapter.compare, request).result()
+            assert result.status == ResultStatus.COMPLETED
+    finally:
+        threads.shutdown()
+        adapter.close()
+    assert len(adapter.callers) > 1
+    assert len(_Counting.connections) == 1
+
+
+def test_calls_at_once_lease_clients_of_their_own_and_all_share_one_tls_context(
     adapter: AdvanceAdapter,
 ) -> None:
-    """A shared client walks every thread's connection under one lock on each request and each
-    response (vendors.http_clients); a thread's own client holds only what that thread opened."""
-    here = adapter.http
-    with ThreadPoolExecutor(max_workers=1) as other:
-        there = other.submit(lambda: adapter.http).result()
-    assert adapter.http is here
+    """A shared client walks every connection under one lock on each request and each response
+    (vendors.http_clients); a leased client holds only what its calls opened."""
+    with adapter.lease_client() as here:
+        assert adapter.http is here
+        with adapter.lease_client() as nested:
+            assert nested is here
+        with ThreadPoolExecutor(max_workers=1) as other:
+            there = other.submit(lambda: _lease(adapter)).result()
     assert there is not here
     pools = [client._transport._pool for client in (here, there)]  # type: ignore[attr-defined]
     assert all(pool._ssl_context is tls_context() for pool in pools)
 
 
-def test_closing_the_adapter_closes_every_threads_client_and_a_later_call_gets_a_new_one(
-    server_holding_calls: tuple[str, threading.Barrier], adapter: AdvanceAdapter
+def _lease(adapter: AdvanceAdapter) -> httpx.Client:
+    with adapter.lease_client() as client:
+        return client
+
+
+def test_the_client_is_only_reachable_inside_a_call(adapter: AdvanceAdapter) -> None:
+    with pytest.raises(RuntimeError, match=r"inside compare\(\)"):
+        adapter.http  # noqa: B018
+
+
+def test_closing_the_adapter_closes_idle_and_leased_clients_and_a_later_call_gets_a_new_one(
+    server: str, adapter: AdvanceAdapter
 ) -> None:
-    url, barrier = server_holding_calls
-    here = adapter.http
-    with ThreadPoolExecutor(max_workers=1) as other:
-        there = other.submit(lambda: adapter.http).result()
+    idle = _lease(adapter)
+    with adapter.lease_client() as leased:
+        assert leased is idle  # the one given back is leased next
+        with ThreadPoolExecutor(max_workers=1) as other:
+            busy = other.submit(lambda: _lease(adapter)).result()  # given back: idle
         adapter.close()
-        assert here.is_closed and there.is_closed
-        assert other.submit(lambda: adapter.http).result() not in (here, there)
-    barrier.abort()  # the server answers at once from now on
-    assert adapter.http.get(url).status_code == 503
+        assert leased.is_closed and busy.is_closed
+    status, later = _get(adapter, server)
+    assert status == 200
+    assert later not in (leased, busy)  # the closed one was not given back to the stack
 
 
 class _Receive(BaseHTTPRequestHandler):
@@ -152,11 +228,15 @@ def test_a_multipart_call_goes_out_as_headers_then_the_whole_body(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     selfie, reference = b"\xff\xd8selfie" * 20_000, b"\xff\xd8reference" * 20_000
     try:
-        response = adapter.http.post(
-            f"http://127.0.0.1:{server.server_port}/check",
-            data={"note": "n"},
-            files={"a": ("s.jpg", selfie, "image/jpeg"), "b": ("r.jpg", reference, "image/jpeg")},
-        )
+        with adapter.lease_client() as http:
+            response = http.post(
+                f"http://127.0.0.1:{server.server_port}/check",
+                data={"note": "n"},
+                files={
+                    "a": ("s.jpg", selfie, "image/jpeg"),
+                    "b": ("r.jpg", reference, "image/jpeg"),
+                },
+            )
     finally:
         server.shutdown()
         server.server_close()

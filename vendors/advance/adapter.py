@@ -203,7 +203,9 @@ class AdvanceAdapter(BaseVendorAdapter):
         body = token_request_body(
             self.access_key, self._secret_key, timestamp_ms, self.token_period_seconds
         )
-        response = self.http.post(self.base_url + TOKEN_PATH, json=body, timeout=self.timeout)
+        # Inside a comparison this is the call's own client; outside one, a lease of its own.
+        with self.lease_client() as http:
+            response = http.post(self.base_url + TOKEN_PATH, json=body, timeout=self.timeout)
         envelope = self._envelope(response)
         code = envelope["code"]
         if response.status_code >= 500:
