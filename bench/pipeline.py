@@ -4,7 +4,7 @@
                              [--db-pool 20] [--processes 2] [--vendor-keeps-connections]
                              [--broker-url amqp://…]
 
-1. Sandbox latency 0 ms: pairs submitted one by one; our overhead per pair is the time from
+1. Sandbox latency 0 ms (skipped with --pairs 0): pairs submitted one by one; our overhead per pair is the time from
    submission (committed and queued) until the decision can be read, minus the vendor's own
    time, broken down by stage: the worker of this phase times the pipeline's stages from
    outside (bench/stage_times.py), the queue wait comes from the attempt's created/started
@@ -116,17 +116,20 @@ def machine_busy_seconds() -> tuple[float, float]:
     return (sum(ticks) - idle) / tick, sum(ticks) / tick
 
 
-def context_switches(pid: int) -> int:
-    """Times the threads of a process have given up the CPU so far, of their own accord (mostly
-    waiting for the GIL or a socket) or not (Linux /proc). Counted per pair, it shows how often a
-    pair's work stops to hand the GIL over, which seconds on a shared VM are too noisy to show."""
-    total = 0
+def context_switches(pid: int) -> tuple[int, int]:
+    """Times the threads of a process have given up the CPU so far: (of their own accord, mostly
+    waiting for the GIL or a socket; or preempted by the kernel for another process), from
+    Linux /proc. Counted per pair, it shows how often a pair's work stops to hand the GIL over,
+    which seconds on a shared VM are too noisy to show."""
+    waited = preempted = 0
     for status in Path(f"/proc/{pid}/task").glob("*/status"):
         with contextlib.suppress(FileNotFoundError):  # a thread that ended since the glob
             for line in status.read_text().splitlines():
-                if "ctxt_switches:" in line:
-                    total += int(line.split(":")[1])
-    return total
+                if line.startswith("voluntary_ctxt_switches:"):
+                    waited += int(line.split(":")[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    preempted += int(line.split(":")[1])
+    return waited, preempted
 
 
 def main() -> None:
@@ -185,67 +188,75 @@ def main() -> None:
         )
         return pair
 
-    # --- 1. overhead per pair at 0 ms vendor latency -----------------------------------------
-    seen_after: dict[int, float] = {}  # pair -> ms from submitted to its decision being readable
-    stage_file = Path(env["KYC_VAR_DIR"]) / "stage_times.jsonl"
-    with running_worker(env, args.concurrency, stage_file):
-        time.sleep(3)
-        submit(-1)  # warm the worker (imports, connections)
-        time.sleep(2)
-        for n in range(args.pairs):
-            pair = submit(n)
-            submitted = time.monotonic()
-            while not ImagePair.objects.filter(pk=pair.pk, decided_at__isnull=False).exists():
-                if time.monotonic() > submitted + 30:
-                    raise SystemExit(f"pair {n} was not decided in 30 s")
-                time.sleep(0.001)
-            seen_after[pair.pk] = (time.monotonic() - submitted) * 1000
+    def overhead_one_at_a_time() -> None:
+        # --- 1. overhead per pair at 0 ms vendor latency -----------------------------------------
+        seen_after: dict[
+            int, float
+        ] = {}  # pair -> ms from submitted to its decision being readable
+        stage_file = Path(env["KYC_VAR_DIR"]) / "stage_times.jsonl"
+        with running_worker(env, args.concurrency, stage_file):
+            time.sleep(3)
+            submit(-1)  # warm the worker (imports, connections)
+            time.sleep(2)
+            for n in range(args.pairs):
+                pair = submit(n)
+                submitted = time.monotonic()
+                while not ImagePair.objects.filter(pk=pair.pk, decided_at__isnull=False).exists():
+                    if time.monotonic() > submitted + 30:
+                        raise SystemExit(f"pair {n} was not decided in 30 s")
+                    time.sleep(0.001)
+                seen_after[pair.pk] = (time.monotonic() - submitted) * 1000
 
-    timed = {line["attempt"]: line for line in map(json.loads, stage_file.read_text().splitlines())}
-    rows = []
-    statements: dict[str, list[int]] = {"claim": [], "record": []}
-    for pair in ImagePair.objects.filter(pk__in=seen_after).select_related("deciding_attempt"):
-        attempt = pair.deciding_attempt
-        measured = timed.get(attempt.pk, {})
-        queue_wait = attempt.started_at - attempt.created_at
-        stages = {
-            "queue wait (commit -> claim)": queue_wait.total_seconds() * 1000,
-            "read + decrypt images": measured.get("read_ms", 0),
-            "image preparation": measured.get("prepare_ms", 0),
-            "database (store, decide, audit, commit)": measured.get("record_ms", 0)
-            - measured.get("webhook_ms", 0)
-            - measured.get("webhook_send_ms", 0),
-            "webhook enqueue": measured.get("webhook_ms", 0),
+        timed = {
+            line["attempt"]: line for line in map(json.loads, stage_file.read_text().splitlines())
         }
-        overhead = seen_after[pair.pk] - (attempt.latency_ms or 0)
-        for phase in statements:
-            statements[phase].append(measured.get(f"{phase}_statements", 0))
-        rows.append(
-            {
-                "overhead": overhead,
-                **stages,
-                "the rest (claim, call set-up, polling)": overhead - sum(stages.values()),
-                "vendor call (excluded)": attempt.latency_ms or 0,
-                # After the commit: the decision is readable while it is sent.
-                "webhook sent (after commit, excluded)": measured.get("webhook_send_ms", 0),
+        rows = []
+        statements: dict[str, list[int]] = {"claim": [], "record": []}
+        for pair in ImagePair.objects.filter(pk__in=seen_after).select_related("deciding_attempt"):
+            attempt = pair.deciding_attempt
+            measured = timed.get(attempt.pk, {})
+            queue_wait = attempt.started_at - attempt.created_at
+            stages = {
+                "queue wait (commit -> claim)": queue_wait.total_seconds() * 1000,
+                "read + decrypt images": measured.get("read_ms", 0),
+                "image preparation": measured.get("prepare_ms", 0),
+                "database (store, decide, audit, commit)": measured.get("record_ms", 0)
+                - measured.get("webhook_ms", 0)
+                - measured.get("webhook_send_ms", 0),
+                "webhook enqueue": measured.get("webhook_ms", 0),
             }
+            overhead = seen_after[pair.pk] - (attempt.latency_ms or 0)
+            for phase in statements:
+                statements[phase].append(measured.get(f"{phase}_statements", 0))
+            rows.append(
+                {
+                    "overhead": overhead,
+                    **stages,
+                    "the rest (claim, call set-up, polling)": overhead - sum(stages.values()),
+                    "vendor call (excluded)": attempt.latency_ms or 0,
+                    # After the commit: the decision is readable while it is sent.
+                    "webhook sent (after commit, excluded)": measured.get("webhook_send_ms", 0),
+                }
+            )
+        print(
+            f"\n1. Overhead per pair, sandbox latency 0 ms, {len(rows)} pairs one at a time, "
+            f"1 worker process ({args.concurrency} threads, {args.db_pool} pooled connections), "
+            "PostgreSQL + Redis\n"
         )
-    print(
-        f"\n1. Overhead per pair, sandbox latency 0 ms, {len(rows)} pairs one at a time, "
-        f"1 worker process ({args.concurrency} threads, {args.db_pool} pooled connections), "
-        "PostgreSQL + Redis\n"
-    )
-    print(f"{'stage':40} {'p50 ms':>8} {'p99 ms':>8}")
-    for key in rows[0]:
-        values = [row[key] for row in rows]
-        print(f"{key:40} {pct(values, 50):8.1f} {pct(values, 99):8.1f}")
-    print(
-        "\nSQL statements per attempt (webhooks on; BEGIN/COMMIT not counted): claim (read and "
-        f"claim, before the vendor call) median {statistics.median(statements['claim']):.0f} "
-        f"max {max(statements['claim'])}; record (store, judge, decide, audit, webhook and its "
-        "first attempt) median "
-        f"{statistics.median(statements['record']):.0f} max {max(statements['record'])}"
-    )
+        print(f"{'stage':40} {'p50 ms':>8} {'p99 ms':>8}")
+        for key in rows[0]:
+            values = [row[key] for row in rows]
+            print(f"{key:40} {pct(values, 50):8.1f} {pct(values, 99):8.1f}")
+        print(
+            "\nSQL statements per attempt (webhooks on; BEGIN/COMMIT not counted): claim (read and "
+            f"claim, before the vendor call) median {statistics.median(statements['claim']):.0f} "
+            f"max {max(statements['claim'])}; record (store, judge, decide, audit, webhook and its "
+            "first attempt) median "
+            f"{statistics.median(statements['record']):.0f} max {max(statements['record'])}"
+        )
+
+    if args.pairs:  # --pairs 0: throughput only
+        overhead_one_at_a_time()
 
     # --- 2. throughput at 1,500 ms vendor latency: one worker process, then (--processes) more ---
     # With webhooks, as deployed: the worker's CPU per pair includes recording each decision's
@@ -299,7 +310,7 @@ def burst_round(
     from kyc.models import ComparisonAttempt, DeliveryStatus, ImagePair, WebhookDelivery
 
     cpu_before = [cpu_split(worker.pid) for worker in workers]
-    switches_before = sum(context_switches(worker.pid) for worker in workers)
+    switches_before = [context_switches(worker.pid) for worker in workers]
     with transaction.atomic():  # every task is sent at once, when this commits
         pairs = [submit(first + n).pk for n in range(burst)]
     sandbox_before = cpu_seconds(os.getpid())  # after the submissions, which this process made
@@ -325,7 +336,14 @@ def burst_round(
         (after[0] - before[0], after[1] - before[1])
         for after, before in zip(map(cpu_split, (w.pid for w in workers)), cpu_before, strict=True)
     ]
-    switches = sum(context_switches(worker.pid) for worker in workers) - switches_before
+    switches_after = [context_switches(worker.pid) for worker in workers]
+    waited, preempted = (
+        sum(
+            after[n] - before[n]
+            for after, before in zip(switches_after, switches_before, strict=True)
+        )
+        for n in (0, 1)
+    )
     cpu = [user + system for user, system in split]
     worker_cpu = sum(cpu)
     system_share = sum(system for _, system in split) / worker_cpu
@@ -347,7 +365,8 @@ def burst_round(
         f"{burst} pairs decided in {seconds:.1f} s from the first claim: {burst / seconds:.1f} "
         f"pairs/s; {deliveries.count()} webhooks delivered; worker CPU {worker_cpu:.1f} s ({' + '.join(f'{c:.1f}' for c in cpu)}), "
         f"{worker_cpu / burst * 1000:.1f} ms per pair, {system_share:.0%} of it system time, "
-        f"{switches / burst:.0f} context switches per pair "
+        f"{(waited + preempted) / burst:.0f} context switches per pair ({waited / burst:.0f} "
+        f"waiting, {preempted / burst:.0f} preempted) "
         f"(at most {burst / worker_cpu:.0f}/s per core); sandbox + bench CPU {sandbox_cpu:.1f} s; "
         f"PostgreSQL + Redis CPU {services_cpu:.1f} s; machine {machine_busy:.0%} busy "
         f"({os.cpu_count()} cores); "
