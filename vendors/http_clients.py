@@ -13,9 +13,9 @@ threads the worker's median CPU per pair went from 13.5 / 14.1 / 15.7 ms to 11.9
 A client per thread avoided the walk but lost the connections between calls: the thread pool
 wakes its idle threads in turn, so at 2 or 10 calls/s through 150 threads every call found its
 thread's connection past the keep-alive and opened a new one; over TLS that cost 3.9–4.0 ms of
-CPU per call against 1.6–1.7 ms on the stack, which opened one per hundred calls
-(bench/vendor_http.py --tls, steady). A call makes one request at a time (two for a token), so
-a leased client holds the connection its calls use and nothing else is walked.
+CPU per call against 1.6–1.7 ms on the stack, which opened one connection for the first call
+and reused it (bench/vendor_http.py --tls, steady). A call makes one request at a time (two for
+a token), so a leased client holds the connection its calls use and nothing else is walked.
 """
 
 from __future__ import annotations
