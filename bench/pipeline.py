@@ -4,11 +4,12 @@
                              [--db-pool 20] [--processes 2] [--vendor-keeps-connections]
                              [--broker-url amqp://…]
 
-1. Sandbox latency 0 ms (skipped with --pairs 0): pairs submitted one by one; our overhead per pair is the time from
-   submission (committed and queued) until the decision can be read, minus the vendor's own
-   time, broken down by stage: the worker of this phase times the pipeline's stages from
-   outside (bench/stage_times.py), the queue wait comes from the attempt's created/started
-   times (target p50 <= 50 ms). The bench polls every millisecond, which adds up to ~1 ms.
+1. Sandbox latency 0 ms (skipped with --pairs 0): pairs submitted one by one; our overhead per
+   pair is the time from submission (committed and queued) until the decision can be read,
+   minus the vendor's own time, broken down by stage: the worker of this phase times the
+   pipeline's stages from outside (bench/stage_times.py), the queue wait comes from the
+   attempt's created/started times (target p50 <= 50 ms). The bench polls every millisecond,
+   which adds up to ~1 ms.
 2. Sandbox latency 1,500 ms: ONE running worker process (thread pool), warmed by one pair as a
    production worker would be, gets a burst of pairs submitted in one transaction, so every
    task is queued at once when it commits; pairs decided per second from the first claim to the
@@ -188,11 +189,10 @@ def main() -> None:
         )
         return pair
 
+    # --- 1. overhead per pair at 0 ms vendor latency ---------------------------------------------
     def overhead_one_at_a_time() -> None:
-        # --- 1. overhead per pair at 0 ms vendor latency -----------------------------------------
-        seen_after: dict[
-            int, float
-        ] = {}  # pair -> ms from submitted to its decision being readable
+        # pair -> ms from submitted to its decision being readable
+        seen_after: dict[int, float] = {}
         stage_file = Path(env["KYC_VAR_DIR"]) / "stage_times.jsonl"
         with running_worker(env, args.concurrency, stage_file):
             time.sleep(3)

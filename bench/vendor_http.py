@@ -56,10 +56,10 @@ class _Answer(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     hold = threading.Event()
-    connections = 0
+    connections: list[object] = []  # one handler per connection; list.append is atomic
 
     def setup(self) -> None:
-        _Answer.connections += 1  # one handler per connection; the GIL makes += safe enough
+        _Answer.connections.append(self.client_address)
         super().setup()
 
     def do_GET(self) -> None:
@@ -172,13 +172,13 @@ def steady(url: str, rates: list[float], threads: int, seconds: float) -> None:
                 cpu.append(time.thread_time() - started)
 
             with warm_threads(threads) as pool:
-                before, calls = _Answer.connections, round(rate * seconds)
+                before, calls = len(_Answer.connections), round(rate * seconds)
                 begun = time.monotonic()
                 for n in range(calls):
                     time.sleep(max(0.0, begun + n / rate - time.monotonic()))
                     pool.submit(call)
             close()
-            per_call = (_Answer.connections - before) / calls
+            per_call = (len(_Answer.connections) - before) / calls
             print(
                 f"{rate:>8g}  {name:<14}  {per_call:>24.2f}  {statistics.median(cpu) * 1000:>15.2f}"
             )
