@@ -134,6 +134,12 @@ def settled(pairs: list[int]) -> bool:
     )
 
 
+def latest_set(rows: Any, field: str) -> Any:
+    """The row of `rows` whose `field` is latest, among those where it is set (PostgreSQL sorts
+    NULL first, so `latest` alone would pick a row never claimed or never delivered)."""
+    return rows.filter(**{f"{field}__isnull": False}).latest(field)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--burst", type=int, default=200)
@@ -312,9 +318,7 @@ def main() -> None:
             )
             # A message the broker lost is re-sent by the stuck-attempt sweeper once its attempt
             # is 2 minutes old (kyc.services.pipeline.sweep_stuck_attempts), not by redelivery.
-            last = ComparisonAttempt.objects.filter(
-                pair__in=pairs, started_at__isnull=False
-            ).latest("started_at")
+            last = latest_set(ComparisonAttempt.objects.filter(pair__in=pairs), "started_at")
             print(
                 f"  last attempt claimed                     "
                 f"{last.started_at.timestamp() - stopped_at:.0f} s after the signal "
@@ -322,9 +326,7 @@ def main() -> None:
                 "was queued)"
             )
             # A delivery whose worker died waits out its lease (30 s), then the 15 s sweep.
-            late = WebhookDelivery.objects.filter(
-                pair__in=pairs, delivered_at__isnull=False
-            ).latest("delivered_at")
+            late = latest_set(WebhookDelivery.objects.filter(pair__in=pairs), "delivered_at")
             print(
                 f"  last webhook delivered                   "
                 f"{late.delivered_at.timestamp() - stopped_at:.0f} s after the signal "

@@ -2,12 +2,13 @@
 
 kombu (5.7) makes a new `redis.Redis` each time a channel needs one for a pipeline: when a
 message is received (recorded as unacknowledged) and when it is acknowledged, and when a task is
-sent. With redis-py 8 building one costs ~50 µs (it copies ~200 response callbacks and makes an
-event dispatcher), and under a busy comparisons worker those constructions were 10 % of the
-samples holding the GIL (py-spy --gil, bench/pipeline.py). A `redis.Redis` is safe to share
+sent. With redis-py 8 building one took 68–90 µs here (it copies ~200 response callbacks and
+makes an event dispatcher). Keeping one took a no-op task's worker CPU from 0.64–0.81 ms to
+0.48–0.67 ms in alternating runs (bench/celery_cost.py). A `redis.Redis` is safe to share
 between threads (each command borrows a connection from the pool), so the channel keeps one per
 connection pool. Nothing else changes: the same pool, the same commands. Used for `redis://`
-brokers (kyc/settings.py); the blocking client that waits for messages is kombu's own.
+brokers only (kyc/settings.py): given for a `rediss://` URL, a transport class turns off the TLS
+that kombu reads from that scheme. The blocking client that waits for messages is kombu's own.
 """
 
 from __future__ import annotations

@@ -344,7 +344,8 @@ else:
         "unacked_restore_throttle": env.int("CELERY_UNACKED_RESTORE_THROTTLE", default=3),
     }
     if CELERY_BROKER_URL.startswith("redis://"):
-        # The same transport, keeping its Redis client instead of making one per message.
+        # The same transport, keeping its Redis client instead of making one per message. Not
+        # for rediss://: kombu turns TLS on from that scheme only when it picks the transport.
         CELERY_BROKER_TRANSPORT = "kyc.redis_broker:Transport"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)

@@ -66,6 +66,7 @@ def test_a_channel_that_dropped_its_pool_makes_a_client_for_the_new_one(
     ("broker_url", "transport"),
     [
         ("redis://127.0.0.1:6379/15", "kyc.redis_broker:Transport"),
+        ("rediss://127.0.0.1:6379/15", "None"),  # ours would drop the TLS the scheme asks for
         ("amqp://guest:guest@127.0.0.1:5672//", "None"),
         ("filesystem://", "None"),
     ],

@@ -120,7 +120,7 @@ class _Calling(AdvanceAdapter):
     """An adapter whose comparison is one GET to `url` with `self.http`."""
 
     url = ""
-    callers: set[int] = set()
+    callers: set[int]
 
     def _compare(self, request: CompareRequest) -> CompareResult:
         self.callers.add(threading.get_ident())
@@ -135,7 +135,7 @@ def test_calls_one_after_another_reuse_one_connection_whichever_thread_makes_the
     thread, a call every few seconds found its thread's connection expired and opened another.
     Calls leasing from the stack use the client the last call gave back, and its connection."""
     adapter = _Calling({"ADVANCE_ACCESS_KEY": "key", "ADVANCE_SECRET_KEY": "secret"})
-    adapter.url = server
+    adapter.url, adapter.callers = server, set()
     image = PreparedImage(b"\xff\xd8", "image/jpeg", 1, 1, 1, 1)
     request = CompareRequest(selfie=image, reference=image, reference_id="r")
     threads = ThreadPoolExecutor(max_workers=8)
