@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 
 import pytest
 import redis
+from celery import signals
 from celery.backends.redis import RedisBackend
 from celery.result import AsyncResult
 
-from kyc.celery import app
+from kyc.celery import YOUNG_COLLECTION_THRESHOLD, app, collect_garbage_less
 from kyc.tasks import ping
 from kyc.worker_process import QUIET, stop_worker, worker_command
 from tests.conftest import REPO
@@ -33,6 +35,20 @@ def test_a_cold_shutdown_waits_for_two_vendor_calls_at_the_default_timeout():
     worker"); abandoned earlier, its vendor would be called, and paid, twice."""
     default_timeout = VendorConfig._meta.get_field("timeout_seconds").default
     assert app.conf.worker_soft_shutdown_timeout >= 2 * default_timeout + 5
+
+
+def test_a_ready_worker_leaves_what_it_loaded_out_of_garbage_collection():
+    """Issue 19: a ready worker's collections skip its modules and clients, and run less often."""
+    assert any(key[0] == "kyc.gc" for key, _ in signals.worker_ready.receivers)
+    threshold = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        collect_garbage_less()
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, *threshold[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 @pytest.mark.redis
