@@ -31,6 +31,7 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.utils import timezone
 
 from kyc.audit.models import ActorType, AuditEvent
@@ -155,12 +156,10 @@ def _commits_with_events() -> bool:
     Only when nothing runs between it and Django's COMMIT: the block is the outermost
     transaction (committing inside an outer one would make that one's later work its own
     transaction) and nothing in it failed (Django would roll back instead). Django's COMMIT then
-    finds the transaction ended and sends nothing; its on-commit callbacks run as usual. Two
-    statements in one execute need psycopg's client-side binding, Django's default.
+    finds the transaction ended and sends nothing; its on-commit callbacks run as usual.
     """
     return (
         connection.vendor == "postgresql"
-        and not connection.settings_dict["OPTIONS"].get("server_side_binding")
         and len(connection.atomic_blocks) == 1
         and not connection.savepoint_ids
         and not connection.needs_rollback
@@ -212,6 +211,17 @@ def _write(events: list[AuditEvent], *, commit: bool = False) -> None:
         AuditEvent.objects.bulk_create(events)
 
 
+def _client_binding_cursor() -> CursorWrapper:
+    """A cursor whose parameters psycopg quotes into the SQL, as Django's is without
+    `server_side_binding` (kyc/settings.py turns it on): only such a cursor may send the append
+    and its COMMIT, two statements, in one execute. Wrapped as Django wraps its own, so it is
+    logged and its errors are Django's."""
+    from psycopg import ClientCursor  # imported here: SQLite deployments never need psycopg
+
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    return wrapper(ClientCursor(connection.connection), connection)
+
+
 def _write_in_database(events: list[AuditEvent], *, commit: bool) -> None:
     batch = []
     for event in events:
@@ -219,7 +229,7 @@ def _write_in_database(events: list[AuditEvent], *, commit: bool) -> None:
         row = hashed_fields(event)  # the columns as hashed; the seq is the database's to give
         del row["seq"]
         batch.append({**row, "before": before, "after": after})
-    with connection.cursor() as cursor:
+    with _client_binding_cursor() if commit else connection.cursor() as cursor:
         cursor.execute(
             _APPEND_AND_COMMIT if commit else _APPEND,
             [_ADVISORY_LOCK_ID, json.dumps(batch, ensure_ascii=False)],

@@ -1,0 +1,29 @@
+"""On PostgreSQL the server binds the parameters, and a statement that a connection runs often is
+prepared there (kyc/settings.py, issue 19): parsed and planned once, run with new values."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from vendors.models import VendorConfig
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_statement_run_often_is_prepared_and_answers_for_each_run_s_own_values():
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    backends = sorted(VendorConfig.objects.values_list("backend", flat=True))
+    assert len(backends) >= 4
+    for _ in range(3):
+        for backend in backends:
+            assert VendorConfig.objects.filter(backend=backend).get().backend == backend
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
+            [f"%{VendorConfig._meta.db_table}%"],
+        )
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    assert len(prepared) == 1
+    assert '"backend" = $1' in prepared[0]
