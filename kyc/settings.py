@@ -154,7 +154,9 @@ else:
     # Issue 19: bench/attempt_cost.py under callgrind, 18.83 -> 18.19 million instructions per
     # attempt in the worker; bench/pipeline.py, PostgreSQL + Redis CPU per burst of 300 pairs
     # 1.8-2.2 s -> 1.2-1.7 s. Behind PgBouncer in transaction mode without its
-    # max_prepared_statements (1.21+), set DB_PREPARED_STATEMENTS=false.
+    # max_prepared_statements (1.21+), set DB_PREPARED_STATEMENTS=false. PostgreSQL re-plans a
+    # prepared statement after a migration; one that changed a column it returns makes it fail
+    # ("cached plan must not change result type") until the process restarts, as a deploy does.
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
     if env.bool("DB_PREPARED_STATEMENTS", default=True):
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
