@@ -72,7 +72,7 @@ class ClientStack:
     @contextmanager
     def lease(self) -> Iterator[httpx.Client]:
         """The calling thread's client until the block ends; nested leases share it."""
-        held: httpx.Client | None = getattr(self._local, "client", None)
+        held = self.leased()
         if held is not None:
             yield held
             return
