@@ -142,7 +142,7 @@ def prepare_for_backend(
         and image.format == "JPEG"
         and image.mode == "RGB"
         and (target_w, target_h) == image.size
-        and not _is_rotated(image)
+        and _orientation(image) == 1  # stripping the EXIF drops any turn or mirror it asks for
         and len(data) <= limits.max_bytes
     ):
         stripped = strip_jpeg_metadata(data)
@@ -269,12 +269,16 @@ def _open(data: bytes, field: str) -> Image.Image:
     return image
 
 
-def _is_rotated(image: Image.Image) -> bool:
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8; 1 when absent or unreadable, as `exif_transpose` treats it)."""
     try:
-        orientation = image.getexif().get(0x0112, 1)
+        return int(image.getexif().get(0x0112, 1))
     except Exception:
-        return False
-    return orientation in _ROTATED_ORIENTATIONS
+        return 1
+
+
+def _is_rotated(image: Image.Image) -> bool:
+    return _orientation(image) in _ROTATED_ORIENTATIONS
 
 
 def _upright_size(image: Image.Image) -> tuple[int, int]:

@@ -219,6 +219,31 @@ def test_an_exif_rotated_photo_comes_out_upright_like_the_original(backend: str)
     assert _difference(rotated_image.transpose(Image.Transpose.ROTATE_180), original_image) > 20
 
 
+@pytest.mark.parametrize("orientation", range(2, 9))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_exif_turn_or_mirror_is_applied_before_the_metadata_goes(
+    backend: str, orientation: int
+) -> None:
+    # A photo that already fits every backend as it is: only its orientation asks for work.
+    # Orientations 2-4 (mirrored, upside down) keep width and height; they were once sent as
+    # stored, their EXIF stripped, so the vendor saw the face upside down or mirrored.
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    Image.open(FACES_DIR / "df_img5.jpg").save(buffer, format="JPEG", quality=95, exif=exif)
+    source = Image.open(io.BytesIO(buffer.getvalue()))
+    as_stored = source.convert("RGB")
+    upright = ImageOps.exif_transpose(source)
+
+    prepared = Image.open(io.BytesIO(prepare_for_backend(buffer.getvalue(), backend).data))
+
+    # Alibaba enlarges this photo to its minimum: compare shapes, not sizes.
+    assert (prepared.width > prepared.height) == (upright.width > upright.height)
+    assert _difference(prepared, upright) < 5
+    if as_stored.size == upright.size:  # orientations 2-4: the wrong answer has the same shape
+        assert _difference(prepared, as_stored) > 20
+
+
 def test_an_exif_rotated_photo_reports_its_upright_size_everywhere() -> None:
     data = face_bytes("bad/exif_rotated.jpg")
     assert Image.open(io.BytesIO(data)).size == (512, 330)  # as stored, sideways
