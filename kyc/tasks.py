@@ -27,9 +27,10 @@ def sweep_stuck_attempts() -> int:
 
 
 @shared_task(name=dispatch.DELIVER_WEBHOOK)
-def deliver_webhook(delivery_id: int) -> None:
-    """One attempt at one delivery; a duplicate message finds it claimed and does nothing."""
-    webhooks.deliver(delivery_id)
+def deliver_webhook(delivery_id: int, leased_attempt: int | None = None) -> None:
+    """One attempt at one delivery; a duplicate message finds it claimed and does nothing.
+    `leased_attempt`: the first attempt of an event the pipeline recorded leased for it."""
+    webhooks.deliver(delivery_id, leased_attempt)
 
 
 @shared_task(name=dispatch.SWEEP_DUE_WEBHOOKS)

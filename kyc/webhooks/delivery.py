@@ -93,6 +93,12 @@ def enqueue_pair_event(
     queue all the same when this process already sends SENT_HERE_PER_RECEIVER events to that
     host. Retries always use the queue.
 
+    With `send_here` the delivery is recorded already leased for its first attempt, as `_claim`
+    would lease it, so that attempt needs no claim statement; when it goes to the queue instead,
+    its message carries the lease (`deliver`'s `leased_attempt`). If the process dies before
+    the attempt is recorded, the sweeper sends the event once the lease and SWEEP_GRACE pass,
+    as for any claimed delivery.
+
     Returns None when neither the pair nor its client has a URL. An event type is sent at most
     once per pair: a second call (a redelivered Celery task re-running the pipeline) returns the
     delivery already recorded and schedules nothing. Callers hold the pair's row lock (they have
@@ -113,16 +119,17 @@ def enqueue_pair_event(
         event_type=event_type,
         url=url,
         payload={"type": event_type, "timestamp": _iso_utc(now), "data": data},
-        next_attempt_at=now,
+        next_attempt_at=now + LEASE if send_here else now,
+        attempts=1 if send_here else 0,
     )
     # One statement; the unique (pair, event_type) constraint may already hold the event.
     if not insert_unless_present(delivery):
         return WebhookDelivery.objects.get(pair=pair, event_type=event_type)
     if send_here:
-        delivery_id, host = delivery.pk, urlsplit(url).hostname or ""
+        host = urlsplit(url).hostname or ""
 
         def send_webhook_here() -> None:  # named: Django logs a robust callback's failure by it
-            _send_here_or_queue(delivery_id, host)
+            _send_here_or_queue(delivery, host)
 
         # robust: a failure here is logged and leaves the delivery to the sweeper (SWEEP_GRACE
         # after it was due), never undoes or holds up what the transaction committed.
@@ -157,17 +164,18 @@ class _ReceiverSlots:
 _sending_here = _ReceiverSlots(SENT_HERE_PER_RECEIVER)
 
 
-def _send_here_or_queue(delivery_id: int, receiver: str) -> None:
-    """The first attempt at a just-committed delivery, made by this thread if a slot for its
-    receiver (its host) is free, otherwise by a webhooks-queue worker."""
+def _send_here_or_queue(delivery: WebhookDelivery, receiver: str) -> None:
+    """The first attempt at a just-committed delivery, leased as it was recorded: made by this
+    thread if a slot for its receiver (its host) is free, otherwise by a webhooks-queue worker
+    that takes the lease over."""
     if not _sending_here.take(receiver):
-        dispatch.send(dispatch.DELIVER_WEBHOOK, delivery_id)
+        dispatch.send(dispatch.DELIVER_WEBHOOK, delivery.pk, delivery.attempts)
         return
     try:
         # The answers that came back with this one's wave are stored first: a crash before they
         # are costs second calls (issue 19), a webhook a few milliseconds later costs nothing.
         answers.let_answers_go_first()
-        deliver(delivery_id)
+        _attempt(delivery)
     finally:
         _sending_here.give_back(receiver)
 
@@ -183,45 +191,62 @@ class _Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def _claim(delivery_id: int) -> WebhookDelivery | None:
+def _claim(delivery_id: int, leased_attempt: int | None = None) -> WebhookDelivery | None:
     """Take a due delivery for one attempt: the delivery with its client and its new attempt
-    number (`attempts`), or None if it is not ours. One statement on PostgreSQL."""
+    number (`attempts`), or None if it is not ours. One statement on PostgreSQL.
+
+    With `leased_attempt`, take over that attempt's lease, which the delivery was recorded with
+    (`enqueue_pair_event`): the lease is renewed from now, whenever the attempt was due, and the
+    attempt number stays. None once the attempt was recorded or the sweeper started the next.
+    """
     now = timezone.now()
     if connection.vendor == "postgresql":
-        return _claim_in_one_statement(delivery_id, now)
-    # The same conditions as the statement's WHERE (`_statements`), step by step.
-    leased = WebhookDelivery.objects.filter(
-        pk=delivery_id,
-        status=DeliveryStatus.PENDING,
-        next_attempt_at__lte=now + CLOCK_SKEW,
-        attempts__lt=MAX_ATTEMPTS,
-    ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    if not leased:
+        return _claim_in_one_statement(delivery_id, now, leased_attempt)
+    # The same conditions as the statements' WHERE (`_statements`), step by step.
+    pending = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+    if leased_attempt is None:
+        claimed = pending.filter(
+            next_attempt_at__lte=now + CLOCK_SKEW, attempts__lt=MAX_ATTEMPTS
+        ).update(attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
+    else:
+        claimed = pending.filter(attempts=leased_attempt).update(next_attempt_at=now + LEASE)
+    if not claimed:
         return None
     return WebhookDelivery.objects.select_related("client").get(pk=delivery_id)
 
 
+@dataclass(frozen=True)
+class _Statements:
+    claim: str  # PostgreSQL: parameters lease end, id, status, due by, attempts below
+    take_over: str  # PostgreSQL: parameters lease end, id, status, leased attempt
+    reads: list[raw_rows.Read]  # what either reads: the delivery and its client
+    outcome: str  # any database
+
+
 @functools.cache
-def _statements() -> tuple[str, list[raw_rows.Read], str]:
-    """The claim (PostgreSQL) with the rows it reads, and the outcome's UPDATE (any database),
+def _statements() -> _Statements:
+    """The claims (PostgreSQL) with the rows they read, and the outcome's UPDATE (any database),
     written once per process: building them with the ORM for every delivery was a third of a
     delivery's CPU (bench/webhook_cost.py --profile)."""
     q = connection.ops.quote_name
     table = q(WebhookDelivery._meta.db_table)
     reads = [("claimed", raw_rows.read(WebhookDelivery)), ("cl", raw_rows.read(ApiClient))]
     returning = ", ".join(q(field.column) for field in reads[0][1].fields)
+
     # Only table and column names from the models are formatted in; values are parameters. The
     # SELECT reads the claimed row from RETURNING: a plain read of the table in the same
     # statement would see it as it was before the UPDATE.
-    claim = f"""
-        WITH claimed AS (
-            UPDATE {table} SET attempts = attempts + 1, next_attempt_at = %s
-            WHERE id = %s AND status = %s AND next_attempt_at <= %s AND attempts < %s
-            RETURNING {returning}
-        )
-        SELECT {raw_rows.select_list(reads)}
-        FROM claimed JOIN {q(ApiClient._meta.db_table)} AS cl ON cl.id = claimed.client_id
-    """  # noqa: S608
+    def claiming(set_attempts: str, where: str) -> str:
+        return f"""
+            WITH claimed AS (
+                UPDATE {table} SET {set_attempts}next_attempt_at = %s
+                WHERE id = %s AND status = %s AND {where}
+                RETURNING {returning}
+            )
+            SELECT {raw_rows.select_list(reads)}
+            FROM claimed JOIN {q(ApiClient._meta.db_table)} AS cl ON cl.id = claimed.client_id
+        """  # noqa: S608
+
     # The attempt number fences the update: if our lease ran out and another worker took the
     # delivery meanwhile, its result is the one that counts.
     outcome = f"""
@@ -230,20 +255,29 @@ def _statements() -> tuple[str, list[raw_rows.Read], str]:
             last_error = %s
         WHERE id = %s AND status = %s AND attempts = %s
     """  # noqa: S608
-    return claim, [read for _, read in reads], outcome
+    return _Statements(
+        claim=claiming("attempts = attempts + 1, ", "next_attempt_at <= %s AND attempts < %s"),
+        take_over=claiming("", "attempts = %s"),
+        reads=[read for _, read in reads],
+        outcome=outcome,
+    )
 
 
-def _claim_in_one_statement(delivery_id: int, now: datetime) -> WebhookDelivery | None:
-    claim, reads, _ = _statements()
+def _claim_in_one_statement(
+    delivery_id: int, now: datetime, leased_attempt: int | None
+) -> WebhookDelivery | None:
+    statements = _statements()
+    conditions: list[Any]
+    if leased_attempt is None:
+        sql, conditions = statements.claim, [now + CLOCK_SKEW, MAX_ATTEMPTS]
+    else:
+        sql, conditions = statements.take_over, [leased_attempt]
     with connection.cursor() as cursor:
-        cursor.execute(
-            claim,
-            [now + LEASE, delivery_id, DeliveryStatus.PENDING, now + CLOCK_SKEW, MAX_ATTEMPTS],
-        )
+        cursor.execute(sql, [now + LEASE, delivery_id, DeliveryStatus.PENDING, *conditions])
         row = cursor.fetchone()
     if row is None:
         return None
-    delivery, client = raw_rows.instances(reads, row)
+    delivery, client = raw_rows.instances(statements.reads, row)
     WebhookDelivery._meta.get_field("client").set_cached_value(delivery, client)
     return cast(WebhookDelivery, delivery)
 
@@ -374,7 +408,7 @@ def _finish(delivery_id: int, attempt: int, outcome: _Outcome) -> None:
         result, status = "retry", DeliveryStatus.PENDING
         next_attempt_at = now + timedelta(seconds=retry_in)
     # One UPDATE, committed on its own: no transaction round trips around it.
-    *_, statement = _statements()
+    statement = _statements().outcome
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
@@ -400,15 +434,20 @@ def _finish(delivery_id: int, attempt: int, outcome: _Outcome) -> None:
     )
 
 
-def deliver(delivery_id: int) -> None:
-    """Make one attempt at a due delivery (the body of the `kyc.deliver_webhook` task).
+def deliver(delivery_id: int, leased_attempt: int | None = None) -> None:
+    """Make one attempt at a due delivery (the body of the `kyc.deliver_webhook` task), or with
+    `leased_attempt` the attempt it was recorded leased for (`enqueue_pair_event`).
 
     Does nothing when the delivery is not due, already finished, or being sent by another
     worker. No database transaction is held while the receiver is called.
     """
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return
+    delivery = _claim(delivery_id, leased_attempt)
+    if delivery is not None:
+        _attempt(delivery)
+
+
+def _attempt(delivery: WebhookDelivery) -> None:
+    """Send a delivery this thread holds the lease of, and record the outcome."""
     attempt = delivery.attempts
     release_connection()  # none is held while the receiver answers (kyc.db_pool)
     try:
@@ -419,7 +458,7 @@ def deliver(delivery_id: int) -> None:
         outcome = _Outcome(error="the host does not resolve")
     else:
         outcome = _post(target, delivery)
-    _finish(delivery_id, attempt, outcome)
+    _finish(delivery.pk, attempt, outcome)
 
 
 def sweep_due() -> int:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import timedelta
+from typing import Any
 
 import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from kyc import dispatch
 from kyc.models import ApiClient, DeliveryStatus, PairStatus, WebhookDelivery
+from kyc.webhooks import deliver, enqueue_pair_event, generate_secret, sweep_due
 from kyc.webhooks import delivery as webhook_delivery
-from kyc.webhooks import enqueue_pair_event, generate_secret
-from kyc.webhooks.delivery import SENT_HERE_PER_RECEIVER
+from kyc.webhooks.delivery import LEASE, SENT_HERE_PER_RECEIVER, SWEEP_GRACE
 from tests.kyc import test_webhooks as delivery_tests
 from tests.kyc.test_webhooks import pair_of_client
 
@@ -56,7 +61,15 @@ def test_nothing_is_sent_before_the_transaction_commits(receiver, scheduled):
 
     assert delivery is not None
     assert receiver.requests == []
-    assert WebhookDelivery.objects.get(pk=delivery.pk).attempts == 0
+    recorded = WebhookDelivery.objects.get(pk=delivery.pk)
+    # Recorded leased for its first attempt, which only the commit starts.
+    assert (recorded.status, recorded.attempts, recorded.last_status_code) == (
+        DeliveryStatus.PENDING,
+        1,
+        None,
+    )
+    assert recorded.next_attempt_at is not None
+    assert abs(recorded.next_attempt_at - (recorded.created_at + LEASE)) < timedelta(seconds=1)
     assert scheduled == []
 
 
@@ -98,7 +111,7 @@ def test_past_the_limit_per_host_the_event_waits_on_the_queue_and_other_hosts_ar
 
     assert queued is not None and sent is not None
     assert scheduled == [(queued.pk, None)]
-    assert WebhookDelivery.objects.get(pk=queued.pk).attempts == 0
+    assert WebhookDelivery.objects.get(pk=queued.pk).attempts == 1  # leased, not yet sent
     assert WebhookDelivery.objects.get(pk=sent.pk).status == DeliveryStatus.DELIVERED
     assert [request.headers["webhook-id"] for request in receiver.requests] == [sent.event_id]
 
@@ -106,19 +119,24 @@ def test_past_the_limit_per_host_the_event_waits_on_the_queue_and_other_hosts_ar
 def test_a_first_attempt_that_breaks_here_keeps_the_commit_and_leaves_the_event_to_the_sweeper(
     receiver, scheduled, committed, monkeypatch
 ):
-    def broken(delivery_id: int) -> None:
+    def broken(delivery: WebhookDelivery) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(webhook_delivery, "deliver", broken)
+    monkeypatch.setattr(webhook_delivery, "_attempt", broken)
     pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
 
     delivery = committed(send_here, pair, "pair.approved", {"status": "approved"})
 
     assert delivery is not None
     delivery.refresh_from_db()
-    # Pending and due: the sweeper re-enqueues it once SWEEP_GRACE has passed.
-    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
-    assert scheduled == []
+    # Pending and leased: the sweeper re-enqueues it once the lease and SWEEP_GRACE have passed,
+    # as it would a delivery whose worker died while sending it.
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    with time_machine.travel(delivery.next_attempt_at + SWEEP_GRACE - timedelta(seconds=1)):
+        assert sweep_due() == 0
+    with time_machine.travel(delivery.next_attempt_at + SWEEP_GRACE + timedelta(seconds=1)):
+        assert sweep_due() == 1
+    assert scheduled == [(delivery.pk, None)]
     # The slot was given back: this thread can send to that host again.
     assert webhook_delivery._sending_here.take("127.0.0.1")
     webhook_delivery._sending_here.give_back("127.0.0.1")
@@ -140,3 +158,99 @@ def test_a_decided_pairs_webhook_is_delivered_within_its_comparison_task(harness
     body = json.loads(request.body)
     assert (body["type"], body["data"]["id"]) == ("pair.approved", str(pair.public_id))
     assert dispatch.DELIVER_WEBHOOK not in [task.name for task in harness.tasks.history]
+
+
+def test_an_event_sent_here_costs_one_statement_after_the_commit_its_outcome(
+    receiver, scheduled, django_capture_on_commit_callbacks
+):
+    # Recorded leased for its first attempt, the event needs no claim (issue 19: statements).
+    pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
+    with django_capture_on_commit_callbacks() as callbacks:
+        delivery = send_here(pair, *EVENT)
+    assert delivery is not None
+
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+
+    assert [query["sql"].split()[0] for query in queries.captured_queries] == ["UPDATE"]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert len(receiver.requests) == 1
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[tuple[Any, ...]]:
+    """The arguments of every webhook task message the code would send."""
+    sent: list[tuple[Any, ...]] = []
+
+    def send(task_name: str, *args: Any, countdown: float | None = None) -> None:
+        assert task_name == dispatch.DELIVER_WEBHOOK
+        sent.append(args)
+
+    monkeypatch.setattr(dispatch, "send", send)
+    return sent
+
+
+def _queued_past_the_limit(receiver, committed) -> WebhookDelivery:
+    host = "127.0.0.1"
+    for _ in range(SENT_HERE_PER_RECEIVER):
+        assert webhook_delivery._sending_here.take(host)
+    try:
+        pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
+        delivery = committed(send_here, pair, *EVENT)
+    finally:
+        for _ in range(SENT_HERE_PER_RECEIVER):
+            webhook_delivery._sending_here.give_back(host)
+    assert delivery is not None
+    return delivery
+
+
+def test_a_first_attempt_sent_to_the_queue_takes_its_lease_along_and_is_made_once(
+    receiver, messages, committed
+):
+    delivery = _queued_past_the_limit(receiver, committed)
+    assert messages == [(delivery.pk, 1)]
+
+    deliver(*messages[0])  # the webhooks worker, at once: the lease is its own
+    deliver(*messages[0])  # the same message again (redelivered): the attempt is recorded
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+    assert [request.headers["webhook-id"] for request in receiver.requests] == [delivery.event_id]
+
+
+def test_a_leased_message_that_arrives_after_the_sweeper_started_the_next_attempt_does_nothing(
+    receiver, messages, committed
+):
+    delivery = _queued_past_the_limit(receiver, committed)
+    leased = messages.pop()
+    assert delivery.next_attempt_at is not None
+    with time_machine.travel(delivery.next_attempt_at + SWEEP_GRACE + timedelta(seconds=1)):
+        assert sweep_due() == 1  # the queue held the message past the lease and its grace
+        deliver(*messages.pop())  # the sweeper's message: attempt 2
+        deliver(*leased)  # the first message, late
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
+    assert len(receiver.requests) == 1
+
+
+def test_an_event_sent_here_is_the_same_bytes_as_its_retry_read_back_from_the_database(
+    receiver, scheduled, committed
+):
+    # Sent here from the payload in memory, retried from the row: one event, one body.
+    receiver.answer(500, 200)
+    pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
+    data = {"score": 87.25, "reasons": ["a", "b"], "nested": {"z": 1, "a": None}, "name": "Zoë"}
+
+    delivery = committed(send_here, pair, "pair.approved", data)
+    assert delivery is not None
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at is not None
+    with time_machine.travel(delivery.next_attempt_at):
+        deliver(delivery.pk)
+
+    first, retry = receiver.requests
+    assert first.body == retry.body
+    assert json.loads(first.body)["data"] == data

@@ -6,7 +6,7 @@ benchmark. "claim" is everything before the vendor call (reading and claiming th
 "record" is everything after it: the answer's own statement (stored first, committed on its
 own), the transaction that settles it, the callbacks run when it commits (the QA draw, whose
 rules the warm-up pair has read, and the first attempt at the webhook, which this thread makes:
-its claim and its outcome). BEGIN and COMMIT are not counted
+only its outcome, as the delivery was recorded leased for it). BEGIN and COMMIT are not counted
 (bench/pipeline.py does not see them either); savepoints are.
 
 The counts differ by database: PostgreSQL writes the audit events (lock, head and every insert:
@@ -31,12 +31,12 @@ from reviews.models import QaSamplingRule
 
 #: (claim, record) statements of one deciding attempt, per database and webhook setting.
 EXPECTED = {
-    ("postgresql", "approved", True): (1, 8),
+    ("postgresql", "approved", True): (1, 7),
     ("postgresql", "approved", False): (1, 4),
-    ("postgresql", "needs_review", True): (1, 9),
-    ("sqlite", "approved", True): (4, 11),
+    ("postgresql", "needs_review", True): (1, 8),
+    ("sqlite", "approved", True): (4, 9),
     ("sqlite", "approved", False): (4, 6),
-    ("sqlite", "needs_review", True): (4, 12),
+    ("sqlite", "needs_review", True): (4, 10),
 }
 
 
