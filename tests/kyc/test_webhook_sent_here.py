@@ -6,8 +6,10 @@ once to one host from one process, and never at the cost of what the transaction
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -32,6 +34,20 @@ _allow_loopback_targets = delivery_tests._allow_loopback_targets
 pytestmark = pytest.mark.django_db
 
 send_here = functools.partial(enqueue_pair_event, send_here=True)
+
+
+@contextlib.contextmanager
+def slots_full(host: str) -> Iterator[None]:
+    """As many threads of this process sending to `host` as it allows."""
+    for _ in range(SENT_HERE_PER_RECEIVER):
+        assert webhook_delivery._sending_here.take(host)
+    try:
+        yield
+    finally:
+        for _ in range(SENT_HERE_PER_RECEIVER):
+            webhook_delivery._sending_here.give_back(host)
+
+
 EVENT = ("pair.approved", {"status": "approved"})
 
 
@@ -94,10 +110,7 @@ def test_a_first_attempt_made_here_that_fails_is_retried_through_the_queue_on_sc
 def test_past_the_limit_per_host_the_event_waits_on_the_queue_and_other_hosts_are_still_sent(
     receiver, scheduled, committed
 ):
-    busy_host = "127.0.0.1"
-    for _ in range(SENT_HERE_PER_RECEIVER):  # as many threads of this process sending there
-        assert webhook_delivery._sending_here.take(busy_host)
-    try:
+    with slots_full("127.0.0.1"):
         queued = committed(
             send_here, pair_of_client(webhook_url=receiver.url, secret=generate_secret()), *EVENT
         )
@@ -105,9 +118,6 @@ def test_past_the_limit_per_host_the_event_waits_on_the_queue_and_other_hosts_ar
         sent = committed(
             send_here, pair_of_client(webhook_url=other_host, secret=generate_secret()), *EVENT
         )
-    finally:
-        for _ in range(SENT_HERE_PER_RECEIVER):
-            webhook_delivery._sending_here.give_back(busy_host)
 
     assert queued is not None and sent is not None
     assert scheduled == [(queued.pk, None)]
@@ -193,15 +203,9 @@ def messages(monkeypatch) -> list[tuple[Any, ...]]:
 
 
 def _queued_past_the_limit(receiver, committed) -> WebhookDelivery:
-    host = "127.0.0.1"
-    for _ in range(SENT_HERE_PER_RECEIVER):
-        assert webhook_delivery._sending_here.take(host)
-    try:
+    with slots_full("127.0.0.1"):
         pair = pair_of_client(webhook_url=receiver.url, secret=generate_secret())
         delivery = committed(send_here, pair, *EVENT)
-    finally:
-        for _ in range(SENT_HERE_PER_RECEIVER):
-            webhook_delivery._sending_here.give_back(host)
     assert delivery is not None
     return delivery
 
