@@ -5,7 +5,7 @@ The order matters and is the point of this module:
 2. decrypt and prepare the images and call the backend **outside any transaction**;
 3. store the vendor's answer and its verdict at once, in one statement committed on its own:
    from then on a crash costs no second call, and nothing waits for the pair's lock first;
-   the worker's other threads let it go before their settling and image work (cpu_turns);
+   the worker's other threads let it go before their settling and image work (answers_first);
 4. in one transaction, settle it: decide the pair, open a review case, retry after a backoff
    or fail over — with the audit events and the webhook.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +39,7 @@ from kyc.ops.vendor_calls import vendor_call
 from kyc.representation import pair_data
 from kyc.row_updates import save_fields
 from kyc.services import attempt_claims, attempt_outcomes, routing
-from kyc.services.cpu_turns import turns
+from kyc.services.answers_first import answers
 from kyc.signals import pair_decided, pair_needs_review, review_priority
 from kyc.webhooks import enqueue_pair_event
 from vendors.base import (
@@ -81,15 +80,7 @@ def run_attempt(attempt_id: int) -> float | None:
 
     A redelivered message (its first worker died mid-call) may arrive before the dead worker's
     deadline has passed; it must come back later rather than be dropped.
-
-    The attempt's Python runs on one of the process's CPU turns (kyc.services.cpu_turns), given
-    up while the vendor answers.
     """
-    with turns.turn():
-        return _run_attempt(attempt_id)
-
-
-def _run_attempt(attempt_id: int) -> float | None:
     taken = _claim(attempt_id)
     attempt, config = taken.attempt, taken.config
     if attempt is None or config is None:
@@ -110,7 +101,7 @@ def _run_attempt(attempt_id: int) -> float | None:
     if pair.images_purged_at is not None:
         _finish_without_images(attempt)
         return None
-    turns.let_answers_go_first()  # decrypting and preparing images can wait; answers cannot
+    answers.let_answers_go_first()  # decrypting and preparing images can wait; answers cannot
     selfie, reference = _read_images(pair)
     if attempt.purpose == AttemptPurpose.PREFLIGHT:
         _run_preflight(attempt, selfie, reference)
@@ -133,7 +124,7 @@ def _run_attempt(attempt_id: int) -> float | None:
         # Logs the call (kyc/ops) once the answer is stored.
         settling = vendor_call(
             attempt,
-            _off_turn(adapter.compare),
+            adapter.compare,
             request,
             on_answer=lambda result: _store_result(attempt, result, config),
         )
@@ -156,19 +147,6 @@ def _run_attempt(attempt_id: int) -> float | None:
         # answer would otherwise wait for.
         routing.record_success(attempt.vendor)
     return None
-
-
-def _off_turn(
-    compare: Callable[[CompareRequest], CompareResult],
-) -> Callable[[CompareRequest], CompareResult]:
-    """`compare` with this thread's CPU turn given up while it runs: it waits for the vendor (or
-    runs the local engine, whose C++ needs no turn), and comes back with an answer to store."""
-
-    def compare_off_turn(request: CompareRequest) -> CompareResult:
-        with turns.off_turn(back_with_answer=True):
-            return compare(request)
-
-    return compare_off_turn
 
 
 def _read_images(pair: ImagePair) -> tuple[bytes, bytes]:
@@ -229,8 +207,7 @@ def _build_request(
 def _run_preflight(attempt: ComparisonAttempt, selfie: bytes, reference: bytes) -> None:
     from vendors.local.preflight import run_preflight
 
-    with turns.off_turn():  # the local engine's C++ needs no turn
-        outcome = run_preflight(selfie, reference)
+    outcome = run_preflight(selfie, reference)
     target = str(attempt.details.get("target_vendor", ""))
     outcome_fields = {
         "status": AttemptStatus.COMPLETED if outcome.passed else AttemptStatus.INVALID_INPUT,
@@ -300,17 +277,18 @@ def _store_result(
     The answer's statement commits on its own and waits for no lock: a worker killed after it
     leaves the answer for the attempt's next claim (`run_attempt`), which settles it without
     calling, and paying, the vendor again (issue 19: crash cost)."""
-    fields = _judged(attempt, result, config)
-    final = {"status": fields.pop("status")}
-    return final if attempt_outcomes.store_answer(attempt, fields) else None
+    with answers.storing():
+        fields = _judged(attempt, result, config)
+        final = {"status": fields.pop("status")}
+        return final if attempt_outcomes.store_answer(attempt, fields) else None
 
 
 def _settle_stored(attempt: ComparisonAttempt, fields: dict[str, Any]) -> None:
-    """Settle an answer this thread has just stored, on a turn it queues for like any other
-    thread, after the answers being stored meanwhile (kyc.services.cpu_turns); the connection
-    goes back to the pool first, or those stores could wait for it."""
+    """Settle an answer this thread has just stored, once the answers that arrived before it
+    are stored too; the connection goes back to the pool meanwhile, or those stores would wait
+    for it."""
     release_connection()
-    turns.let_answers_go_first()
+    answers.let_answers_go_first()
     _settle_answer(attempt, fields)
 
 

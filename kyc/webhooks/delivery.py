@@ -26,7 +26,7 @@ from kyc import dispatch, raw_rows
 from kyc.db_pool import release_connection
 from kyc.inserts import insert_unless_present
 from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
-from kyc.services.cpu_turns import turns
+from kyc.services.answers_first import answers
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
 
@@ -172,6 +172,9 @@ def _send_here_or_queue(delivery: WebhookDelivery, receiver: str) -> None:
         dispatch.send(dispatch.DELIVER_WEBHOOK, delivery.pk, delivery.attempts)
         return
     try:
+        # The answers that came back with this one's wave are stored first: a crash before they
+        # are costs second calls (issue 19), a webhook a few milliseconds later costs nothing.
+        answers.let_answers_go_first()
         _attempt(delivery)
     finally:
         _sending_here.give_back(receiver)
@@ -447,10 +450,6 @@ def _attempt(delivery: WebhookDelivery) -> None:
     """Send a delivery this thread holds the lease of, and record the outcome."""
     attempt = delivery.attempts
     release_connection()  # none is held while the receiver answers (kyc.db_pool)
-    # On the pipeline's thread, the answers that came back with this one's wave are stored
-    # first (kyc.services.cpu_turns): a crash before they are costs second calls (issue 19), a
-    # webhook a few milliseconds later costs nothing.
-    turns.let_answers_go_first()
     try:
         target = resolve(delivery.url)
     except WebhookTargetRefused as exc:
@@ -458,8 +457,7 @@ def _attempt(delivery: WebhookDelivery) -> None:
     except TargetUnresolved:
         outcome = _Outcome(error="the host does not resolve")
     else:
-        with turns.off_turn():  # the pipeline's thread, if it is one, waits for the receiver
-            outcome = _post(target, delivery)
+        outcome = _post(target, delivery)
     _finish(delivery.pk, attempt, outcome)
 
 

@@ -61,8 +61,8 @@ def test_an_attempt_holds_no_connection_while_it_reads_its_images_and_calls_the_
     harness.sandboxes["advance"].script({"score": 97, "risk_tags": []})
 
     assert harness.run(harness.submit()).status == PairStatus.APPROVED
-    # Between storing and settling the thread may hand its CPU turn to threads with answers to
-    # store (kyc.services.cpu_turns): it holds no connection they could be waiting for.
+    # Between storing and settling the thread may wait for other threads' answers to be stored
+    # (kyc.services.answers_first): it holds no connection they could be waiting for.
     assert steps == [
         "connection released",
         "images read",
