@@ -23,8 +23,10 @@ from __future__ import annotations
 import functools
 import ssl
 import threading
+import time
 import weakref
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import httpx
@@ -32,6 +34,11 @@ import httpx
 #: A client caps nothing: whatever it opens is kept for its next call (a new connection is a new
 #: TCP, and TLS, handshake).
 CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+
+#: A client nobody has leased for this long is closed. Its connections passed httpx's keep-alive
+#: long before (five seconds), so nothing reusable is lost; kept, a worker would hold a client,
+#: and a socket the vendor has closed, for every call of its largest burst until it stops.
+IDLE_CLIENT_SECONDS = 60.0
 
 
 def send_body_in_one_write(request: httpx.Request) -> None:
@@ -57,12 +64,14 @@ class ClientStack:
 
     The clients of the calls in flight are the ones kept busy and their connections warm; those
     further down are needed only by a burst, and a connection of theirs that passed httpx's
-    keep-alive (five seconds) is replaced when one is leased again.
+    keep-alive (five seconds) is replaced when one is leased again. The bottom of the stack is
+    the client given back longest ago: once that is `IDLE_CLIENT_SECONDS` ago, it is closed.
     """
 
-    def __init__(self, timeout: httpx.Timeout) -> None:
+    def __init__(self, timeout: httpx.Timeout, clock: Callable[[], float] = time.monotonic) -> None:
         self._timeout = timeout
-        self._idle: list[httpx.Client] = []
+        self._clock = clock
+        self._idle: deque[tuple[httpx.Client, float]] = deque()  # (client, when given back)
         self._local = threading.local()
         # Every client made, leased or idle, for close(); one whose lease outlives close() is
         # not put back, and its sockets close when it is collected.
@@ -77,7 +86,7 @@ class ClientStack:
             yield held
             return
         with self._lock:
-            client = self._idle.pop() if self._idle else None
+            client = self._idle.pop()[0] if self._idle else None
         if client is None:
             client = self._new_client()
         self._local.client = client
@@ -85,9 +94,20 @@ class ClientStack:
             yield client
         finally:
             self._local.client = None
-            with self._lock:
-                if client in self._clients:  # not closed meanwhile
-                    self._idle.append(client)
+            self._give_back(client)
+
+    def _give_back(self, client: httpx.Client) -> None:
+        now = self._clock()
+        unused = []
+        with self._lock:
+            if client in self._clients:  # not closed meanwhile
+                self._idle.append((client, now))
+            while self._idle and self._idle[0][1] < now - IDLE_CLIENT_SECONDS:
+                stale, _ = self._idle.popleft()
+                self._clients.discard(stale)
+                unused.append(stale)
+        for stale in unused:  # outside the lock: closing waits for the sockets
+            stale.close()
 
     def leased(self) -> httpx.Client | None:
         """The client the calling thread holds, if it holds one."""

@@ -20,7 +20,7 @@ import pytest
 
 from vendors.advance.adapter import AdvanceAdapter
 from vendors.base import CompareRequest, CompareResult, PreparedImage, ResultStatus
-from vendors.http_clients import tls_context
+from vendors.http_clients import IDLE_CLIENT_SECONDS, ClientStack, tls_context
 
 #: More calls in flight at once than the old cap of 100 allowed.
 IN_FLIGHT = 120
@@ -246,3 +246,43 @@ def test_a_multipart_call_goes_out_as_headers_then_the_whole_body(
     assert body == _Receive.received[-1]
     assert body.index(selfie) < body.index(reference)
     assert f"content-length: {len(body)}".encode() in headers.lower()
+
+
+def test_clients_left_idle_after_a_burst_are_closed_once_a_call_finds_them_a_minute_old(
+    server: str,
+) -> None:
+    now = [1000.0]
+    stack = ClientStack(httpx.Timeout(5), clock=lambda: now[0])
+    burst = threading.Barrier(3, timeout=5)
+
+    def call() -> httpx.Client:
+        with stack.lease() as http:
+            burst.wait()  # three calls at once: three clients
+            assert http.get(server).status_code == 200
+            return http
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        clients = list(pool.map(lambda _: call(), range(3)))
+    assert len(set(clients)) == 3
+
+    now[0] += IDLE_CLIENT_SECONDS  # not yet more than a minute
+    with stack.lease() as kept:
+        assert kept.get(server).status_code == 200
+    assert not any(client.is_closed for client in clients)
+
+    now[0] += 1
+    with stack.lease() as again:
+        assert again is kept  # the one given back last is leased first
+    others = [client for client in clients if client is not kept]
+    assert all(client.is_closed for client in others)
+    assert not kept.is_closed
+    with stack.lease() as first, ThreadPoolExecutor(max_workers=1) as other:
+        second = other.submit(lambda: _leased_from(stack)).result()
+    assert first is kept
+    assert second not in clients  # a new client, not a closed one
+    stack.close()
+
+
+def _leased_from(stack: ClientStack) -> httpx.Client:
+    with stack.lease() as http:
+        return http
