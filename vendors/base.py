@@ -269,6 +269,8 @@ class BaseVendorAdapter(ABC):
     #: Environment variables (DESIGN §9) this backend cannot work without.
     required_settings: ClassVar[tuple[str, ...]] = ()
     default_base_url: ClassVar[str] = ""
+    #: False for a backend that calls nobody (the local engine): its calls lease no HTTP client.
+    over_http: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -317,7 +319,7 @@ class BaseVendorAdapter(ABC):
     def compare(self, request: CompareRequest) -> CompareResult:
         started = time.monotonic()
         try:
-            with self.lease_client():
+            with self.lease_client() if self.over_http else nullcontext():
                 result = self._compare(request)
         except VendorError as error:
             error.latency_ms = error.latency_ms or _elapsed_ms(started)

@@ -44,6 +44,17 @@ def test_the_registry_builds_the_local_adapter_without_any_settings():
     assert cls({}).name == "local"
 
 
+def test_a_local_comparison_leases_no_http_client(faces_dir, monkeypatch):
+    """The engine calls nobody: a worker's local comparisons make no HTTP client each."""
+    adapter = LocalAdapter({})
+
+    def lease_client() -> Any:
+        raise AssertionError("the local engine leased an HTTP client")
+
+    monkeypatch.setattr(adapter, "lease_client", lease_client)
+    assert compare(adapter, "df_img1.jpg", "df_img2.jpg").status == ResultStatus.COMPLETED
+
+
 @pytest.mark.parametrize(
     ("selfie", "reference"),
     [

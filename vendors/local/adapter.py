@@ -33,6 +33,7 @@ class LocalAdapter(BaseVendorAdapter):
     name = "local"
     label = "Local engine (dlib)"
     required_settings = ()
+    over_http = False
 
     def _compare(self, request: CompareRequest) -> CompareResult:
         try:
