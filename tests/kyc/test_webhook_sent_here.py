@@ -193,12 +193,7 @@ def test_an_event_sent_here_costs_one_statement_after_the_commit_its_outcome(
 def messages(monkeypatch) -> list[tuple[Any, ...]]:
     """The arguments of every webhook task message the code would send."""
     sent: list[tuple[Any, ...]] = []
-
-    def send(task_name: str, *args: Any, countdown: float | None = None) -> None:
-        assert task_name == dispatch.DELIVER_WEBHOOK
-        sent.append(args)
-
-    monkeypatch.setattr(dispatch, "send", send)
+    delivery_tests.record_webhook_messages(monkeypatch, lambda args, _: sent.append(args))
     return sent
 
 

@@ -122,16 +122,24 @@ def _allow_loopback_targets(settings):
     settings.KYC_WEBHOOKS_ALLOW_PRIVATE = True
 
 
-@pytest.fixture
-def scheduled(monkeypatch) -> list[tuple[int, int | None]]:
-    """(delivery id, countdown or None) for every task message the code would send."""
-    calls: list[tuple[int, int | None]] = []
+def record_webhook_messages(
+    monkeypatch: pytest.MonkeyPatch, record: Callable[[tuple[Any, ...], float | None], None]
+) -> None:
+    """Instead of sending webhook task messages, hand each one's (arguments, countdown) to
+    `record`."""
 
     def send(task_name: str, *args: Any, countdown: float | None = None) -> None:
         assert task_name == dispatch.DELIVER_WEBHOOK
-        calls.append((args[0], countdown))
+        record(args, countdown)
 
     monkeypatch.setattr(dispatch, "send", send)
+
+
+@pytest.fixture
+def scheduled(monkeypatch) -> list[tuple[int, float | None]]:
+    """(delivery id, countdown or None) for every task message the code would send."""
+    calls: list[tuple[int, float | None]] = []
+    record_webhook_messages(monkeypatch, lambda args, countdown: calls.append((args[0], countdown)))
     return calls
 
 
