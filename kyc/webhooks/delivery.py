@@ -29,6 +29,7 @@ from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.services.answers_first import answers
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
+from vendors.http_clients import CookielessClient
 
 logger = logging.getLogger(__name__)
 
@@ -325,7 +326,7 @@ def receiver_client(scheme: str, host: str, port: int | None) -> httpx.Client:
     idle connections close when it is collected.
     """
     del scheme, host, port  # the key only
-    return httpx.Client(
+    return CookielessClient(
         follow_redirects=False,
         trust_env=False,
         verify=tls_context(),

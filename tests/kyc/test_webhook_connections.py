@@ -35,6 +35,8 @@ class KeepAliveReceiver(ThreadingHTTPServer):
         self.status = 204
         self.body = b""
         self.close_after_answer = False
+        self.set_cookie = ""
+        self.cookies_sent: list[str | None] = []
         self.connections = 0
         self.requests = 0
         self.closed = threading.Semaphore(0)
@@ -63,7 +65,10 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests += 1
+        self.server.cookies_sent.append(self.headers["Cookie"])
         self.send_response(self.server.status)
+        if self.server.set_cookie:
+            self.send_header("Set-Cookie", self.server.set_cookie)
         if self.server.status != 204:
             self.send_header("Content-Length", str(len(self.server.body)))
         self.end_headers()
@@ -145,3 +150,12 @@ def test_a_kept_connection_the_receiver_closed_is_replaced_and_the_event_deliver
     delivered(keep_alive.url())
 
     assert (keep_alive.requests, keep_alive.connections) == (2, 2)
+
+
+def test_a_cookie_the_receiver_sets_is_never_sent_back(keep_alive, scheduled):
+    keep_alive.set_cookie = "session=abc; Path=/"
+    for _ in range(2):
+        delivered(keep_alive.url())
+
+    assert keep_alive.cookies_sent == [None, None]
+    assert (keep_alive.requests, keep_alive.connections) == (2, 1)

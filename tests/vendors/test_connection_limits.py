@@ -9,6 +9,7 @@ of 150 threads had 50 waiting for a connection while the vendor was idle.
 
 from __future__ import annotations
 
+import http.cookiejar
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -286,3 +287,31 @@ def test_clients_left_idle_after_a_burst_are_closed_once_a_call_finds_them_a_min
 def _leased_from(stack: ClientStack) -> httpx.Client:
     with stack.lease() as http:
         return http
+
+
+class _SetsCookie(_Counting):
+    cookies_sent: list[str | None] = []
+
+    def do_GET(self) -> None:
+        _SetsCookie.cookies_sent.append(self.headers["Cookie"])
+        self.send_response(200)
+        self.send_header("Set-Cookie", "session=abc; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_cookie_the_vendor_sets_is_neither_parsed_nor_sent_back(
+    monkeypatch: pytest.MonkeyPatch, adapter: AdvanceAdapter
+) -> None:
+    """No vendor protocol uses cookies; parsing Set-Cookie costs a `urllib` request per call."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the cookie jar was consulted")
+
+    monkeypatch.setattr(http.cookiejar.CookieJar, "extract_cookies", refuse)
+    monkeypatch.setattr(http.cookiejar.CookieJar, "add_cookie_header", refuse)
+    _SetsCookie.cookies_sent = []
+    for url, _ in _serve(_SetsCookie):
+        assert [_get(adapter, url)[0] for _ in range(2)] == [200, 200]
+
+    assert _SetsCookie.cookies_sent == [None, None]
