@@ -112,10 +112,11 @@ class KnownFaceSerializer(serializers.Serializer[Mapping[str, Any]]):
     matched_applicant_refs = serializers.ListField(child=serializers.CharField())
 
 
-# The one producer of a pair's JSON: the API's answers and the `data` of its webhooks. It reads
-# the applicant, the deciding attempt and the attempts; `kyc.selectors.pairs_for_client` loads
-# exactly those with the pairs, so a field reading any other relation belongs there too
-# (tests/kyc/api/test_pair_representation.py counts the queries and pins every key).
+# What a pair's JSON is, for the OpenAPI schema and for clients: `pair_json` below produces it.
+# It reads the applicant, the deciding attempt and the attempts; `kyc.selectors.pairs_for_client`
+# loads exactly those with the pairs, so a field reading any other relation belongs there too
+# (tests/kyc/api/test_pair_representation.py counts the queries, pins every key and checks that
+# `pair_json` writes what these declarations describe).
 class PairSerializer(serializers.Serializer[ImagePair]):
     """An image pair as the API answers it; its webhooks carry the same object as `data`."""
 
@@ -136,17 +137,122 @@ class PairSerializer(serializers.Serializer[ImagePair]):
     created_at = IsoDateTimeField()
     updated_at = IsoDateTimeField()
 
+    def to_representation(self, instance: ImagePair) -> dict[str, Any]:
+        return pair_json(instance)
+
 
 def pair_data(pair: ImagePair) -> dict[str, Any]:
     """The pair's JSON, for a webhook's `data`: its attempts are read as the list shows them."""
-    return _PAIR_JSON.to_representation(with_attempt_summaries(pair))
+    return pair_json(with_attempt_summaries(pair))
 
 
-# One serializer for every webhook of the process: DRF deep-copies a serializer's declared fields
-# (and its nested serializers') whenever one is made; for a webhook that was 4.5 M of an attempt's
-# 23.5 M instructions (bench/attempt_cost.py under callgrind). Turning a pair into JSON keeps no
-# state on the serializer or its fields, so threads can share it.
-_PAIR_JSON = PairSerializer()
+# --- the producer ------------------------------------------------------------------------------
+# Written out rather than walked field by field through DRF: the walk (a get_attribute and a
+# to_representation per field, nested serializers' the same) was 5 % of a pipeline attempt's time
+# for its webhook (cProfile of bench/attempt_cost.py), and every page of the API pays it per pair.
+# Each line does what the declared field above does with the value, None included.
+
+
+def pair_json(pair: ImagePair) -> dict[str, Any]:
+    """The JSON `PairSerializer` describes, for a pair loaded as `kyc.selectors` loads it."""
+    return {
+        "id": str(pair.public_id),
+        "applicant_ref": str(pair.applicant.external_ref),
+        "status": _text(pair.status),
+        "status_reason": _text_or_null(pair.status_reason),
+        "decision": _decision(pair) if pair.status in FINAL_PAIR_STATUSES else None,
+        "result": _result(pair.deciding_attempt),
+        "reference_source": _text(pair.reference_source),
+        "requested_vendor": _text_or_null(pair.requested_vendor),
+        "callback_url": _text_or_null(pair.callback_url),
+        "metadata": dict(pair.metadata),
+        "images": {
+            "selfie": _image_facts(pair, "selfie"),
+            "reference": _image_facts(pair, "reference"),
+            "purged_at": _instant(pair.images_purged_at),
+        },
+        "attempts": [_attempt_summary(attempt) for attempt in pair.attempts.all()],
+        "known_face": _known_face(pair.known_face),
+        "created_at": _instant(pair.created_at),
+        "updated_at": _instant(pair.updated_at),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _text_or_null(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+def _whole(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _decision(pair: ImagePair) -> dict[str, Any]:
+    return {
+        "outcome": _text(pair.status),
+        "source": _text_or_null(pair.decision_source),
+        "decided_at": _instant(pair.decided_at),
+    }
+
+
+def _result(attempt: ComparisonAttempt | None) -> dict[str, Any] | None:
+    if attempt is None:
+        return None
+    lines = judged_lines(attempt.thresholds)
+    return {
+        "vendor": _text(attempt.vendor),
+        "score": attempt.score,
+        "verdict": _text_or_null(attempt.verdict),
+        "reasons": _texts(attempt.verdict_reasons),
+        "thresholds": {
+            "approve_at": lines.get("approve_at"),
+            "reject_below": lines.get("reject_below"),
+        },
+        "error_code": _text_or_null(attempt.error_code),
+    }
+
+
+def _texts(values: Any) -> list[str | None] | None:
+    return None if values is None else [_text(value) for value in values]
+
+
+def _image_facts(pair: ImagePair, which: str) -> dict[str, Any]:
+    return {
+        "sha256": _text(getattr(pair, f"{which}_sha256")),
+        "size": _whole(getattr(pair, f"{which}_size")),
+        "width": _whole(getattr(pair, f"{which}_width")),
+        "height": _whole(getattr(pair, f"{which}_height")),
+        "format": _text(getattr(pair, f"{which}_format")),
+    }
+
+
+def _attempt_summary(attempt: ComparisonAttempt) -> dict[str, Any]:
+    return {
+        "vendor": _text(attempt.vendor),
+        "number": _whole(attempt.number),
+        "purpose": _text(attempt.purpose),
+        "status": _text(attempt.status),
+        "score": attempt.score,
+        "error_code": _text_or_null(attempt.error_code),
+        "latency_ms": _whole(attempt.latency_ms),
+    }
+
+
+def _known_face(check: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "status": _text(check["status"]),
+        "reasons": _texts(check["reasons"]),
+        "matched_applicant_refs": _texts(check["matched_applicant_refs"]),
+    }
 
 
 class ContestSerializer(serializers.Serializer[Any]):

@@ -13,9 +13,12 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework import serializers
 
 from kyc.audit.chain import Actor
 from kyc.models import ComparisonAttempt, ImagePair, WebhookDelivery
+from kyc.representation import PairSerializer, pair_json
+from kyc.selectors import pairs_for_client
 from kyc.services.decisions import apply_reviewer_outcome
 from tests.kyc.api.representative_pairs import make_representative_pairs
 from tests.kyc.api.test_image_pairs import submit
@@ -255,3 +258,33 @@ def test_an_automatic_decision_webhook_carries_the_pair_as_the_api_shows_it(
     assert _exactly(delivery.payload["data"], any_key_order=True) == _exactly(
         shown, any_key_order=True
     )
+
+
+KNOWN_FACE_CHECKS = [
+    None,
+    {"status": "pending", "reasons": [], "matched_applicant_refs": []},
+    {
+        "status": "matched",
+        "reasons": ["face_seen_before", "face_blocklisted"],
+        "matched_applicant_refs": ["alice", "carol"],
+    },
+]
+
+
+@pytest.mark.parametrize("known_face", KNOWN_FACE_CHECKS)
+def test_the_written_out_json_is_what_the_declared_fields_describe(api_client_and_key, known_face):
+    """`pair_json` writes each pair exactly as DRF's walk over `PairSerializer`'s declarations,
+    which the OpenAPI schema is made from, would: the schema cannot drift from the bytes."""
+    client, _ = api_client_and_key
+    make_representative_pairs(client)
+    ImagePair.objects.filter(client=client).update(known_face=known_face)
+    # A blank the declarations turn into null, and metadata holding nulls and numbers.
+    ImagePair.objects.filter(public_id=SNAPSHOTS["images purged"]["id"]).update(
+        status_reason="", metadata={"n": None, "list": [1, 2.5, None]}
+    )
+    declared = serializers.Serializer.to_representation  # the walk PairSerializer replaces
+
+    pairs = list(pairs_for_client(client))
+    assert len(pairs) == len(SNAPSHOTS)
+    for pair in pairs:
+        assert _exactly(pair_json(pair)) == _exactly(declared(PairSerializer(), pair))
