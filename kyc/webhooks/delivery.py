@@ -374,7 +374,7 @@ def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
             # event; any other is left unread, and its connection is closed.
             with client.stream(
                 "POST",
-                target.url.copy_with(host=address.split("%", 1)[0]),
+                target.url_at(address),
                 content=body,
                 headers=headers,
                 extensions=extensions,
