@@ -374,7 +374,7 @@ def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
             # event; any other is left unread, and its connection is closed.
             with client.stream(
                 "POST",
-                target.url_at(address),
+                target.url.copy_with(host=address.split("%", 1)[0]),
                 content=body,
                 headers=headers,
                 extensions=extensions,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -27,26 +26,6 @@ class TargetUnresolved(Exception):
 class Target:
     url: httpx.URL
     addresses: tuple[str, ...]
-
-    def url_at(self, address: str) -> httpx.URL:
-        """The URL with one of its checked addresses in place of its name (no IPv6 zone)."""
-        return _with_host(self.url, address.split("%", 1)[0])
-
-
-# A receiver's URL is parsed once per process, not at every delivery: httpx parses in Python,
-# about 0.3 ms of CPU for the URL and its copy per address (cProfile of bench/attempt_cost.py).
-# httpx.URL is immutable, so one parse can serve every thread.
-_PARSED_URLS = 1024
-
-
-@functools.lru_cache(maxsize=_PARSED_URLS)
-def _parse(url: str) -> httpx.URL:
-    return httpx.URL(url)
-
-
-@functools.lru_cache(maxsize=_PARSED_URLS)
-def _with_host(url: httpx.URL, host: str) -> httpx.URL:
-    return url.copy_with(host=host)
 
 
 def _refusal(address: str) -> str | None:
@@ -74,7 +53,7 @@ def _refusal(address: str) -> str | None:
 def resolve(url: str) -> Target:
     """Parse `url`, resolve its host and check every address it resolves to."""
     try:
-        parsed = _parse(url)
+        parsed = httpx.URL(url)
     except httpx.InvalidURL:
         raise WebhookTargetRefused("not a valid URL") from None
     if parsed.scheme not in {"http", "https"}:
