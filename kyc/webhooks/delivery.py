@@ -29,7 +29,6 @@ from kyc.models import ApiClient, DeliveryStatus, ImagePair, WebhookDelivery
 from kyc.services.answers_first import answers
 from kyc.webhooks.signing import NoSecret, signature_header
 from kyc.webhooks.targets import Target, TargetUnresolved, WebhookTargetRefused, resolve
-from vendors.http_clients import CookielessClient
 
 logger = logging.getLogger(__name__)
 
@@ -311,31 +310,32 @@ KEPT_RECEIVERS = 256
 
 
 @functools.lru_cache(maxsize=KEPT_RECEIVERS)
-def receiver_client(scheme: str, host: str, port: int | None) -> httpx.Client:
-    """The process's client for one receiver name, so a busy receiver's connection is reused
+def receiver_transport(scheme: str, host: str, port: int | None) -> httpx.HTTPTransport:
+    """The process's connections to one receiver name, so a busy receiver's connection is reused
     instead of set up for every event. Over https that spares a TLS handshake per event, about
     half of a delivery's CPU (bench/webhook_cost.py --tls: 4.2-4.4 ms before, 2.1-2.5 after).
 
-    One client per name, never shared between names: a connection was opened to an address
+    One transport per name, never shared between names: a connection was opened to an address
     checked for this name, with this name's SNI and certificate check. Within the name, httpx
     pools connections by the address each request goes to, which `resolve` checks again before
     every send. No limit on connections: one per delivery in flight, as before.
 
-    trust_env=False: a proxy from the environment would resolve the name itself and bypass the
-    address check. A dropped client is not closed (another thread may be sending with it); its
-    idle connections close when it is collected.
+    A transport, not an `httpx.Client`: a delivery uses nothing a client adds (redirects are
+    not followed, no cookies, no proxy: one from the environment would resolve the name itself
+    and bypass the address check), and building and sending a request through one cost
+    N instructions per event (bench/attempt_cost.py under callgrind). A dropped transport is not
+    closed (another thread may be sending with it); its idle connections close when it is
+    collected.
     """
     del scheme, host, port  # the key only
-    return CookielessClient(
-        follow_redirects=False,
-        trust_env=False,
+    return httpx.HTTPTransport(
         verify=tls_context(),
         limits=httpx.Limits(max_connections=None, keepalive_expiry=KEEPALIVE_SECONDS),
     )
 
 
 # A forked child must not send on its parent's sockets.
-os.register_at_fork(after_in_child=receiver_client.cache_clear)
+os.register_at_fork(after_in_child=receiver_transport.cache_clear)
 
 
 def _has_no_body(response: httpx.Response) -> bool:
@@ -362,27 +362,31 @@ def _post(target: Target, delivery: WebhookDelivery) -> _Outcome:
     extensions = {"sni_hostname": target.url.host} if target.url.scheme == "https" else {}
     last_error: Exception | None = None
     started = time.monotonic()
-    client = receiver_client(target.url.scheme, target.url.host, target.url.port)
+    transport = receiver_transport(target.url.scheme, target.url.host, target.url.port)
     for address in target.addresses:
         left = SEND_LIMIT - (time.monotonic() - started)
         if left <= 0:
             break  # the lease must outlast the attempt: the other addresses wait for the next
+        timeout = httpx.Timeout(min(READ_TIMEOUT, left), connect=min(CONNECT_TIMEOUT, left))
+        request = httpx.Request(
+            "POST",
+            target.url.copy_with(host=address.split("%", 1)[0]),
+            content=body,
+            headers=headers,
+            extensions={**extensions, "timeout": timeout.as_dict()},
+        )
         try:
-            # Streamed: only the status counts (a receiver's body is neither needed nor
-            # trusted), and a body trickled slowly must not stretch the attempt past its limit.
-            # An empty body is read, which costs no wait and keeps the connection for the next
-            # event; any other is left unread, and its connection is closed.
-            with client.stream(
-                "POST",
-                target.url.copy_with(host=address.split("%", 1)[0]),
-                content=body,
-                headers=headers,
-                extensions=extensions,
-                timeout=httpx.Timeout(min(READ_TIMEOUT, left), connect=min(CONNECT_TIMEOUT, left)),
-            ) as response:
+            # Only the status counts (a receiver's body is neither needed nor trusted), and a
+            # body trickled slowly must not stretch the attempt past its limit. An empty body
+            # is read, which costs no wait and keeps the connection for the next event; any
+            # other is left unread, and closing the response closes its connection.
+            response = transport.handle_request(request)
+            try:
                 status_code, success = response.status_code, response.is_success
                 if _has_no_body(response):
                     response.read()
+            finally:
+                response.close()
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             last_error = exc  # this address is down; the host may have others
             continue

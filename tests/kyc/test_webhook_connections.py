@@ -15,7 +15,7 @@ import pytest
 
 from kyc.models import DeliveryStatus, WebhookDelivery
 from kyc.webhooks import deliver
-from kyc.webhooks.delivery import receiver_client
+from kyc.webhooks.delivery import receiver_transport
 from tests.kyc import test_webhooks as delivery_tests
 from tests.kyc.test_webhooks import pending_delivery
 
@@ -81,13 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def keep_alive() -> Iterator[KeepAliveReceiver]:
-    receiver_client.cache_clear()
+    receiver_transport.cache_clear()
     server = KeepAliveReceiver()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}).start()
     yield server
     server.shutdown()
     server.server_close()
-    receiver_client.cache_clear()
+    receiver_transport.cache_clear()
 
 
 def delivered(url: str) -> WebhookDelivery:
@@ -135,7 +135,7 @@ def test_two_names_for_one_address_never_share_a_connection(keep_alive, schedule
 
     assert keep_alive.requests == 3
     assert keep_alive.connections == 2
-    assert receiver_client("http", "localhost", keep_alive.port) is not receiver_client(
+    assert receiver_transport("http", "localhost", keep_alive.port) is not receiver_transport(
         "http", "127.0.0.1", keep_alive.port
     )
 
