@@ -49,9 +49,9 @@ class _NoCookies(httpx.Cookies):
 
 
 class CookielessClient(httpx.Client):
-    """An httpx client that keeps no cookies: none of our vendors (VENDOR-PROTOCOLS) nor a
-    webhook receiver has any use for them, and a kept one would be sent back on every later
-    call on the client, as state a peer set and we never asked for.
+    """An httpx client that keeps no cookies: none of our vendors (VENDOR-PROTOCOLS) has any use
+    for them, and a kept one would be sent back on every later call on the client, as state a
+    vendor set and we never asked for.
 
     It is also cheaper: httpx copies every response's request into a `urllib` request to let
     `http.cookiejar` look for Set-Cookie; without it a pipeline attempt (a vendor call and a

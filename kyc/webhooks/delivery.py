@@ -323,9 +323,9 @@ def receiver_transport(scheme: str, host: str, port: int | None) -> httpx.HTTPTr
     A transport, not an `httpx.Client`: a delivery uses nothing a client adds (redirects are
     not followed, no cookies, no proxy: one from the environment would resolve the name itself
     and bypass the address check), and building and sending a request through one cost
-    N instructions per event (bench/attempt_cost.py under callgrind). A dropped transport is not
-    closed (another thread may be sending with it); its idle connections close when it is
-    collected.
+    140 K instructions per event, of 16.8 M per pipeline attempt (bench/attempt_cost.py under
+    callgrind). A dropped transport is not closed (another thread may be sending with it); its
+    idle connections close when it is collected.
     """
     del scheme, host, port  # the key only
     return httpx.HTTPTransport(
