@@ -54,9 +54,9 @@ class CookielessClient(httpx.Client):
     vendor set and we never asked for.
 
     It is also cheaper: httpx copies every response's request into a `urllib` request to let
-    `http.cookiejar` look for Set-Cookie; without it a pipeline attempt (a vendor call and a
-    webhook) took 17.24 M instructions instead of 17.83 M (bench/attempt_cost.py under
-    callgrind). httpx 0.28 reads the jar through the `cookies` property only, which
+    `http.cookiejar` look for Set-Cookie; without it a pipeline attempt (a vendor call, and a
+    webhook then also sent through a client) took 17.24 M instructions instead of 17.83 M
+    (bench/attempt_cost.py under callgrind). httpx 0.28 reads the jar through the `cookies` property only, which
     tests/vendors/test_connection_limits.py checks.
     """
 
