@@ -159,3 +159,15 @@ def test_a_cookie_the_receiver_sets_is_never_sent_back(keep_alive, scheduled):
 
     assert keep_alive.cookies_sent == [None, None]
     assert (keep_alive.requests, keep_alive.connections) == (2, 1)
+
+
+def test_a_proxy_named_in_the_environment_is_not_used(keep_alive, scheduled, monkeypatch):
+    # A proxy resolves the receiver's name itself, past the address check (kyc.webhooks.targets).
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    delivered(keep_alive.url())
+
+    assert keep_alive.requests == 1
