@@ -56,8 +56,8 @@ class CookielessClient(httpx.Client):
     It is also cheaper: httpx copies every response's request into a `urllib` request to let
     `http.cookiejar` look for Set-Cookie; without it a pipeline attempt (a vendor call, and a
     webhook then also sent through a client) took 17.24 M instructions instead of 17.83 M
-    (bench/attempt_cost.py under callgrind). httpx 0.28 reads the jar through the `cookies` property only, which
-    tests/vendors/test_connection_limits.py checks.
+    (bench/attempt_cost.py under callgrind). httpx 0.28 reads the jar through the `cookies`
+    property only, which tests/vendors/test_connection_limits.py checks.
     """
 
     @property  # type: ignore[misc]  # read-only: no jar can be set on it
