@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 
 from bench.keep_alive import BurstServer, wrap_in_tls
-from vendors.http_clients import CONNECTION_LIMITS, ClientStack, tls_context
+from vendors.http_clients import CONNECTION_LIMITS, ClientStack, CookielessClient, tls_context
 
 TIMEOUT = httpx.Timeout(60.0)
 Lease = Callable[[], AbstractContextManager[httpx.Client]]
@@ -77,7 +77,8 @@ class _Answer(BaseHTTPRequestHandler):
 
 
 def _client() -> httpx.Client:
-    return httpx.Client(limits=CONNECTION_LIMITS, timeout=TIMEOUT, verify=tls_context())
+    """A client as the stack makes them, for the designs it is compared with."""
+    return CookielessClient(limits=CONNECTION_LIMITS, timeout=TIMEOUT, verify=tls_context())
 
 
 def shared_client() -> tuple[Lease, Callable[[], None]]:
