@@ -21,6 +21,7 @@ a token), so a leased client holds the connection its calls use and nothing else
 from __future__ import annotations
 
 import functools
+import http.cookiejar
 import ssl
 import threading
 import time
@@ -41,8 +42,17 @@ CONNECTION_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections
 IDLE_CLIENT_SECONDS = 60.0
 
 
+class _RefusingJar(http.cookiejar.CookieJar):
+    def set_cookie(self, cookie: http.cookiejar.Cookie) -> None:
+        raise TypeError("a CookielessClient keeps no cookies")
+
+
 class _NoCookies(httpx.Cookies):
-    """An empty jar that takes nothing from a response."""
+    """An empty jar that takes nothing from a response, and refuses a cookie set on it: one jar
+    serves every client of the process, so a cookie set on one would go out on all of them."""
+
+    def __init__(self) -> None:
+        super().__init__(_RefusingJar())
 
     def extract_cookies(self, response: httpx.Response) -> None:
         pass

@@ -315,3 +315,13 @@ def test_a_cookie_the_vendor_sets_is_neither_parsed_nor_sent_back(
         assert [_get(adapter, url)[0] for _ in range(2)] == [200, 200]
 
     assert _SetsCookie.cookies_sent == [None, None]
+
+
+def test_no_cookie_can_be_set_on_a_cookieless_client(adapter: AdvanceAdapter) -> None:
+    # Every client of the process shares one empty jar: a cookie set on it would go out on all.
+    with adapter.lease_client() as http:
+        with pytest.raises(TypeError, match="keeps no cookies"):
+            http.cookies.set("session", "abc")
+        with pytest.raises(TypeError, match="keeps no cookies"):
+            http.cookies.update({"session": "abc"})
+        assert not http.cookies
